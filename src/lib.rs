@@ -1,1 +1,5 @@
+//! weft: a Bitcoin full node with a QUIC-first, transport-agnostic P2P layer.
 
+#![warn(missing_docs)]
+
+pub mod p2p;

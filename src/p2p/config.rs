@@ -1,0 +1,64 @@
+//! The core's settings. The runtime builds them from the operator's config.
+
+use std::time::Duration;
+
+use weft_transports::PeerAddr;
+
+use super::ping::{PING_INTERVAL, PING_TIMEOUT};
+
+/// Core's `PROTOCOL_VERSION`.
+pub const PROTOCOL_VERSION: i32 = 70016;
+/// Core's `MIN_PEER_PROTO_VERSION`.
+pub const MIN_PEER_PROTO_VERSION: i32 = 31800;
+/// BIP339 and BIP155 negotiation start at this version.
+pub const WTXID_RELAY_VERSION: i32 = 70016;
+/// Core's `-peertimeout` default.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Service bit: serves the full chain.
+pub const NODE_NETWORK: u64 = 1;
+/// Service bit: serves witness data.
+pub const NODE_WITNESS: u64 = 1 << 3;
+/// Service bit: serves the last 288 blocks.
+pub const NODE_NETWORK_LIMITED: u64 = 1 << 10;
+/// Service bit: accepts BIP324 v2 connections.
+pub const NODE_P2P_V2: u64 = 1 << 11;
+
+/// Settings of the p2p core.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Service bits we advertise: only what this build really serves.
+    pub services: u64,
+    /// Services an outbound peer must offer, or we drop it (Core's desirable flags).
+    pub required_outbound_services: u64,
+    /// BIP14 user agent.
+    pub user_agent: String,
+    /// Whether we want transactions relayed to us (the `version` relay flag).
+    pub relay: bool,
+    /// `-connect`: dial only these.
+    pub connect: Vec<PeerAddr>,
+    /// `-addnode`: always keep these connected.
+    pub addnode: Vec<PeerAddr>,
+    /// Time allowed for `version`/`verack`.
+    pub handshake_timeout: Duration,
+    /// Time between pings.
+    pub ping_interval: Duration,
+    /// Time an unanswered ping may wait.
+    pub ping_timeout: Duration,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            services: 0,
+            required_outbound_services: 0,
+            user_agent: format!("/weft:{}/", env!("CARGO_PKG_VERSION")),
+            relay: true,
+            connect: Vec::new(),
+            addnode: Vec::new(),
+            handshake_timeout: HANDSHAKE_TIMEOUT,
+            ping_interval: PING_INTERVAL,
+            ping_timeout: PING_TIMEOUT,
+        }
+    }
+}

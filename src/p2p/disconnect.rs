@@ -1,0 +1,67 @@
+//! Why the core drops a peer. Every disconnect carries one, and it is logged.
+
+use std::time::Duration;
+
+/// The reason for a disconnect, worded like Core's log lines where Core has one.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DisconnectReason {
+    /// No `version`/`verack` within the handshake timeout.
+    #[error("version handshake timeout")]
+    HandshakeTimeout,
+    /// An outstanding ping was not answered in time.
+    #[error("ping timeout: {0:?}")]
+    PingTimeout(Duration),
+    /// The inbound `version` carried the nonce of one of our own outbound connections.
+    #[error("connected to self, disconnecting")]
+    SelfConnection,
+    /// The peer's protocol version is older than we serve.
+    #[error("using obsolete version {0}")]
+    ObsoleteVersion(i32),
+    /// An outbound peer lacks services we need from it.
+    #[error("does not offer the expected services ({got:08x} offered, {want:08x} expected)")]
+    MissingServices {
+        /// What the peer offers.
+        got: u64,
+        /// What we require.
+        want: u64,
+    },
+    /// A message other than `version` came first.
+    #[error("non-version message before version handshake: {0}")]
+    MessageBeforeVersion(String),
+    /// A second `version`.
+    #[error("redundant version message")]
+    DuplicateVersion,
+    /// A feature-negotiation message after `verack`.
+    #[error("{0} received after verack")]
+    NegotiationAfterVerack(String),
+    /// A payload failed to decode.
+    #[error("malformed {command}: {error}")]
+    Malformed {
+        /// The message type.
+        command: String,
+        /// The decoding error.
+        error: String,
+    },
+    /// The transport reported a violation or failure.
+    #[error("transport: {0}")]
+    Transport(String),
+    /// The operator asked for it (RPC).
+    #[error("disconnect requested")]
+    Requested,
+    /// The node is shutting down.
+    #[error("shutting down")]
+    Shutdown,
+}
+
+impl DisconnectReason {
+    /// Whether this reason is the peer's fault (for later discouragement).
+    pub fn is_misbehaviour(&self) -> bool {
+        matches!(
+            self,
+            DisconnectReason::MessageBeforeVersion(_)
+                | DisconnectReason::DuplicateVersion
+                | DisconnectReason::NegotiationAfterVerack(_)
+                | DisconnectReason::Malformed { .. }
+        )
+    }
+}

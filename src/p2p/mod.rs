@@ -1,0 +1,24 @@
+//! The sans-I/O peer-to-peer core.
+//!
+//! [`Node`] is a state machine: the driver feeds it [`Event`]s with the current
+//! [`Time`], and takes [`Action`]s out of it. It never touches a socket, a clock or
+//! a global RNG, so `weftd` (tokio) and `netsim` (virtual time) run the same code.
+
+pub mod config;
+pub mod disconnect;
+pub mod handshake;
+pub mod node;
+pub mod outbound;
+pub mod peer;
+pub mod ping;
+pub mod time;
+pub mod wire;
+
+pub use config::NodeConfig;
+pub use disconnect::DisconnectReason;
+pub use node::{Action, Event, Node};
+pub use peer::{HandshakeState, Peer, PeerId};
+pub use time::Time;
+
+#[cfg(test)]
+mod tests;

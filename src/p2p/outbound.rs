@@ -1,0 +1,127 @@
+//! Manual outbound peers (`-connect`, `-addnode`): dial each, and redial with
+//! backoff when the dial fails or the connection drops.
+
+use std::time::Duration;
+
+use weft_transports::PeerAddr;
+
+use super::peer::PeerId;
+use super::time::Time;
+
+/// First retry delay after a failure.
+pub const RETRY_MIN: Duration = Duration::from_secs(5);
+/// Longest retry delay.
+pub const RETRY_MAX: Duration = Duration::from_secs(120);
+
+/// A manual target's state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TargetState {
+    /// Waiting until the given time to dial.
+    Idle(Time),
+    /// A dial is under way.
+    Dialing,
+    /// Connected as this peer.
+    Connected(PeerId),
+}
+
+/// One manual target.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// Where to dial.
+    pub addr: PeerAddr,
+    /// Where it stands.
+    pub state: TargetState,
+    /// The delay to use after the next failure.
+    pub backoff: Duration,
+}
+
+/// The set of manual targets.
+#[derive(Clone, Debug, Default)]
+pub struct Targets {
+    targets: Vec<Target>,
+}
+
+impl Targets {
+    /// Targets to dial from `now` on.
+    pub fn new(addrs: impl IntoIterator<Item = PeerAddr>, now: Time) -> Self {
+        Targets {
+            targets: addrs
+                .into_iter()
+                .map(|addr| Target {
+                    addr,
+                    state: TargetState::Idle(now),
+                    backoff: RETRY_MIN,
+                })
+                .collect(),
+        }
+    }
+
+    /// Adds a target (RPC `addnode add`); false if already present.
+    pub fn add(&mut self, addr: PeerAddr, now: Time) -> bool {
+        if self.targets.iter().any(|t| t.addr == addr) {
+            return false;
+        }
+        self.targets.push(Target {
+            addr,
+            state: TargetState::Idle(now),
+            backoff: RETRY_MIN,
+        });
+        true
+    }
+
+    /// Targets due for a dial at `now`; they move to `Dialing`.
+    pub fn take_due(&mut self, now: Time) -> Vec<PeerAddr> {
+        let mut due = Vec::new();
+        for t in &mut self.targets {
+            if matches!(t.state, TargetState::Idle(at) if at <= now) {
+                t.state = TargetState::Dialing;
+                due.push(t.addr.clone());
+            }
+        }
+        due
+    }
+
+    /// A dial to `addr` connected as `peer`.
+    pub fn connected(&mut self, addr: &PeerAddr, peer: PeerId) {
+        if let Some(t) = self.targets.iter_mut().find(|t| &t.addr == addr) {
+            t.state = TargetState::Connected(peer);
+            t.backoff = RETRY_MIN;
+        }
+    }
+
+    /// A dial to `addr` failed: retry after the backoff, which then doubles.
+    pub fn failed(&mut self, addr: &PeerAddr, now: Time) {
+        if let Some(t) = self.targets.iter_mut().find(|t| &t.addr == addr) {
+            t.state = TargetState::Idle(now + t.backoff);
+            t.backoff = (t.backoff * 2).min(RETRY_MAX);
+        }
+    }
+
+    /// The connection for `peer` dropped: redial after the backoff.
+    pub fn disconnected(&mut self, peer: PeerId, now: Time) {
+        if let Some(t) = self
+            .targets
+            .iter_mut()
+            .find(|t| t.state == TargetState::Connected(peer))
+        {
+            t.state = TargetState::Idle(now + t.backoff);
+            t.backoff = (t.backoff * 2).min(RETRY_MAX);
+        }
+    }
+
+    /// The earliest pending dial time.
+    pub fn next_deadline(&self) -> Option<Time> {
+        self.targets
+            .iter()
+            .filter_map(|t| match t.state {
+                TargetState::Idle(at) => Some(at),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// All targets.
+    pub fn iter(&self) -> impl Iterator<Item = &Target> {
+        self.targets.iter()
+    }
+}

@@ -1,0 +1,39 @@
+//! Time as the core sees it: a number the driver passes in, never a clock read.
+
+use std::ops::{Add, Sub};
+use std::time::Duration;
+
+/// Microseconds since the UNIX epoch (real or virtual).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Time(pub u64);
+
+impl Time {
+    /// From whole seconds.
+    pub fn from_secs(s: u64) -> Self {
+        Time(s.saturating_mul(1_000_000))
+    }
+
+    /// Whole seconds, for wire timestamps.
+    pub fn as_secs(self) -> u64 {
+        self.0 / 1_000_000
+    }
+
+    /// Time elapsed since `earlier`, zero if `earlier` is later.
+    pub fn since(self, earlier: Time) -> Duration {
+        Duration::from_micros(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl Add<Duration> for Time {
+    type Output = Time;
+    fn add(self, d: Duration) -> Time {
+        Time(self.0.saturating_add(d.as_micros().min(u64::MAX as u128) as u64))
+    }
+}
+
+impl Sub<Duration> for Time {
+    type Output = Time;
+    fn sub(self, d: Duration) -> Time {
+        Time(self.0.saturating_sub(d.as_micros().min(u64::MAX as u128) as u64))
+    }
+}
