@@ -2,4 +2,7 @@
 
 #![warn(missing_docs)]
 
+pub mod chain;
+pub mod config;
 pub mod p2p;
+pub mod runtime;

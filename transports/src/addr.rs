@@ -92,9 +92,6 @@ impl PeerAddr {
             return Err(bad("empty host"));
         }
         let port = port.or(default_port).ok_or_else(|| bad("missing port"))?;
-        if scheme == Scheme::Iroh && key.is_none() {
-            return Err(bad("iroh addresses need an endpoint id: iroh://<id>@host:port"));
-        }
         Ok(PeerAddr {
             scheme,
             key,
@@ -153,7 +150,7 @@ mod tests {
         let b = PeerAddr::parse_with("[::1]", Scheme::Tcp, Some(18444)).unwrap();
         assert_eq!(b.host_port(), "[::1]:18444");
         assert_eq!(b.to_string(), "tcp://[::1]:18444");
-        assert!("iroh://127.0.0.1:1".parse::<PeerAddr>().is_err());
+        assert!("iroh://@127.0.0.1:1".parse::<PeerAddr>().is_err());
         assert!("udp://x:1".parse::<PeerAddr>().is_err());
         assert!("tcp://x".parse::<PeerAddr>().is_err());
         assert_eq!("10.0.0.1:8333".parse::<PeerAddr>().unwrap().scheme, Scheme::Tcp);

@@ -1,0 +1,129 @@
+//! Command-line flags with Core's names and syntax: `-regtest`, `-datadir=/x`,
+//! `-nolisten`, as well as `--chain regtest`.
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+/// Flags shared with the config file; every field is optional so the file and
+/// defaults can fill the gaps.
+#[derive(Parser, Debug, Default, Clone)]
+#[command(name = "weftd", version, about = "weft: a Bitcoin node with a QUIC-first P2P layer")]
+pub struct Args {
+    /// Use the regression-test chain (the default).
+    #[arg(long)]
+    pub regtest: bool,
+    /// Use testnet3.
+    #[arg(long)]
+    pub testnet: bool,
+    /// Use testnet4.
+    #[arg(long)]
+    pub testnet4: bool,
+    /// Use the default signet.
+    #[arg(long)]
+    pub signet: bool,
+    /// Chain: main, test, testnet4, signet, regtest.
+    #[arg(long)]
+    pub chain: Option<String>,
+    /// Data directory (default ~/.weft).
+    #[arg(long)]
+    pub datadir: Option<String>,
+    /// Config file (default <datadir>/weft.toml).
+    #[arg(long)]
+    pub conf: Option<String>,
+    /// Accept connections (default 1).
+    #[arg(long, num_args = 0..=1, default_missing_value = "1")]
+    pub listen: Option<String>,
+    /// Listen address with a scheme: tcp://, quic://, iroh:// (repeatable; no scheme means tcp).
+    #[arg(long)]
+    pub bind: Vec<String>,
+    /// Default port for binds and peers without one.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Connect only to these peers (repeatable).
+    #[arg(long)]
+    pub connect: Vec<String>,
+    /// Keep a connection to these peers (repeatable).
+    #[arg(long)]
+    pub addnode: Vec<String>,
+    /// Offer and try BIP324 v2 on TCP (default 1).
+    #[arg(long, num_args = 0..=1, default_missing_value = "1")]
+    pub v2transport: Option<String>,
+    /// Debug categories: net, validation, mempool, rpc, or 1/all (repeatable).
+    #[arg(long, num_args = 0..=1, default_missing_value = "1")]
+    pub debug: Vec<String>,
+}
+
+/// Rewrites Core-style `-name[=v]` to `--name[=v]`, and `-noname` to `--name=0`.
+pub fn normalize(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    args.into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let Some(s) = a.to_str() else { return a };
+            if i == 0 || s.starts_with("--") || !s.starts_with('-') || s.len() < 3 {
+                return a;
+            }
+            let body = &s[1..];
+            let (name, value) = match body.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (body, None),
+            };
+            if let Some(neg) = name.strip_prefix("no").filter(|n| NEGATABLE.contains(n)) {
+                return format!("--{neg}=0").into();
+            }
+            match value {
+                Some(v) => format!("--{name}={v}").into(),
+                None => format!("--{name}").into(),
+            }
+        })
+        .collect()
+}
+
+/// Flags that take Core's `-noX` form.
+const NEGATABLE: [&str; 2] = ["listen", "v2transport"];
+
+/// Parses a Core boolean value: `1`/`0`, plus `true`/`false`.
+pub fn parse_bool(flag: &str, v: &str) -> Result<bool, String> {
+    match v {
+        "1" | "true" | "" => Ok(true),
+        "0" | "false" => Ok(false),
+        other => Err(format!("-{flag}: expected 0 or 1, got {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(v: &[&str]) -> Args {
+        Args::try_parse_from(normalize(v.iter().map(OsString::from))).unwrap()
+    }
+
+    #[test]
+    fn core_style_flags() {
+        let a = parse(&[
+            "weftd",
+            "-regtest",
+            "-datadir=/tmp/x",
+            "-bind=quic://0.0.0.0:1",
+            "-bind=127.0.0.1:2",
+            "-nolisten",
+        ]);
+        assert!(a.regtest);
+        assert_eq!(a.datadir.as_deref(), Some("/tmp/x"));
+        assert_eq!(a.bind, ["quic://0.0.0.0:1", "127.0.0.1:2"]);
+        assert_eq!(a.listen.as_deref(), Some("0"));
+        let b = parse(&[
+            "weftd",
+            "--chain",
+            "signet",
+            "-v2transport=0",
+            "-debug=net",
+            "-debug=rpc",
+        ]);
+        assert_eq!(b.chain.as_deref(), Some("signet"));
+        assert_eq!(b.v2transport.as_deref(), Some("0"));
+        assert_eq!(b.debug, ["net", "rpc"]);
+        assert_eq!(parse(&["weftd", "-listen"]).listen.as_deref(), Some("1"));
+    }
+}

@@ -1,0 +1,73 @@
+//! The TOML config file: the same keys as the flags, with optional per-chain tables
+//! (`[regtest]`, `[main]`, ...) that override the top level, as Core's sections do.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::ConfigError;
+
+/// Settings a file may give; all optional.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    /// Chain name.
+    pub chain: Option<String>,
+    /// Accept connections.
+    pub listen: Option<bool>,
+    /// Listen addresses.
+    pub bind: Option<Vec<String>>,
+    /// Default port.
+    pub port: Option<u16>,
+    /// Connect only to these.
+    pub connect: Option<Vec<String>>,
+    /// Keep these connected.
+    pub addnode: Option<Vec<String>>,
+    /// BIP324 on TCP.
+    pub v2transport: Option<bool>,
+    /// Debug categories.
+    pub debug: Option<Vec<String>>,
+}
+
+/// A whole config file.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Top-level settings.
+    #[serde(flatten)]
+    pub top: FileSettings,
+    /// `[main]` overrides.
+    pub main: Option<FileSettings>,
+    /// `[test]` overrides.
+    pub test: Option<FileSettings>,
+    /// `[testnet4]` overrides.
+    pub testnet4: Option<FileSettings>,
+    /// `[signet]` overrides.
+    pub signet: Option<FileSettings>,
+    /// `[regtest]` overrides.
+    pub regtest: Option<FileSettings>,
+}
+
+impl ConfigFile {
+    /// Reads `path`; a missing file is an empty config unless `required`.
+    pub fn load(path: &Path, required: bool) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(ConfigFile::default()),
+            Err(e) => return Err(ConfigError::File(format!("{}: {e}", path.display()))),
+        };
+        toml::from_str(&text).map_err(|e| ConfigError::File(format!("{}: {e}", path.display())))
+    }
+
+    /// The section for `chain` (by Core's name).
+    pub fn section(&self, chain: &str) -> Option<&FileSettings> {
+        match chain {
+            "main" => self.main.as_ref(),
+            "test" => self.test.as_ref(),
+            "testnet4" => self.testnet4.as_ref(),
+            "signet" => self.signet.as_ref(),
+            "regtest" => self.regtest.as_ref(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Operator configuration: flags over the TOML file over defaults.
+
+pub mod args;
+pub mod file;
+
+use std::path::{Path, PathBuf};
+
+use weft_transports::{PeerAddr, Scheme};
+
+use crate::chain::Chain;
+pub use args::Args;
+use file::{ConfigFile, FileSettings};
+
+/// A config that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Conflicting or malformed flags.
+    #[error("{0}")]
+    Invalid(String),
+    /// The config file is unreadable or malformed.
+    #[error("Error reading configuration file: {0}")]
+    File(String),
+}
+
+/// The resolved configuration of one `weftd`.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The chain.
+    pub chain: Chain,
+    /// The per-chain data directory (created if missing).
+    pub data_dir: PathBuf,
+    /// Accept inbound connections.
+    pub listen: bool,
+    /// Listen addresses (empty when not listening).
+    pub binds: Vec<PeerAddr>,
+    /// `-connect` peers.
+    pub connect: Vec<PeerAddr>,
+    /// `-addnode` peers.
+    pub addnode: Vec<PeerAddr>,
+    /// BIP324 on TCP.
+    pub v2transport: bool,
+    /// Debug categories.
+    pub debug: Vec<String>,
+}
+
+fn merge(into: &mut FileSettings, over: &FileSettings) {
+    macro_rules! take {
+        ($($f:ident),*) => { $( if over.$f.is_some() { into.$f = over.$f.clone(); } )* };
+    }
+    take!(chain, listen, bind, port, connect, addnode, v2transport, debug);
+}
+
+fn chain_from_args(a: &Args) -> Result<Option<Chain>, ConfigError> {
+    let mut picked = Vec::new();
+    for (on, c) in [
+        (a.regtest, Chain::Regtest),
+        (a.testnet, Chain::Testnet),
+        (a.testnet4, Chain::Testnet4),
+        (a.signet, Chain::Signet),
+    ] {
+        if on {
+            picked.push(c);
+        }
+    }
+    if let Some(name) = &a.chain {
+        picked.push(name.parse().map_err(ConfigError::Invalid)?);
+    }
+    match picked.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(*one)),
+        _ => Err(ConfigError::Invalid(
+            "Invalid combination of -regtest, -signet, -testnet, -testnet4 and -chain. Can use at most one.".into(),
+        )),
+    }
+}
+
+fn default_datadir() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(".weft")
+}
+
+fn parse_addrs(list: &[String], port: u16, what: &str) -> Result<Vec<PeerAddr>, ConfigError> {
+    list.iter()
+        .map(|s| {
+            let a = PeerAddr::parse_with(s, Scheme::Tcp, Some(port))
+                .map_err(|e| ConfigError::Invalid(format!("-{what}: {e}")))?;
+            if what != "bind" && a.scheme == Scheme::Iroh && a.key.is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "-{what}={s}: iroh peers need an endpoint id: iroh://<id>@host:port"
+                )));
+            }
+            Ok(a)
+        })
+        .collect()
+}
+
+impl Config {
+    /// Resolves flags, the config file and defaults.
+    pub fn resolve(args: &Args) -> Result<Config, ConfigError> {
+        let root = match &args.datadir {
+            Some(d) => {
+                let p = PathBuf::from(d);
+                if !p.is_dir() {
+                    return Err(ConfigError::Invalid(format!(
+                        "Specified data directory \"{d}\" does not exist."
+                    )));
+                }
+                p
+            }
+            None => default_datadir(),
+        };
+        let conf_path = args
+            .conf
+            .as_ref()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("weft.toml"));
+        let file = ConfigFile::load(&conf_path, args.conf.is_some())?;
+
+        let chain = match chain_from_args(args)? {
+            Some(c) => c,
+            None => match &file.top.chain {
+                Some(n) => n.parse().map_err(ConfigError::Invalid)?,
+                None => Chain::Regtest,
+            },
+        };
+        let mut s = file.top.clone();
+        if let Some(sec) = file.section(chain.name()) {
+            merge(&mut s, sec);
+        }
+        let cli = FileSettings {
+            chain: None,
+            listen: args
+                .listen
+                .as_deref()
+                .map(|v| args::parse_bool("listen", v))
+                .transpose()
+                .map_err(ConfigError::Invalid)?,
+            bind: (!args.bind.is_empty()).then(|| args.bind.clone()),
+            port: args.port,
+            connect: (!args.connect.is_empty()).then(|| args.connect.clone()),
+            addnode: (!args.addnode.is_empty()).then(|| args.addnode.clone()),
+            v2transport: args
+                .v2transport
+                .as_deref()
+                .map(|v| args::parse_bool("v2transport", v))
+                .transpose()
+                .map_err(ConfigError::Invalid)?,
+            debug: (!args.debug.is_empty()).then(|| args.debug.clone()),
+        };
+        merge(&mut s, &cli);
+
+        let port = s.port.unwrap_or(chain.default_port());
+        let connect = parse_addrs(s.connect.as_deref().unwrap_or_default(), port, "connect")?;
+        // As in Core, -connect implies -nolisten unless -listen is given.
+        let listen = s.listen.unwrap_or(connect.is_empty());
+        let binds = if !listen {
+            Vec::new()
+        } else {
+            match &s.bind {
+                Some(b) => parse_addrs(b, port, "bind")?,
+                None => vec![
+                    PeerAddr {
+                        scheme: Scheme::Tcp,
+                        key: None,
+                        host: "0.0.0.0".into(),
+                        port,
+                    },
+                    PeerAddr {
+                        scheme: Scheme::Quic,
+                        key: None,
+                        host: "0.0.0.0".into(),
+                        port,
+                    },
+                ],
+            }
+        };
+        if let Some(b) = binds.iter().find(|b| b.key.is_some() && b.scheme != Scheme::Iroh) {
+            return Err(ConfigError::Invalid(format!(
+                "-bind={b}: a listen address takes no key"
+            )));
+        }
+        let data_dir = match chain.data_subdir() {
+            Some(sub) => root.join(sub),
+            None => root,
+        };
+        Ok(Config {
+            chain,
+            data_dir,
+            listen,
+            binds,
+            connect,
+            addnode: parse_addrs(s.addnode.as_deref().unwrap_or_default(), port, "addnode")?,
+            v2transport: s.v2transport.unwrap_or(true),
+            debug: s.debug.unwrap_or_default(),
+        })
+    }
+
+    /// Creates the per-chain data directory.
+    pub fn ensure_data_dir(&self) -> std::io::Result<&Path> {
+        std::fs::create_dir_all(&self.data_dir)?;
+        Ok(&self.data_dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn resolve(dir: &Path, file: &str, flags: &[&str]) -> Result<Config, ConfigError> {
+        std::fs::write(dir.join("weft.toml"), file).unwrap();
+        let mut argv = vec!["weftd".to_string(), format!("-datadir={}", dir.display())];
+        argv.extend(flags.iter().map(|s| s.to_string()));
+        Config::resolve(&Args::parse_from(args::normalize(argv.into_iter().map(Into::into))))
+    }
+
+    #[test]
+    fn layering_and_defaults() {
+        let d = tempfile::tempdir().unwrap();
+        let c = resolve(d.path(), "", &[]).unwrap();
+        assert_eq!(c.chain, Chain::Regtest);
+        assert_eq!(c.data_dir, d.path().join("regtest"));
+        assert_eq!(
+            c.binds.iter().map(|b| b.to_string()).collect::<Vec<_>>(),
+            ["tcp://0.0.0.0:18444", "quic://0.0.0.0:18444"]
+        );
+        assert!(c.v2transport);
+
+        let file =
+            "v2transport = false\naddnode = [\"quic://127.0.0.1:9\"]\n[regtest]\nbind = [\"iroh://0.0.0.0:7\"]\n";
+        let c = resolve(d.path(), file, &["-v2transport=1"]).unwrap();
+        assert!(c.v2transport);
+        assert_eq!(c.addnode[0].to_string(), "quic://127.0.0.1:9");
+        assert_eq!(c.binds[0].scheme, Scheme::Iroh);
+
+        let c = resolve(d.path(), "", &["-connect=127.0.0.1"]).unwrap();
+        assert!(!c.listen && c.binds.is_empty());
+        assert_eq!(c.connect[0].to_string(), "tcp://127.0.0.1:18444");
+
+        assert!(resolve(d.path(), "", &["-regtest", "-testnet"])
+            .unwrap_err()
+            .to_string()
+            .contains("at most one"));
+        assert!(resolve(d.path(), "bogus = 1", &[])
+            .unwrap_err()
+            .to_string()
+            .contains("configuration file"));
+        assert!(resolve(d.path(), "", &["-bind=udp://1.2.3.4:5"]).is_err());
+        let c = resolve(d.path(), "", &["-testnet4"]).unwrap();
+        assert_eq!(c.data_dir, d.path().join("testnet4"));
+    }
+}

@@ -1,0 +1,206 @@
+//! The task that owns the p2p core: it feeds the core events, runs its timers, and
+//! carries out its actions on real connections.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::{debug, warn};
+use weft_transports::{ConnStats, Connection, PeerAddr, Scheme, Transport};
+
+use super::peer_io::PeerTasks;
+use super::summary::PeerSummary;
+use crate::p2p::{Action, DisconnectReason, Event, Node, PeerId, Time};
+
+/// Longest a dial (transport handshake included) may take.
+pub const DIAL_TIMEOUT: Duration = Duration::from_secs(20);
+/// Longest shutdown waits for writers to flush.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What tasks report to the driver.
+pub enum RtEvent {
+    /// Something for the core.
+    Core(Event),
+    /// A snapshot of the peers, for RPC and tests.
+    Peers(oneshot::Sender<Vec<PeerSummary>>),
+    /// A connection finished its transport handshake.
+    Conn {
+        /// The connection.
+        conn: Connection,
+        /// The dialed address, for outbound connections.
+        dialed: Option<PeerAddr>,
+    },
+}
+
+/// Wall-clock time for the core.
+pub fn now() -> Time {
+    Time(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0),
+    )
+}
+
+/// The driver's state.
+pub struct Driver {
+    node: Node,
+    tasks: HashMap<PeerId, PeerTasks>,
+    stats: HashMap<PeerId, Arc<ConnStats>>,
+    dialers: Arc<HashMap<Scheme, Arc<dyn Transport>>>,
+    events_tx: mpsc::Sender<RtEvent>,
+    events_rx: mpsc::Receiver<RtEvent>,
+    next_id: u64,
+    closing: Vec<JoinHandle<()>>,
+}
+
+impl Driver {
+    /// A driver for `node`, dialing with `dialers`.
+    pub fn new(
+        node: Node,
+        dialers: HashMap<Scheme, Arc<dyn Transport>>,
+        events_tx: mpsc::Sender<RtEvent>,
+        events_rx: mpsc::Receiver<RtEvent>,
+    ) -> Self {
+        Driver {
+            node,
+            tasks: HashMap::new(),
+            stats: HashMap::new(),
+            dialers: Arc::new(dialers),
+            events_tx,
+            events_rx,
+            next_id: 0,
+            closing: Vec::new(),
+        }
+    }
+
+    /// Runs until `shutdown` flips, then disconnects everyone and flushes.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            self.perform_actions();
+            let deadline = self.node.poll_timeout().map(|t| {
+                let wait = t.0.saturating_sub(now().0);
+                Instant::now() + Duration::from_micros(wait)
+            });
+            tokio::select! {
+                ev = self.events_rx.recv() => match ev {
+                    Some(ev) => self.on_event(ev),
+                    None => break,
+                },
+                _ = sleep_until(deadline) => self.node.handle_timeout(now()),
+                _ = shutdown.changed() => break,
+            }
+        }
+        let t = now();
+        let ids: Vec<_> = self.node.peers().map(|p| p.id).collect();
+        for id in ids {
+            self.node.disconnect(t, id, DisconnectReason::Shutdown);
+        }
+        self.perform_actions();
+        for (_, tasks) in self.tasks.drain() {
+            self.closing.push(tasks.close("shutting down".into()));
+        }
+        let flush = futures_join_all(std::mem::take(&mut self.closing));
+        if tokio::time::timeout(FLUSH_TIMEOUT, flush).await.is_err() {
+            warn!(target: "net", "some peers did not flush within {FLUSH_TIMEOUT:?}");
+        }
+    }
+
+    fn on_event(&mut self, ev: RtEvent) {
+        let t = now();
+        match ev {
+            RtEvent::Conn { conn, dialed } => {
+                let id = PeerId(self.next_id);
+                self.next_id += 1;
+                let Connection {
+                    info,
+                    reader,
+                    writer,
+                    stats,
+                } = conn;
+                self.tasks
+                    .insert(id, PeerTasks::spawn(id, reader, writer, self.events_tx.clone()));
+                self.stats.insert(id, stats);
+                self.node.handle(t, Event::Connected { peer: id, info, dialed });
+            }
+            RtEvent::Core(Event::Disconnected { peer, reason }) => {
+                self.stats.remove(&peer);
+                if let Some(tasks) = self.tasks.remove(&peer) {
+                    self.closing.push(tasks.close(reason.clone()));
+                }
+                self.node.handle(t, Event::Disconnected { peer, reason });
+            }
+            RtEvent::Core(ev) => self.node.handle(t, ev),
+            RtEvent::Peers(reply) => {
+                let list = self
+                    .node
+                    .peers()
+                    .map(|p| PeerSummary::new(p, self.stats.get(&p.id).map(|s| s.snapshot()).unwrap_or_default()))
+                    .collect();
+                let _ = reply.send(list);
+            }
+        }
+        self.closing.retain(|h| !h.is_finished());
+    }
+
+    fn perform_actions(&mut self) {
+        while let Some(action) = self.node.poll_action() {
+            match action {
+                Action::Send { peer, msg } => {
+                    let Some(tasks) = self.tasks.get(&peer) else { continue };
+                    if !tasks.enqueue(msg) {
+                        let reason = DisconnectReason::Transport("send buffer full: peer is not reading".into());
+                        self.node.disconnect(now(), peer, reason);
+                    }
+                }
+                Action::Disconnect { peer, reason } => {
+                    self.stats.remove(&peer);
+                    if let Some(tasks) = self.tasks.remove(&peer) {
+                        self.closing.push(tasks.close(reason.to_string()));
+                    }
+                }
+                Action::Connect { addr } => self.dial(addr),
+            }
+        }
+    }
+
+    fn dial(&self, addr: PeerAddr) {
+        let tx = self.events_tx.clone();
+        let dialer = self.dialers.get(&addr.scheme).cloned();
+        tokio::spawn(async move {
+            let res = match dialer {
+                None => Err(format!("no {} transport is configured", addr.scheme.as_str())),
+                Some(d) => match tokio::time::timeout(DIAL_TIMEOUT, d.dial(&addr)).await {
+                    Ok(Ok(conn)) => Ok(conn),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err("timed out".into()),
+                },
+            };
+            let ev = match res {
+                Ok(conn) => RtEvent::Conn {
+                    conn,
+                    dialed: Some(addr),
+                },
+                Err(error) => RtEvent::Core(Event::ConnectFailed { addr, error }),
+            };
+            let _ = tx.send(ev).await;
+        });
+        debug!(target: "net", "dialing");
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn futures_join_all(handles: Vec<JoinHandle<()>>) {
+    for h in handles {
+        let _ = h.await;
+    }
+}

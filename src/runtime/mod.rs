@@ -1,0 +1,111 @@
+//! The tokio runtime around the p2p core: listeners, dialers, per-connection tasks
+//! and the driver task.
+
+pub mod driver;
+pub mod peer_io;
+pub mod summary;
+pub mod transports;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+use weft_transports::{Listener, PeerAddr, Scheme, Transport};
+
+use crate::p2p::{Node, NodeConfig};
+use driver::{now, Driver, RtEvent};
+pub use summary::PeerSummary;
+
+/// Events buffered from all connections before readers wait for the core.
+const EVENT_QUEUE: usize = 1024;
+
+/// The transports a node runs with.
+#[derive(Default)]
+pub struct TransportSet {
+    /// One dialer per scheme.
+    pub dialers: HashMap<Scheme, Arc<dyn Transport>>,
+    /// Bound listeners.
+    pub listeners: Vec<Box<dyn Listener>>,
+}
+
+/// A running node's network side.
+pub struct RuntimeHandle {
+    /// Where each listener can be reached.
+    pub listen_addrs: Vec<PeerAddr>,
+    shutdown: watch::Sender<bool>,
+    events: mpsc::Sender<RtEvent>,
+    driver: JoinHandle<()>,
+    accept_loops: Vec<JoinHandle<()>>,
+}
+
+impl RuntimeHandle {
+    /// The connected peers as the core sees them.
+    pub async fn peers(&self) -> Vec<PeerSummary> {
+        let (tx, rx) = oneshot::channel();
+        if self.events.send(RtEvent::Peers(tx)).await.is_err() {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
+    }
+
+    /// Disconnects every peer, flushes, and stops all tasks.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.driver.await;
+        for a in self.accept_loops {
+            a.abort();
+        }
+    }
+}
+
+/// Starts the driver and the accept loops. Must run inside a tokio runtime.
+pub fn start(config: NodeConfig, transports: TransportSet, seed: u64) -> RuntimeHandle {
+    let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
+    let listen_addrs: Vec<_> = transports.listeners.iter().map(|l| l.local_addr()).collect();
+    let accept_loops = transports
+        .listeners
+        .into_iter()
+        .map(|l| tokio::spawn(accept_loop(l, events_tx.clone())))
+        .collect();
+    let node = Node::new(config, seed, now());
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let driver = tokio::spawn(Driver::new(node, transports.dialers, events_tx.clone(), events_rx).run(shutdown_rx));
+    RuntimeHandle {
+        listen_addrs,
+        shutdown,
+        events: events_tx,
+        driver,
+        accept_loops,
+    }
+}
+
+async fn accept_loop(mut listener: Box<dyn Listener>, events: mpsc::Sender<RtEvent>) {
+    let local = listener.local_addr();
+    loop {
+        match listener.accept().await {
+            Ok(connecting) => {
+                let events = events.clone();
+                tokio::spawn(async move {
+                    match connecting.await {
+                        Ok(conn) => {
+                            let _ = events.send(RtEvent::Conn { conn, dialed: None }).await;
+                        }
+                        Err(e) => debug!(target: "net", "inbound handshake failed: {e}"),
+                    }
+                });
+            }
+            Err(e) => {
+                warn!(target: "net", "accept on {local} failed: {e}");
+                // Avoid spinning on a persistent error such as fd exhaustion.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        if events.is_closed() {
+            info!(target: "net", "listener {local} stopping");
+            return;
+        }
+    }
+}
