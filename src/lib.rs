@@ -4,5 +4,6 @@
 
 pub mod chain;
 pub mod config;
+pub mod logging;
 pub mod p2p;
 pub mod runtime;

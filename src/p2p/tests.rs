@@ -303,3 +303,30 @@ fn manual_targets_redial_with_backoff() {
     n.handle_timeout(t + outbound::RETRY_MIN);
     assert!(matches!(n.poll_action(), Some(Action::Connect { .. })));
 }
+
+mod prop {
+    use proptest::prelude::*;
+    use weft_transports::Command;
+
+    use crate::p2p::wire::NetMsg;
+
+    proptest! {
+        /// Any payload under any handled type decodes or errors; never panics, and
+        /// whatever decodes re-encodes to the same bytes (version may drop trailing data).
+        #[test]
+        fn payload_decoders_never_panic(
+            which in 0usize..7,
+            payload in proptest::collection::vec(any::<u8>(), 0..400),
+        ) {
+            let name = ["version", "verack", "ping", "pong", "wtxidrelay", "sendaddrv2", "inv"][which];
+            let cmd = Command::new(name).unwrap();
+            if let Ok(m) = NetMsg::decode(&cmd, &payload) {
+                let enc = m.encode();
+                if name != "version" && name != "inv" {
+                    prop_assert_eq!(&enc.payload[..], &payload[..]);
+                }
+                prop_assert_eq!(NetMsg::decode(&enc.command, &enc.payload).unwrap(), m);
+            }
+        }
+    }
+}

@@ -92,7 +92,8 @@ impl<'a> PayloadReader<'a> {
     }
 
     /// Reads a length-prefixed string of at most `max` bytes, checking the length
-    /// before touching the bytes.
+    /// before touching the bytes. Non-printable bytes become `?`, so the result is
+    /// safe to log and keeps its length.
     pub fn var_str(&mut self, max: usize) -> Result<String, WireError> {
         let len = self.compact_size()?;
         if len > max as u64 {
@@ -103,7 +104,10 @@ impl<'a> PayloadReader<'a> {
             });
         }
         let raw = self.bytes(len as usize)?;
-        Ok(String::from_utf8_lossy(raw).into_owned())
+        Ok(raw
+            .iter()
+            .map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '?' })
+            .collect())
     }
 
     /// Fails unless every byte was consumed.

@@ -1,0 +1,125 @@
+//! Starts real `weftd` processes and reads their logs.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A running `weftd` with its own data dir and captured log.
+pub struct Weftd {
+    child: Option<Child>,
+    lines: Arc<Mutex<Vec<String>>>,
+    _dir: tempfile::TempDir,
+    name: String,
+}
+
+impl Weftd {
+    /// Starts `weftd -regtest -debug=net -datadir=<fresh> <args>`.
+    pub fn start(name: &str, args: &[&str]) -> Weftd {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_weftd"))
+            .arg("-regtest")
+            .arg("-debug=net")
+            .arg(format!("-datadir={}", dir.path().display()))
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn weftd");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Weftd {
+            child: Some(child),
+            lines,
+            _dir: dir,
+            name: name.to_string(),
+        }
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// Waits up to 30 s for a log line containing every needle; returns it.
+    pub fn wait_for(&self, needles: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(l) = self
+                .lines
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|l| needles.iter().all(|n| l.contains(n)))
+            {
+                return l.clone();
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "{}: no log line with {needles:?} in 30 s. Log:\n{}",
+                    self.name,
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// The dialable address of the listener with `scheme`, from the "Bound to" line.
+    pub fn bound(&self, scheme: &str) -> String {
+        let line = self.wait_for(&["Bound to ", &format!("{scheme}://")]);
+        let at = line.find("Bound to ").unwrap() + "Bound to ".len();
+        line[at..].trim().to_string()
+    }
+
+    /// The OS process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// Sends SIGTERM and expects a clean exit within 20 s.
+    pub fn stop(mut self) -> String {
+        let mut child = self.child.take().unwrap();
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{} did not stop on SIGTERM. Log:\n{}", self.name, self.log());
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        };
+        // Let the log thread catch the last lines.
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(
+            status.success(),
+            "{} exited with {status}. Log:\n{}",
+            self.name,
+            self.log()
+        );
+        self.wait_for(&["Shutdown: done"]);
+        self.log()
+    }
+}
+
+impl Drop for Weftd {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
