@@ -12,8 +12,9 @@ use iroh::endpoint::{presets, Connection as IrohConn, PortmapperConfig, QuicTran
 use iroh::{Endpoint, EndpointAddr, EndpointId, RelayMode, SecretKey, TransportAddr};
 
 use crate::quic::streams::{self, QuicLike, SendHalf};
-use crate::quic::{tls, ALPN, CONN_WINDOW, DATAGRAM_BUFFER, HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, KEEP_ALIVE, SEND_WINDOW,
-    STREAM_WINDOW};
+use crate::quic::{
+    tls, ALPN, CONN_WINDOW, DATAGRAM_BUFFER, HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, KEEP_ALIVE, SEND_WINDOW, STREAM_WINDOW,
+};
 use crate::{
     ConnInfo, Connecting, Connection, Direction, Listener, PeerAddr, RemoteId, Scheme, Transport, TransportError,
     TransportKind,
@@ -199,7 +200,9 @@ impl Listener for IrohEndpoint {
         let local = self.local;
         Ok(Box::pin(async move {
             let handshake = async {
-                let accepting = incoming.accept().map_err(|e| TransportError::Handshake(e.to_string()))?;
+                let accepting = incoming
+                    .accept()
+                    .map_err(|e| TransportError::Handshake(e.to_string()))?;
                 accepting.await.map_err(|e| TransportError::Handshake(e.to_string()))
             };
             let conn = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)

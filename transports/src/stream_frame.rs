@@ -199,9 +199,15 @@ mod tests {
         assert_eq!(&wire[..4], &[9, 0, 0, 18]);
         let mut buf = BytesMut::from(&wire[..]);
         let mut d = StreamDecoder::new();
-        assert_eq!(d.decode(&mut buf).unwrap(), Some((cmd("ping"), Bytes::from_static(&[1, 2, 3, 4, 5, 6, 7, 8]))));
+        assert_eq!(
+            d.decode(&mut buf).unwrap(),
+            Some((cmd("ping"), Bytes::from_static(&[1, 2, 3, 4, 5, 6, 7, 8])))
+        );
         let f = d.decode_frame(&mut buf).unwrap().unwrap();
-        assert_eq!((f.command, f.payload, f.wire_len), (cmd("version"), Bytes::from_static(b"v"), 17));
+        assert_eq!(
+            (f.command, f.payload, f.wire_len),
+            (cmd("version"), Bytes::from_static(b"v"), 17)
+        );
         assert!(buf.is_empty());
         assert_eq!(d.decode(&mut buf).unwrap(), None);
     }
@@ -226,7 +232,10 @@ mod tests {
         wire.push(2);
         wire.resize(LEN_BYTES + MAX_MESSAGE_SIZE + 2, 0);
         let mut buf = BytesMut::from(&wire[..]);
-        assert!(matches!(StreamDecoder::new().decode(&mut buf), Err(FrameError::Oversized(_))));
+        assert!(matches!(
+            StreamDecoder::new().decode(&mut buf),
+            Err(FrameError::Oversized(_))
+        ));
     }
 
     #[test]
@@ -257,10 +266,16 @@ mod tests {
         });
         let mut r = FrameReader::new(b, BytesMut::new());
         let f = r.next().await.unwrap().unwrap();
-        assert_eq!((f.command, f.payload.len(), f.wire_len), (cmd("block"), 100_000, 100_004));
+        assert_eq!(
+            (f.command, f.payload.len(), f.wire_len),
+            (cmd("block"), 100_000, 100_004)
+        );
         let f = r.next().await.unwrap().unwrap();
         assert_eq!((f.command, f.payload.len()), (cmd("version"), 0));
         writer.await.unwrap();
-        assert!(matches!(r.next().await, Err(TransportError::Frame(FrameError::Truncated))));
+        assert!(matches!(
+            r.next().await,
+            Err(TransportError::Frame(FrameError::Truncated))
+        ));
     }
 }

@@ -6,20 +6,29 @@ use weft_transports::shortid;
 use weft_transports::stream_frame::{encode, StreamDecoder};
 use weft_transports::Command;
 
-const NAMES: &[&str] = &["ping", "pong", "inv", "tx", "block", "version", "verack", "sendtxrcncl", "addrv2", "x"];
+const NAMES: &[&str] = &[
+    "ping",
+    "pong",
+    "inv",
+    "tx",
+    "block",
+    "version",
+    "verack",
+    "sendtxrcncl",
+    "addrv2",
+    "x",
+];
 
 /// Bytes shaped like frames often enough to decode some: small lengths, random type bytes.
 fn framish() -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec((0u8..40, any::<u8>(), prop::collection::vec(any::<u8>(), 0..40)), 0..8).prop_map(
-        |parts| {
-            let mut out = Vec::new();
-            for (len, ty, body) in parts {
-                out.extend_from_slice(&[len, 0, 0, ty]);
-                out.extend_from_slice(&body);
-            }
-            out
-        },
-    )
+    prop::collection::vec((0u8..40, any::<u8>(), prop::collection::vec(any::<u8>(), 0..40)), 0..8).prop_map(|parts| {
+        let mut out = Vec::new();
+        for (len, ty, body) in parts {
+            out.extend_from_slice(&[len, 0, 0, ty]);
+            out.extend_from_slice(&body);
+        }
+        out
+    })
 }
 
 fn check_arbitrary(data: &[u8], cut: usize) -> Result<(), TestCaseError> {

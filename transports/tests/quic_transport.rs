@@ -82,10 +82,7 @@ async fn quic_key_pinning() {
 
     let mut bad = right.clone();
     bad.key = Some("nothex".into());
-    assert!(matches!(
-        client.dial(&bad).await,
-        Err(TransportError::BadAddress(_))
-    ));
+    assert!(matches!(client.dial(&bad).await, Err(TransportError::BadAddress(_))));
     accept.abort();
 }
 

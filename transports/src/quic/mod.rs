@@ -225,7 +225,9 @@ impl Listener for QuicEndpoint {
         let local = self.local;
         Ok(Box::pin(async move {
             let handshake = async {
-                let connecting = incoming.accept().map_err(|e| TransportError::Handshake(e.to_string()))?;
+                let connecting = incoming
+                    .accept()
+                    .map_err(|e| TransportError::Handshake(e.to_string()))?;
                 connecting.await.map_err(|e| TransportError::Handshake(e.to_string()))
             };
             let conn = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)

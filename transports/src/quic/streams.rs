@@ -157,7 +157,13 @@ async fn violation<C: QuicLike>(conn: &C, tx: &RecvTx, err: TransportError) {
 async fn accept_task<C: QuicLike>(conn: C, tx: RecvTx, shared: Arc<RecvShared>, stats: Arc<ConnStats>) {
     // Ends when the connection does; the merged channel then reports the close.
     while let Ok(stream) = conn.accept_uni().await {
-        tokio::spawn(read_task(conn.clone(), stream, tx.clone(), shared.clone(), stats.clone()));
+        tokio::spawn(read_task(
+            conn.clone(),
+            stream,
+            tx.clone(),
+            shared.clone(),
+            stats.clone(),
+        ));
     }
 }
 
@@ -210,7 +216,9 @@ async fn read_task<C: QuicLike>(
             Ok(None) => {
                 let done = shared.finished.fetch_add(1, Ordering::AcqRel) + 1;
                 if done == TrafficClass::ALL.len() {
-                    let _ = tx.send(Err(TransportError::Closed("peer finished its streams".into()))).await;
+                    let _ = tx
+                        .send(Err(TransportError::Closed("peer finished its streams".into())))
+                        .await;
                 }
                 return;
             }
@@ -219,7 +227,9 @@ async fn read_task<C: QuicLike>(
                 // A reset class stream leaves the connection unusable.
                 tracing::debug!(target: "net", "class {class:?} stream failed: {e}");
                 conn.close(CLOSE_PROTOCOL, b"stream reset");
-                let _ = tx.send(Err(TransportError::Closed(format!("{class:?} stream: {e}")))).await;
+                let _ = tx
+                    .send(Err(TransportError::Closed(format!("{class:?} stream: {e}"))))
+                    .await;
                 return;
             }
             Err(e) => return violation(&conn, &tx, e).await,
