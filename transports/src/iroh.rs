@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use iroh::endpoint::{presets, Connection as IrohConn, PortmapperConfig, QuicTransportConfig, VarInt};
-use iroh::{Endpoint, EndpointAddr, EndpointId, RelayMode, SecretKey, TransportAddr};
+use iroh::{Endpoint, EndpointAddr, EndpointId, NetReportConfig, RelayMode, SecretKey, TransportAddr};
 
 use crate::quic::streams::{self, QuicLike, SendHalf};
 use crate::quic::{
@@ -100,6 +100,7 @@ impl IrohEndpoint {
             .bind_addr(config.bind)
             .map_err(|e| TransportError::Setup(format!("bind {}: {e}", config.bind)))?
             .portmapper_config(PortmapperConfig::Disabled)
+            .net_report_config(NetReportConfig::minimal())
             .secret_key(key)
             .alpns(vec![ALPN.to_vec()])
             .transport_config(transport_config()?)
