@@ -185,7 +185,10 @@ impl Transport for QuicEndpoint {
         let connecting = self
             .endpoint
             .connect_with(self.client.clone(), target, tls::CERT_NAME)
-            .map_err(|e| TransportError::BadAddress(format!("{addr}: {e}")))?;
+            .map_err(|e| match e {
+                quinn::ConnectError::EndpointStopping => TransportError::Closed("quic endpoint closed".into()),
+                e => TransportError::BadAddress(format!("{addr}: {e}")),
+            })?;
         let conn = tokio::time::timeout(HANDSHAKE_TIMEOUT, connecting)
             .await
             .map_err(|_| TransportError::TimedOut)?
