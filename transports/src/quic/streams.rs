@@ -1,0 +1,371 @@
+//! One unidirectional stream per traffic class plus datagrams, shared by QUIC (quinn)
+//! and Iroh (noq): both stacks expose tokio `AsyncRead`/`AsyncWrite` streams, and
+//! [`QuicLike`]/[`SendHalf`] cover the few calls that differ.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::error::{FrameError, TransportError};
+use crate::message::{Message, Received, TrafficClass, MAX_MESSAGE_SIZE};
+use crate::stats::ConnStats;
+use crate::stream_frame::{write_frame, FrameReader};
+use crate::{ConnInfo, Connection, MessageReader, MessageWriter};
+
+/// Application close code: normal shutdown.
+pub(crate) const CLOSE_NORMAL: u32 = 0;
+/// Application close code: the peer broke the framing or stream rules.
+pub(crate) const CLOSE_PROTOCOL: u32 = 1;
+
+/// Messages merged from all streams and datagrams, waiting for `recv()`. When full,
+/// the stream tasks stop reading, so QUIC flow control pushes back on the peer.
+const RECV_QUEUE: usize = 64;
+/// How long `close()` waits for queued messages to be delivered and acknowledged.
+const CLOSE_FLUSH: Duration = Duration::from_secs(5);
+/// Longest close reason sent to the peer.
+const MAX_REASON: usize = 120;
+
+/// Per-class send queue length: blocks are large, so fewer of them queue.
+fn queue_len(class: TrafficClass) -> usize {
+    match class {
+        TrafficClass::Control | TrafficClass::Tx => 64,
+        TrafficClass::Block => 8,
+    }
+}
+
+/// The 1-byte tag that opens each class stream.
+pub(crate) fn class_tag(class: TrafficClass) -> u8 {
+    class.index() as u8
+}
+
+fn class_from_tag(tag: u8) -> Option<TrafficClass> {
+    TrafficClass::ALL.get(usize::from(tag)).copied()
+}
+
+/// What a send stream must offer beyond `AsyncWrite`.
+pub(crate) trait SendHalf: AsyncWrite + Unpin + Send + 'static {
+    /// Sets the stream's scheduling priority (higher first).
+    fn set_priority(&self, priority: i32);
+    /// Marks the end of the stream.
+    fn finish(&mut self);
+    /// Resolves once the peer acknowledged everything, or stopped the stream.
+    fn stopped(&self) -> impl Future<Output = ()> + Send + 'static;
+}
+
+/// What a QUIC connection handle must offer.
+pub(crate) trait QuicLike: Clone + Send + Sync + 'static {
+    /// Send stream type.
+    type Send: SendHalf;
+    /// Receive stream type.
+    type Recv: AsyncRead + Unpin + Send + 'static;
+    /// Opens a unidirectional stream.
+    fn open_uni(&self) -> impl Future<Output = Result<Self::Send, TransportError>> + Send;
+    /// Accepts the peer's next unidirectional stream.
+    fn accept_uni(&self) -> impl Future<Output = Result<Self::Recv, TransportError>> + Send;
+    /// Waits for the next datagram.
+    fn read_datagram(&self) -> impl Future<Output = Result<Bytes, TransportError>> + Send;
+    /// Sends a datagram.
+    fn send_datagram(&self, data: Bytes) -> Result<(), TransportError>;
+    /// Largest datagram the path takes now.
+    fn max_datagram_size(&self) -> Option<usize>;
+    /// Closes the connection with an application code and reason.
+    fn close(&self, code: u32, reason: &[u8]);
+    /// Why the connection closed, if it has.
+    fn close_reason(&self) -> Option<String>;
+    /// Current RTT estimate.
+    fn rtt(&self) -> Option<Duration>;
+}
+
+/// Closes the connection when both halves are gone without `close()`.
+struct CloseGuard(Box<dyn Fn() + Send + Sync>);
+
+impl Drop for CloseGuard {
+    fn drop(&mut self) {
+        (self.0)()
+    }
+}
+
+/// Opens our class streams and starts the reader tasks; `info` is already filled in.
+pub(crate) async fn start<C: QuicLike>(conn: C, info: ConnInfo) -> Result<Connection, TransportError> {
+    let rtt_conn = conn.clone();
+    let stats = ConnStats::with_rtt(Box::new(move || rtt_conn.rtt()));
+    let guard = Arc::new(CloseGuard(Box::new({
+        let conn = conn.clone();
+        move || conn.close(CLOSE_NORMAL, b"dropped")
+    })));
+
+    let mut queues = Vec::with_capacity(TrafficClass::ALL.len());
+    let mut tasks = Vec::with_capacity(TrafficClass::ALL.len());
+    for class in TrafficClass::ALL {
+        let stream = conn.open_uni().await?;
+        stream.set_priority(class.default_priority());
+        let (tx, rx) = mpsc::channel(queue_len(class));
+        queues.push(tx);
+        tasks.push(tokio::spawn(write_task(conn.clone(), stream, class, rx, stats.clone())));
+    }
+
+    let (tx, rx) = mpsc::channel(RECV_QUEUE);
+    let shared = Arc::new(RecvShared {
+        claimed: Mutex::new([false; 3]),
+        finished: AtomicUsize::new(0),
+    });
+    tokio::spawn(accept_task(conn.clone(), tx.clone(), shared, stats.clone()));
+    tokio::spawn(datagram_task(conn.clone(), tx, stats.clone()));
+
+    Ok(Connection {
+        info,
+        reader: Box::new(StreamsReader {
+            rx,
+            conn: conn.clone(),
+            done: false,
+            _guard: guard.clone(),
+        }),
+        writer: Box::new(StreamsWriter {
+            conn,
+            queues: Some(queues),
+            tasks,
+            stats: stats.clone(),
+            _guard: guard,
+        }),
+        stats,
+    })
+}
+
+type RecvTx = mpsc::Sender<Result<Received, TransportError>>;
+
+struct RecvShared {
+    /// Classes whose stream the peer has opened.
+    claimed: Mutex<[bool; 3]>,
+    /// Class streams the peer finished cleanly.
+    finished: AtomicUsize,
+}
+
+/// Closes the connection for a protocol violation and reports it to the reader.
+async fn violation<C: QuicLike>(conn: &C, tx: &RecvTx, err: TransportError) {
+    tracing::debug!(target: "net", "closing connection: {err}");
+    conn.close(CLOSE_PROTOCOL, b"protocol violation");
+    let _ = tx.send(Err(err)).await;
+}
+
+async fn accept_task<C: QuicLike>(conn: C, tx: RecvTx, shared: Arc<RecvShared>, stats: Arc<ConnStats>) {
+    // Ends when the connection does; the merged channel then reports the close.
+    while let Ok(stream) = conn.accept_uni().await {
+        tokio::spawn(read_task(
+            conn.clone(),
+            stream,
+            tx.clone(),
+            shared.clone(),
+            stats.clone(),
+        ));
+    }
+}
+
+async fn read_task<C: QuicLike>(
+    conn: C,
+    mut stream: C::Recv,
+    tx: RecvTx,
+    shared: Arc<RecvShared>,
+    stats: Arc<ConnStats>,
+) {
+    let mut tag = [0u8; 1];
+    let class = match stream.read_exact(&mut tag).await {
+        Ok(_) => {
+            stats.add_raw(0, 1);
+            match class_from_tag(tag[0]) {
+                Some(c) => c,
+                None => {
+                    let err = TransportError::Handshake(format!("unknown stream class tag {}", tag[0]));
+                    return violation(&conn, &tx, err).await;
+                }
+            }
+        }
+        Err(_) if conn.close_reason().is_some() => return,
+        Err(_) => return violation(&conn, &tx, FrameError::Truncated.into()).await,
+    };
+    let duplicate = match shared.claimed.lock() {
+        Ok(mut claimed) => std::mem::replace(&mut claimed[class.index()], true),
+        Err(_) => true,
+    };
+    if duplicate {
+        let err = TransportError::Handshake(format!("second stream for class {class:?}"));
+        return violation(&conn, &tx, err).await;
+    }
+
+    let mut reader = FrameReader::new(stream, BytesMut::new());
+    loop {
+        match reader.next().await {
+            Ok(Some(frame)) => {
+                stats.on_recv(frame.wire_len);
+                let msg = Message {
+                    command: frame.command,
+                    payload: frame.payload,
+                    class,
+                    priority: class.default_priority(),
+                };
+                if tx.send(Ok(Received::Message(msg))).await.is_err() {
+                    return; // reader dropped
+                }
+            }
+            Ok(None) => {
+                let done = shared.finished.fetch_add(1, Ordering::AcqRel) + 1;
+                if done == TrafficClass::ALL.len() {
+                    let _ = tx
+                        .send(Err(TransportError::Closed("peer finished its streams".into())))
+                        .await;
+                }
+                return;
+            }
+            Err(TransportError::Io(_)) if conn.close_reason().is_some() => return,
+            Err(e @ TransportError::Io(_)) => {
+                // A reset class stream leaves the connection unusable.
+                tracing::debug!(target: "net", "class {class:?} stream failed: {e}");
+                conn.close(CLOSE_PROTOCOL, b"stream reset");
+                let _ = tx
+                    .send(Err(TransportError::Closed(format!("{class:?} stream: {e}"))))
+                    .await;
+                return;
+            }
+            Err(e) => return violation(&conn, &tx, e).await,
+        }
+    }
+}
+
+async fn datagram_task<C: QuicLike>(conn: C, tx: RecvTx, stats: Arc<ConnStats>) {
+    while let Ok(data) = conn.read_datagram().await {
+        stats.add_raw(0, data.len());
+        if tx.send(Ok(Received::Datagram(data))).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn write_task<C: QuicLike>(
+    conn: C,
+    mut stream: C::Send,
+    class: TrafficClass,
+    mut rx: mpsc::Receiver<Message>,
+    stats: Arc<ConnStats>,
+) {
+    let result: Result<(), TransportError> = async {
+        stream.write_all(&[class_tag(class)]).await?;
+        stats.add_raw(1, 0);
+        while let Some(msg) = rx.recv().await {
+            let n = write_frame(&mut stream, &msg.command, &msg.payload).await?;
+            stats.on_send(n);
+        }
+        // The writer closed: flush, finish and wait until the peer has it all.
+        stream.flush().await?;
+        stream.finish();
+        stream.stopped().await;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        if conn.close_reason().is_none() {
+            tracing::debug!(target: "net", "class {class:?} send stream failed: {e}");
+            conn.close(CLOSE_PROTOCOL, b"send stream failed");
+        }
+    }
+}
+
+struct StreamsReader<C: QuicLike> {
+    rx: mpsc::Receiver<Result<Received, TransportError>>,
+    conn: C,
+    done: bool,
+    _guard: Arc<CloseGuard>,
+}
+
+impl<C: QuicLike> StreamsReader<C> {
+    fn closed(&self) -> TransportError {
+        TransportError::Closed(self.conn.close_reason().unwrap_or_else(|| "connection ended".into()))
+    }
+}
+
+#[async_trait]
+impl<C: QuicLike> MessageReader for StreamsReader<C> {
+    async fn recv(&mut self) -> Result<Received, TransportError> {
+        if self.done {
+            return Err(self.closed());
+        }
+        match self.rx.recv().await {
+            Some(Ok(r)) => Ok(r),
+            Some(Err(e)) => {
+                self.done = true;
+                Err(e)
+            }
+            None => {
+                self.done = true;
+                Err(self.closed())
+            }
+        }
+    }
+}
+
+struct StreamsWriter<C: QuicLike> {
+    conn: C,
+    queues: Option<Vec<mpsc::Sender<Message>>>,
+    tasks: Vec<JoinHandle<()>>,
+    stats: Arc<ConnStats>,
+    _guard: Arc<CloseGuard>,
+}
+
+#[async_trait]
+impl<C: QuicLike> MessageWriter for StreamsWriter<C> {
+    async fn send(&mut self, msg: Message) -> Result<(), TransportError> {
+        if msg.payload.len() > MAX_MESSAGE_SIZE {
+            return Err(FrameError::Oversized(msg.payload.len() as u64).into());
+        }
+        if let Some(why) = self.conn.close_reason() {
+            return Err(TransportError::Closed(why));
+        }
+        let queue = self
+            .queues
+            .as_ref()
+            .and_then(|q| q.get(msg.class.index()))
+            .ok_or_else(|| TransportError::Closed("closed locally".into()))?;
+        // Each class has its own queue and task, so a full block queue never delays a ping.
+        if queue.send(msg).await.is_err() {
+            let why = self.conn.close_reason().unwrap_or_else(|| "send stream failed".into());
+            return Err(TransportError::Closed(why));
+        }
+        Ok(())
+    }
+
+    fn max_datagram_size(&self) -> Option<usize> {
+        self.conn.max_datagram_size()
+    }
+
+    fn send_datagram(&mut self, data: Bytes) -> Result<(), TransportError> {
+        let n = data.len();
+        self.conn.send_datagram(data)?;
+        self.stats.add_raw(n, 0);
+        Ok(())
+    }
+
+    async fn close(&mut self, reason: &str) {
+        if self.queues.take().is_none() {
+            return;
+        }
+        // Dropping the queues lets each task drain, finish its stream and await the acks.
+        let tasks = std::mem::take(&mut self.tasks);
+        let _ = tokio::time::timeout(CLOSE_FLUSH, futures_join(tasks)).await;
+        let mut end = reason.len().min(MAX_REASON);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.conn.close(CLOSE_NORMAL, &reason.as_bytes()[..end]);
+    }
+}
+
+async fn futures_join(tasks: Vec<JoinHandle<()>>) {
+    for t in tasks {
+        let _ = t.await;
+    }
+}
