@@ -92,7 +92,7 @@ fn v1_listener_drops_bad_peers_with_logged_reasons() {
         let f = frame(REGTEST_MAGIC, "ping", &[7; 8]);
         s.write_all(&f[..f.len() - 3]).unwrap();
     }
-    node.wait_for(&["disconnected", "closed"]);
+    node.wait_for(&["disconnected", "truncated frame"]);
 
     send_and_expect_close(&addr, &frame(REGTEST_MAGIC, "ping", &[1; 8]));
     node.wait_for(&["disconnecting", "non-version message before version handshake: ping"]);

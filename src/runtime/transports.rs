@@ -1,11 +1,16 @@
-//! Builds the configured transports: listeners for each `-bind`, and a dialer per
-//! scheme (a QUIC or Iroh endpoint both listens and dials on one UDP socket).
+//! Builds the configured transports: a listener for each `-bind`, and a dialer per
+//! scheme. A QUIC or Iroh endpoint listens and dials on one UDP socket; when nothing
+//! binds that scheme but a peer needs it, a dial-only endpoint gets an ephemeral port
+//! (still with the data dir's key, so our identity stays the same).
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use weft_transports::mem::MemNetwork;
-use weft_transports::{PeerAddr, Scheme, Transport, TransportError};
+use weft_transports::iroh::{IrohConfig, IrohEndpoint};
+use weft_transports::quic::{QuicConfig, QuicEndpoint};
+use weft_transports::tcp::TcpTransport;
+use weft_transports::{Listener, PeerAddr, Scheme, Transport, TransportError};
 
 use super::TransportSet;
 use crate::config::Config;
@@ -18,21 +23,54 @@ pub struct Built {
     pub listen_addrs: Vec<PeerAddr>,
 }
 
+async fn socket_addr(addr: &PeerAddr) -> Result<SocketAddr, TransportError> {
+    addr.resolve()
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| TransportError::BadAddress(addr.to_string()))
+}
+
 /// Binds every listener in `config` and prepares a dialer for every scheme in use.
 pub async fn build(config: &Config) -> Result<Built, TransportError> {
+    let data_dir = Some(config.data_dir.clone());
+    let tcp = TcpTransport::new(config.chain.magic(), config.v2transport);
     let mut dialers: HashMap<Scheme, Arc<dyn Transport>> = HashMap::new();
-    let mut set = TransportSet::default();
+    dialers.insert(Scheme::Tcp, Arc::new(tcp.clone()));
+    let mut listeners: Vec<Box<dyn Listener>> = Vec::new();
     for bind in &config.binds {
+        let sock = socket_addr(bind).await?;
         match bind.scheme {
-            Scheme::Mem => {
-                let net = MemNetwork::new();
-                set.listeners.push(Box::new(net.listen(bind.port)?));
-                dialers.entry(Scheme::Mem).or_insert_with(|| Arc::new(net));
+            Scheme::Tcp => listeners.push(Box::new(tcp.listen(sock)?)),
+            Scheme::Quic => {
+                let ep = QuicEndpoint::bind(QuicConfig::new(sock, data_dir.clone()))?;
+                dialers.entry(Scheme::Quic).or_insert_with(|| Arc::new(ep.clone()));
+                listeners.push(Box::new(ep));
             }
-            other => return Err(TransportError::Unsupported(other.as_str())),
+            Scheme::Iroh => {
+                let ep = IrohEndpoint::bind(IrohConfig::new(sock, data_dir.clone())).await?;
+                dialers.entry(Scheme::Iroh).or_insert_with(|| Arc::new(ep.clone()));
+                listeners.push(Box::new(ep));
+            }
+            Scheme::Mem => return Err(TransportError::Unsupported("mem listeners exist only inside tests")),
         }
     }
-    let listen_addrs = set.listeners.iter().map(|l| l.local_addr()).collect();
-    set.dialers = dialers;
-    Ok(Built { set, listen_addrs })
+    let wanted = config.connect.iter().chain(&config.addnode).map(|a| a.scheme);
+    for scheme in wanted.collect::<Vec<_>>() {
+        if dialers.contains_key(&scheme) {
+            continue;
+        }
+        let any: SocketAddr = ([0, 0, 0, 0], 0).into();
+        let dialer: Arc<dyn Transport> = match scheme {
+            Scheme::Quic => Arc::new(QuicEndpoint::bind(QuicConfig::new(any, data_dir.clone()))?),
+            Scheme::Iroh => Arc::new(IrohEndpoint::bind(IrohConfig::new(any, data_dir.clone())).await?),
+            _ => continue,
+        };
+        dialers.insert(scheme, dialer);
+    }
+    let listen_addrs = listeners.iter().map(|l| l.local_addr()).collect();
+    Ok(Built {
+        set: TransportSet { dialers, listeners },
+        listen_addrs,
+    })
 }

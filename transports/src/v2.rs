@@ -97,7 +97,9 @@ impl<W: AsyncWrite + Unpin + Send> V2Writer<W> {
     /// Sends a decoy packet of `len` zero bytes, which the peer must ignore.
     pub async fn send_decoy(&mut self, len: usize) -> Result<(), TransportError> {
         self.out.clear();
-        let n = self.encoder.encode_contents(&vec![0u8; len], true, None, &mut self.out)?;
+        let n = self
+            .encoder
+            .encode_contents(&vec![0u8; len], true, None, &mut self.out)?;
         self.wr.write_all(&self.out).await?;
         self.stats.add_raw(n, 0);
         Ok(())

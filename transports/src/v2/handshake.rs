@@ -192,7 +192,10 @@ fn no_reply(e: &TransportError) -> bool {
     use std::io::ErrorKind::*;
     match e {
         TransportError::Closed(_) | TransportError::TimedOut => true,
-        TransportError::Io(io) => matches!(io.kind(), ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe),
+        TransportError::Io(io) => matches!(
+            io.kind(),
+            ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe
+        ),
         _ => false,
     }
 }
