@@ -1,6 +1,6 @@
 //! The `version` message.
 
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use core::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use super::reader::{put_compact_size, PayloadReader};
 use super::WireError;
