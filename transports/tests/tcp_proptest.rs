@@ -20,17 +20,8 @@ fn rt() -> tokio::runtime::Runtime {
 fn ciphers() -> &'static (PacketEncoder, PacketDecoder) {
     static C: OnceLock<(PacketEncoder, PacketDecoder)> = OnceLock::new();
     C.get_or_init(|| {
-        rt().block_on(async {
-            let (a, b) = tokio::io::duplex(1 << 16);
-            let (mut ar, mut aw) = tokio::io::split(a);
-            let (mut br, mut bw) = tokio::io::split(b);
-            let (i, r) = tokio::join!(
-                v2::initiate(&mut ar, &mut aw, MAGIC, tcp_util::LIMIT),
-                v2::respond(&mut br, &mut bw, MAGIC, tcp_util::LIMIT)
-            );
-            let Ok(Responded::V2(r)) = r else { panic!("responder failed") };
-            (i.unwrap().encoder, r.decoder)
-        })
+        let (i, r) = rt().block_on(v2::session_pair(MAGIC)).unwrap();
+        (i.encoder, r.decoder)
     })
 }
 
