@@ -51,11 +51,19 @@ impl TcpTransport {
         let (peer, local) = addrs(&stream)?;
         let (mut rd, mut wr) = stream.into_split();
         if !self.v2 {
-            return Ok(v1_conn(rd, wr, BytesMut::new(), self.magic, Direction::Inbound, peer, local));
+            return Ok(v1_conn(
+                rd,
+                wr,
+                BytesMut::new(),
+                self.magic,
+                Direction::Inbound,
+                peer,
+                local,
+            ));
         }
         match v2::respond(&mut rd, &mut wr, self.magic, HANDSHAKE_STEP_TIMEOUT).await? {
             Responded::V1 { buffered } => Ok(v1_conn(rd, wr, buffered, self.magic, Direction::Inbound, peer, local)),
-            Responded::V2(session) => Ok(v2_conn(rd, wr, session, Direction::Inbound, peer, local)),
+            Responded::V2(session) => Ok(v2_conn(rd, wr, *session, Direction::Inbound, peer, local)),
         }
     }
 
@@ -65,7 +73,15 @@ impl TcpTransport {
         let (peer, local) = addrs(&stream)?;
         let (mut rd, mut wr) = stream.into_split();
         if !self.v2 {
-            return Ok(v1_conn(rd, wr, BytesMut::new(), self.magic, Direction::Outbound, peer, local));
+            return Ok(v1_conn(
+                rd,
+                wr,
+                BytesMut::new(),
+                self.magic,
+                Direction::Outbound,
+                peer,
+                local,
+            ));
         }
         match v2::initiate(&mut rd, &mut wr, self.magic, HANDSHAKE_STEP_TIMEOUT).await {
             Ok(session) => Ok(v2_conn(rd, wr, session, Direction::Outbound, peer, local)),
@@ -75,7 +91,15 @@ impl TcpTransport {
                 let stream = connect(&[peer]).await?;
                 let (peer, local) = addrs(&stream)?;
                 let (rd, wr) = stream.into_split();
-                Ok(v1_conn(rd, wr, BytesMut::new(), self.magic, Direction::Outbound, peer, local))
+                Ok(v1_conn(
+                    rd,
+                    wr,
+                    BytesMut::new(),
+                    self.magic,
+                    Direction::Outbound,
+                    peer,
+                    local,
+                ))
             }
             Err(InitiateError::Failed(e)) => Err(e),
         }

@@ -14,7 +14,8 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 pub use handshake::{
-    initiate, respond, session_pair, v1_version_prefix, InitiateError, Responded, V2Session, HANDSHAKE_STEP_TIMEOUT, MAX_GARBAGE_LEN,
+    initiate, respond, session_pair, v1_version_prefix, InitiateError, Responded, V2Session, HANDSHAKE_STEP_TIMEOUT,
+    MAX_GARBAGE_LEN,
 };
 pub use packet::{contents_to_message, Packet, PacketDecoder, PacketEncoder, MAX_CONTENTS_LEN};
 
@@ -97,7 +98,9 @@ impl<W: AsyncWrite + Unpin + Send> V2Writer<W> {
     /// Sends a decoy packet of `len` zero bytes, which the peer must ignore.
     pub async fn send_decoy(&mut self, len: usize) -> Result<(), TransportError> {
         self.out.clear();
-        let n = self.encoder.encode_contents(&vec![0u8; len], true, None, &mut self.out)?;
+        let n = self
+            .encoder
+            .encode_contents(&vec![0u8; len], true, None, &mut self.out)?;
         self.wr.write_all(&self.out).await?;
         self.stats.add_raw(n, 0);
         Ok(())

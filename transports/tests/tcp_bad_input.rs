@@ -63,7 +63,10 @@ async fn tcp_v1_bad_checksum() {
     let mut bytes = header(MAGIC, b"ping", 8, [1, 2, 3, 4]);
     bytes.extend_from_slice(&[0u8; 8]);
     let e = v1_error(bytes, false).await;
-    assert!(matches!(e, TransportError::Frame(FrameError::BadChecksum { .. })), "{e}");
+    assert!(
+        matches!(e, TransportError::Frame(FrameError::BadChecksum { .. })),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -77,7 +80,10 @@ async fn tcp_v1_four_gigabyte_header_alone() {
     // Only the 24 header bytes are sent and the socket stays open: the error must
     // come from the header alone, without waiting for (or allocating) the body.
     let e = v1_error(header(MAGIC, b"block", u32::MAX, [0; 4]), false).await;
-    assert!(matches!(e, TransportError::Frame(FrameError::Oversized(0xFFFF_FFFF))), "{e}");
+    assert!(
+        matches!(e, TransportError::Frame(FrameError::Oversized(0xFFFF_FFFF))),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -135,7 +141,10 @@ async fn tcp_v2_oversized_encrypted_length() {
     }
     wr.write_all(&out[..3]).await.unwrap();
     let e = within(conn.reader.recv()).await.unwrap_err();
-    assert!(matches!(e, TransportError::Frame(FrameError::Oversized(0x00FF_FFFF))), "{e}");
+    assert!(
+        matches!(e, TransportError::Frame(FrameError::Oversized(0x00FF_FFFF))),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -154,7 +163,9 @@ async fn tcp_v2_skips_decoys_and_unknown_short_ids() {
     let (mut s, mut wr, mut conn) = v2_client().await;
     let mut out = BytesMut::new();
     s.encoder.encode_contents(b"decoy", true, None, &mut out).unwrap();
-    s.encoder.encode_contents(&[200, 1, 2, 3], false, None, &mut out).unwrap();
+    s.encoder
+        .encode_contents(&[200, 1, 2, 3], false, None, &mut out)
+        .unwrap();
     s.encoder.encode_message(&msg("pong", vec![4u8; 8]), &mut out).unwrap();
     wr.write_all(&out).await.unwrap();
     match within(conn.reader.recv()).await.unwrap() {

@@ -13,7 +13,10 @@ use weft_transports::v1::{checksum, V1Codec};
 use weft_transports::v2::{self, contents_to_message, PacketDecoder, PacketEncoder, Responded};
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// An encoder/decoder pair from one real handshake over an in-memory pipe.

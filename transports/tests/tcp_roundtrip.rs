@@ -23,7 +23,11 @@ fn batch() -> Vec<Message> {
 /// Wire size of a message: v1 header, or v2 length + header byte + type + tag.
 fn wire_len(m: &Message, v2: bool) -> u64 {
     let n = m.payload.len();
-    (if v2 { 3 + 1 + encoded_type_len(&m.command) + n + 16 } else { 24 + n }) as u64
+    (if v2 {
+        3 + 1 + encoded_type_len(&m.command) + n + 16
+    } else {
+        24 + n
+    }) as u64
 }
 
 /// Sends `batch()` from `a` to `b` while `b` reads, then checks what arrived.
@@ -53,7 +57,10 @@ async fn round_trip(v2: bool) {
     let (mut a, mut b) = pair(v2, v2).await;
     let kind = if v2 { TransportKind::TcpV2 } else { TransportKind::TcpV1 };
     assert_eq!((a.info.kind, b.info.kind), (kind, kind));
-    assert_eq!((a.info.direction, b.info.direction), (Direction::Outbound, Direction::Inbound));
+    assert_eq!(
+        (a.info.direction, b.info.direction),
+        (Direction::Outbound, Direction::Inbound)
+    );
     assert_eq!(a.info.remote_addr, b.info.local_addr);
     assert_eq!(b.info.remote_addr, a.info.local_addr);
     assert_eq!(a.info.session_id, b.info.session_id);

@@ -53,7 +53,7 @@ impl std::fmt::Debug for V2Session {
 #[derive(Debug)]
 pub enum Responded {
     /// The peer speaks BIP324.
-    V2(V2Session),
+    V2(Box<V2Session>),
     /// The peer sent a v1 `version` header; its bytes so far are in `buffered`.
     V1 {
         /// Everything read so far, to be fed to the v1 decoder.
@@ -192,7 +192,10 @@ fn no_reply(e: &TransportError) -> bool {
     use std::io::ErrorKind::*;
     match e {
         TransportError::Closed(_) | TransportError::TimedOut => true,
-        TransportError::Io(io) => matches!(io.kind(), ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe),
+        TransportError::Io(io) => matches!(
+            io.kind(),
+            ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe
+        ),
         _ => false,
     }
 }
@@ -233,7 +236,7 @@ where
     inbox.next_step();
     inbox.fill_to(KEY_LEN).await?;
     let hs = receive_key(hs, &mut inbox)?;
-    Ok(Responded::V2(finish(hs, wr, inbox, sent).await?))
+    Ok(Responded::V2(Box::new(finish(hs, wr, inbox, sent).await?)))
 }
 
 fn receive_key<'g, R>(
@@ -322,7 +325,7 @@ pub async fn session_pair(magic: Magic) -> Result<(V2Session, V2Session), Transp
         respond(&mut br, &mut bw, magic, HANDSHAKE_STEP_TIMEOUT)
     );
     match r? {
-        Responded::V2(r) => Ok((i?, r)),
+        Responded::V2(r) => Ok((i?, *r)),
         Responded::V1 { .. } => Err(TransportError::Handshake("v2 key taken for v1".into())),
     }
 }
