@@ -63,7 +63,7 @@ impl TcpTransport {
         }
         match v2::respond(&mut rd, &mut wr, self.magic, HANDSHAKE_STEP_TIMEOUT).await? {
             Responded::V1 { buffered } => Ok(v1_conn(rd, wr, buffered, self.magic, Direction::Inbound, peer, local)),
-            Responded::V2(session) => Ok(v2_conn(rd, wr, session, Direction::Inbound, peer, local)),
+            Responded::V2(session) => Ok(v2_conn(rd, wr, *session, Direction::Inbound, peer, local)),
         }
     }
 

@@ -14,7 +14,8 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 pub use handshake::{
-    initiate, respond, v1_version_prefix, InitiateError, Responded, V2Session, HANDSHAKE_STEP_TIMEOUT, MAX_GARBAGE_LEN,
+    initiate, respond, session_pair, v1_version_prefix, InitiateError, Responded, V2Session, HANDSHAKE_STEP_TIMEOUT,
+    MAX_GARBAGE_LEN,
 };
 pub use packet::{contents_to_message, Packet, PacketDecoder, PacketEncoder, MAX_CONTENTS_LEN};
 

@@ -181,3 +181,22 @@ fn tcp_v1_codec_rejects_without_buffering_body() {
     assert_eq!(c.decode(&mut b), Err(FrameError::Oversized(4_000_001)));
     assert!(b.capacity() < 1024);
 }
+
+#[tokio::test]
+async fn tcp_v2_handshake_timeouts() {
+    let short = std::time::Duration::from_millis(200);
+    // A peer that accepts but never answers: the dialer's signal to retry with v1.
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (mut rd, mut wr) = TcpStream::connect(l.local_addr().unwrap()).await.unwrap().into_split();
+    let (_silent, _) = l.accept().await.unwrap();
+    let e = within(v2::initiate(&mut rd, &mut wr, MAGIC, short)).await.unwrap_err();
+    assert!(matches!(e, v2::InitiateError::NoReply(TransportError::TimedOut)), "{e}");
+    // A dialer that never speaks: the responder gives up with TimedOut.
+    let (_quiet, accepted) = (
+        TcpStream::connect(l.local_addr().unwrap()).await.unwrap(),
+        l.accept().await.unwrap().0,
+    );
+    let (mut rd, mut wr) = accepted.into_split();
+    let e = within(v2::respond(&mut rd, &mut wr, MAGIC, short)).await.unwrap_err();
+    assert!(matches!(e, TransportError::TimedOut), "{e}");
+}

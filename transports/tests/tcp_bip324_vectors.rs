@@ -126,7 +126,11 @@ async fn endpoints() -> (End, End) {
         let (s, _) = l.accept().await.unwrap();
         let (mut rd, mut wr) = s.into_split();
         match v2::respond(&mut rd, &mut wr, MAINNET, LIMIT).await.unwrap() {
-            Responded::V2(session) => End { session, rd, wr },
+            Responded::V2(session) => End {
+                session: *session,
+                rd,
+                wr,
+            },
             Responded::V1 { .. } => panic!("detected as v1"),
         }
     });

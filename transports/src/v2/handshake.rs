@@ -53,7 +53,7 @@ impl std::fmt::Debug for V2Session {
 #[derive(Debug)]
 pub enum Responded {
     /// The peer speaks BIP324.
-    V2(V2Session),
+    V2(Box<V2Session>),
     /// The peer sent a v1 `version` header; its bytes so far are in `buffered`.
     V1 {
         /// Everything read so far, to be fed to the v1 decoder.
@@ -236,7 +236,7 @@ where
     inbox.next_step();
     inbox.fill_to(KEY_LEN).await?;
     let hs = receive_key(hs, &mut inbox)?;
-    Ok(Responded::V2(finish(hs, wr, inbox, sent).await?))
+    Ok(Responded::V2(Box::new(finish(hs, wr, inbox, sent).await?)))
 }
 
 fn receive_key<'g, R>(
@@ -312,4 +312,20 @@ where
         leftover,
         sent,
     })
+}
+
+/// Runs both sides of a handshake over an in-memory pipe: (initiator, responder).
+/// For tests and fuzz targets that need real ciphers without sockets.
+pub async fn session_pair(magic: Magic) -> Result<(V2Session, V2Session), TransportError> {
+    let (a, b) = tokio::io::duplex(1 << 16);
+    let (mut ar, mut aw) = tokio::io::split(a);
+    let (mut br, mut bw) = tokio::io::split(b);
+    let (i, r) = tokio::join!(
+        initiate(&mut ar, &mut aw, magic, HANDSHAKE_STEP_TIMEOUT),
+        respond(&mut br, &mut bw, magic, HANDSHAKE_STEP_TIMEOUT)
+    );
+    match r? {
+        Responded::V2(r) => Ok((i?, *r)),
+        Responded::V1 { .. } => Err(TransportError::Handshake("v2 key taken for v1".into())),
+    }
 }
