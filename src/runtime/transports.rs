@@ -36,7 +36,7 @@ pub async fn build(config: &Config) -> Result<Built, TransportError> {
     let data_dir = Some(config.data_dir.clone());
     let tcp = TcpTransport::new(config.chain.magic(), config.v2transport);
     let mut dialers: HashMap<Scheme, Arc<dyn Transport>> = HashMap::new();
-    dialers.insert(Scheme::Tcp, Arc::new(tcp.clone()));
+    dialers.insert(Scheme::Tcp, Arc::new(tcp));
     let mut listeners: Vec<Box<dyn Listener>> = Vec::new();
     for bind in &config.binds {
         let sock = socket_addr(bind).await?;
