@@ -16,10 +16,12 @@ mod floors;
 #[path = "transports/setup.rs"]
 mod setup;
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
-use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkGroup, Criterion, Throughput};
 use tokio::runtime::Runtime;
 
 use setup::{block_payload, bounded, one_message, stream_blocks, Endpoints, Kind, Load, Pair, BLOCK_LEN, STEP};
@@ -31,6 +33,17 @@ fn runtime() -> Runtime {
         .enable_all()
         .build()
         .expect("tokio runtime")
+}
+
+/// Benchmarks that failed (a transport lost its connection, a step timed out).
+static FAILED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Runs `f`; if it panics, records `what` as failed so the other benchmarks still run.
+fn guarded(what: &str, f: impl FnOnce()) {
+    if catch_unwind(AssertUnwindSafe(f)).is_err() {
+        eprintln!("FAILED: {what} (see the panic above)");
+        FAILED.lock().unwrap_or_else(|p| p.into_inner()).push(what.to_string());
+    }
 }
 
 fn short_group<'a>(c: &'a mut Criterion, name: &str, measure: Duration) -> BenchmarkGroup<'a, WallTime> {
@@ -45,9 +58,11 @@ fn ping_idle(c: &mut Criterion) {
     let rt = runtime();
     let mut g = short_group(c, "ping_idle", Duration::from_secs(2));
     for kind in Kind::ALL {
-        let mut pair = rt.block_on(Pair::new(kind));
-        g.bench_function(kind.id(), |b| b.iter_custom(|iters| rt.block_on(pair.pings(iters))));
-        rt.block_on(pair.close());
+        guarded(&format!("ping_idle/{}", kind.id()), || {
+            let mut pair = rt.block_on(Pair::new(kind));
+            g.bench_function(kind.id(), |b| b.iter_custom(|iters| rt.block_on(pair.pings(iters))));
+            rt.block_on(pair.close());
+        });
     }
     g.finish();
 }
@@ -58,17 +73,19 @@ fn throughput_1mb(c: &mut Criterion) {
     let mut g = short_group(c, "throughput_1mb", Duration::from_secs(3));
     g.throughput(Throughput::Bytes(BLOCK_LEN as u64));
     for kind in Kind::ALL {
-        let pair = rt.block_on(Pair::new(kind));
-        let mut writer = pair.writer();
-        let mut received = pair.received.clone();
-        g.bench_function(kind.id(), |b| {
-            b.iter_custom(|iters| rt.block_on(stream_blocks(&mut writer, &mut received, &payload, iters)))
+        guarded(&format!("throughput_1mb/{}", kind.id()), || {
+            let pair = rt.block_on(Pair::new(kind));
+            let mut writer = pair.writer();
+            let mut received = pair.received.clone();
+            g.bench_function(kind.id(), |b| {
+                b.iter_custom(|iters| rt.block_on(stream_blocks(&mut writer, &mut received, &payload, iters)))
+            });
+            drop(writer);
+            rt.block_on(pair.close());
         });
-        drop(writer);
-        rt.block_on(pair.close());
 
         let floor = format!("{}-floor", kind.id());
-        match kind {
+        guarded(&format!("throughput_1mb/{floor}"), || match kind {
             Kind::TcpV1 => {
                 let mut raw = rt.block_on(floors::tcp());
                 g.bench_function(&floor, |b| {
@@ -94,7 +111,7 @@ fn throughput_1mb(c: &mut Criterion) {
                 });
                 rt.block_on(raw.close());
             }
-        }
+        });
     }
     g.finish();
 }
@@ -104,15 +121,17 @@ fn ping_under_load(c: &mut Criterion) {
     let payload = block_payload();
     let mut g = short_group(c, "ping_under_load", Duration::from_secs(3));
     for kind in Kind::ALL {
-        let mut pair = rt.block_on(Pair::new(kind));
-        let load = {
-            let _guard = rt.enter();
-            Load::start(&pair, &payload)
-        };
-        g.bench_function(kind.id(), |b| b.iter_custom(|iters| rt.block_on(pair.pings(iters))));
-        let sent = rt.block_on(load.stop());
-        assert!(sent > 0, "{}: the background load sent no blocks", kind.id());
-        rt.block_on(pair.close());
+        guarded(&format!("ping_under_load/{}", kind.id()), || {
+            let mut pair = rt.block_on(Pair::new(kind));
+            let load = {
+                let _guard = rt.enter();
+                Load::start(&pair, &payload)
+            };
+            g.bench_function(kind.id(), |b| b.iter_custom(|iters| rt.block_on(pair.pings(iters))));
+            let sent = rt.block_on(load.stop());
+            assert!(sent > 0, "{}: the background load sent no blocks", kind.id());
+            rt.block_on(pair.close());
+        });
     }
     g.finish();
 }
@@ -121,24 +140,26 @@ fn connect(c: &mut Criterion) {
     let rt = runtime();
     let mut g = short_group(c, "connect", Duration::from_secs(3));
     for kind in Kind::ALL {
-        let mut eps = rt.block_on(Endpoints::bind(kind));
-        g.bench_function(kind.id(), |b| {
-            b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        let start = Instant::now();
-                        let (mut out, mut inb) = eps.connect().await;
-                        bounded("first message", STEP, one_message(&mut out, &mut inb)).await;
-                        total += start.elapsed();
-                        // Teardown is not part of the measurement.
-                        drop((out, inb));
-                    }
-                    total
+        guarded(&format!("connect/{}", kind.id()), || {
+            let mut eps = rt.block_on(Endpoints::bind(kind));
+            g.bench_function(kind.id(), |b| {
+                b.iter_custom(|iters| {
+                    rt.block_on(async {
+                        let mut total = Duration::ZERO;
+                        for _ in 0..iters {
+                            let start = Instant::now();
+                            let (mut out, mut inb) = eps.connect().await;
+                            bounded("first message", STEP, one_message(&mut out, &mut inb)).await;
+                            total += start.elapsed();
+                            // Teardown is not part of the measurement.
+                            drop((out, inb));
+                        }
+                        total
+                    })
                 })
-            })
+            });
+            rt.block_on(eps.close());
         });
-        rt.block_on(eps.close());
     }
     g.finish();
 }
@@ -152,4 +173,13 @@ criterion_group! {
     config = config();
     targets = ping_idle, throughput_1mb, ping_under_load, connect
 }
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    let failed = FAILED.lock().unwrap_or_else(|p| p.into_inner());
+    if !failed.is_empty() {
+        // Reported, not fatal: the other transports' numbers are still valid.
+        eprintln!("\n{} benchmark(s) FAILED: {}", failed.len(), failed.join(", "));
+    }
+}

@@ -8,6 +8,7 @@
 //!   from the public constants in `weft_transports::quic`).
 //! - iroh: one raw iroh uni stream, endpoints built as `weft_transports::iroh` does.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,7 @@ pub struct RawStream<W> {
     pub sink: W,
     pub received: watch::Receiver<u64>,
     receiver: JoinHandle<()>,
+    closing: Arc<AtomicBool>,
     closer: Closer,
 }
 
@@ -46,6 +48,7 @@ enum Closer {
 impl<W> RawStream<W> {
     /// Stops the receiving task and closes any endpoints.
     pub async fn close(self) {
+        self.closing.store(true, Ordering::Release);
         drop(self.sink);
         self.receiver.abort();
         match self.closer {
@@ -63,6 +66,13 @@ impl<W> RawStream<W> {
                 .await;
             }
         }
+    }
+}
+
+/// Reports a receive failure that happened before the stream was closed on purpose.
+fn report(closing: &AtomicBool, what: &str, e: impl std::fmt::Display) {
+    if !closing.load(Ordering::Acquire) {
+        eprintln!("{what}: receiving side failed: {e}");
     }
 }
 
@@ -90,12 +100,16 @@ pub async fn tcp() -> RawStream<TcpSink> {
         s.set_nodelay(true).expect("nodelay");
     }
     let (tx, received) = watch::channel(0u64);
+    let closing = Arc::new(AtomicBool::new(false));
+    let flag = closing.clone();
     let receiver = tokio::spawn(async move {
         let mut rd = accepted;
         let mut buf = vec![0u8; BLOCK_LEN];
-        while rd.read_exact(&mut buf).await.is_ok() {
-            let h = sha256d::Hash::hash(&buf);
-            std::hint::black_box(h);
+        loop {
+            if let Err(e) = rd.read_exact(&mut buf).await {
+                return report(&flag, "raw tcp", e);
+            }
+            std::hint::black_box(sha256d::Hash::hash(&buf));
             tx.send_modify(|n| *n += 1);
         }
     });
@@ -104,6 +118,7 @@ pub async fn tcp() -> RawStream<TcpSink> {
         sink: TcpSink(wr),
         received,
         receiver,
+        closing,
         closer: Closer::None,
     }
 }
@@ -260,13 +275,18 @@ pub async fn quic() -> RawStream<QuinnSink> {
     let send = dialed.open_uni().await.expect("quinn open uni");
     let closer = Closer::Quic(client, server, dialed);
     let (tx, received) = watch::channel(0u64);
+    let closing = Arc::new(AtomicBool::new(false));
+    let flag = closing.clone();
     let receiver = tokio::spawn(async move {
         // The stream shows up at the peer with its first bytes.
         let Ok(mut rd) = accepted.accept_uni().await else {
             return;
         };
         let mut buf = vec![0u8; BLOCK_LEN];
-        while rd.read_exact(&mut buf).await.is_ok() {
+        loop {
+            if let Err(e) = rd.read_exact(&mut buf).await {
+                return report(&flag, "raw quinn", e);
+            }
             tx.send_modify(|n| *n += 1);
         }
     });
@@ -274,6 +294,7 @@ pub async fn quic() -> RawStream<QuinnSink> {
         sink: QuinnSink(send),
         received,
         receiver,
+        closing,
         closer,
     }
 }
@@ -345,12 +366,17 @@ pub async fn iroh() -> RawStream<IrohSink> {
     let send = dialed.open_uni().await.expect("iroh open uni");
     let closer = Closer::Iroh(a, b, dialed);
     let (tx, received) = watch::channel(0u64);
+    let closing = Arc::new(AtomicBool::new(false));
+    let flag = closing.clone();
     let receiver = tokio::spawn(async move {
         let Ok(mut rd) = accepted.accept_uni().await else {
             return;
         };
         let mut buf = vec![0u8; BLOCK_LEN];
-        while rd.read_exact(&mut buf).await.is_ok() {
+        loop {
+            if let Err(e) = rd.read_exact(&mut buf).await {
+                return report(&flag, "raw iroh", e);
+            }
             tx.send_modify(|n| *n += 1);
         }
     });
@@ -358,6 +384,7 @@ pub async fn iroh() -> RawStream<IrohSink> {
         sink: IrohSink(send),
         received,
         receiver,
+        closing,
         closer,
     }
 }

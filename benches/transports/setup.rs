@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -213,6 +214,7 @@ pub struct Pair {
     /// Blocks B has received so far.
     pub received: watch::Receiver<u64>,
     echo: JoinHandle<()>,
+    closing: Arc<AtomicBool>,
     endpoints: Endpoints,
     nonce: u64,
 }
@@ -223,12 +225,14 @@ impl Pair {
         let mut endpoints = Endpoints::bind(kind).await;
         let (a, b) = endpoints.connect().await;
         let (tx, received) = watch::channel(0u64);
-        let echo = tokio::spawn(echo(b.reader, b.writer, tx));
+        let closing = Arc::new(AtomicBool::new(false));
+        let echo = tokio::spawn(echo(b.reader, b.writer, tx, closing.clone()));
         Pair {
             reader: a.reader,
             writer: Arc::new(Mutex::new(a.writer)),
             received,
             echo,
+            closing,
             endpoints,
             nonce: 0,
         }
@@ -267,6 +271,7 @@ impl Pair {
 
     /// Closes A's writer, stops the echo side and the endpoints.
     pub async fn close(self) {
+        self.closing.store(true, Ordering::Release);
         let _ = tokio::time::timeout(Duration::from_secs(3), async {
             self.writer.lock().await.close("bench done").await;
         })
@@ -278,8 +283,23 @@ impl Pair {
 }
 
 /// Side B: answers each `ping` with a `pong` of the same payload and counts blocks.
-async fn echo(mut reader: Box<dyn MessageReader>, mut writer: Box<dyn MessageWriter>, blocks: watch::Sender<u64>) {
-    while let Ok(r) = reader.recv().await {
+/// A connection lost before `closing` is set is reported on stderr.
+async fn echo(
+    mut reader: Box<dyn MessageReader>,
+    mut writer: Box<dyn MessageWriter>,
+    blocks: watch::Sender<u64>,
+    closing: Arc<AtomicBool>,
+) {
+    loop {
+        let r = match reader.recv().await {
+            Ok(r) => r,
+            Err(e) => {
+                if !closing.load(Ordering::Acquire) {
+                    eprintln!("receiving side lost the connection: {e}");
+                }
+                break;
+            }
+        };
         let Received::Message(m) = r else { continue };
         match m.command.as_str() {
             "ping" => {
