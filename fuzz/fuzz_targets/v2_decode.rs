@@ -11,14 +11,19 @@ use weft_transports::v2::{contents_to_message, session_pair, PacketDecoder, Pack
 fn ciphers() -> &'static (PacketEncoder, PacketDecoder) {
     static C: OnceLock<(PacketEncoder, PacketDecoder)> = OnceLock::new();
     C.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
         let (i, r) = rt.block_on(session_pair([0xfa, 0xbf, 0xb5, 0xda])).unwrap();
         (i.encoder, r.decoder)
     })
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
     let (enc, dec) = ciphers();
     let (mut enc, mut dec) = (enc.clone(), dec.clone());
     let mut buf = BytesMut::new();

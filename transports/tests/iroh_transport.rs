@@ -66,3 +66,13 @@ async fn iroh_key_persists_in_data_dir() {
     second.close().await;
     other.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iroh_survives_sustained_blocks() {
+    let a = endpoint().await;
+    let mut b = endpoint().await;
+    let (out, inb) = connect(&mut b, &a).await;
+    common::sustained_blocks(out, inb, 96).await;
+    a.close().await;
+    b.close().await;
+}

@@ -197,3 +197,13 @@ async fn quic_oversized_send_rejected_locally() {
         Err(TransportError::Frame(FrameError::Oversized(_)))
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quic_survives_sustained_blocks() {
+    let a = endpoint();
+    let mut b = endpoint();
+    let (out, inb) = connect(&mut b, &a).await;
+    common::sustained_blocks(out, inb, 96).await;
+    a.close();
+    b.close();
+}

@@ -136,3 +136,42 @@ pub async fn exercise(mut out: Connection, mut inb: Connection) {
     assert!(end.is_err(), "expected close, got {end:?}");
     assert!(out.writer.send(test_messages(0).remove(0)).await.is_err());
 }
+
+/// Streams `n` 1 MB block-class messages from `from` to `to` as fast as both go,
+/// with pings interleaved; the connection must survive and deliver all of them.
+pub async fn sustained_blocks(from: Connection, mut to: Connection, n: usize) {
+    let mut writer = from.writer;
+    let sender = tokio::spawn(async move {
+        let block = Bytes::from(vec![0xabu8; 1_000_000]);
+        for i in 0..n {
+            writer
+                .send(msg("block", block.to_vec(), TrafficClass::Block))
+                .await
+                .expect("send block");
+            if i % 8 == 0 {
+                writer
+                    .send(msg("ping", vec![i as u8; 8], TrafficClass::Control))
+                    .await
+                    .expect("send ping");
+            }
+        }
+        writer
+    });
+    let (mut blocks, mut pings) = (0, 0);
+    bounded("sustained blocks", async {
+        while blocks < n {
+            match to.reader.recv().await.expect("connection survives sustained load") {
+                Received::Message(m) if m.command.as_str() == "block" => {
+                    assert_eq!(m.payload.len(), 1_000_000);
+                    blocks += 1;
+                }
+                Received::Message(_) => pings += 1,
+                Received::Datagram(_) => {}
+            }
+        }
+    })
+    .await;
+    // Pings ride their own stream, so some may still be in flight here.
+    assert!(pings <= n.div_ceil(8));
+    let _writer = sender.await.expect("sender task");
+}
