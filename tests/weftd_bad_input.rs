@@ -129,3 +129,95 @@ fn v2_listener_drops_garbage_without_a_handshake() {
     node.wait_for(&["inbound handshake failed"]);
     node.stop();
 }
+
+/// Protocol-level bad input over every transport: the core drops the peer and logs
+/// why, whatever carried the bytes.
+mod every_transport {
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use weft_transports::iroh::{IrohConfig, IrohEndpoint};
+    use weft_transports::quic::{QuicConfig, QuicEndpoint};
+    use weft_transports::tcp::TcpTransport;
+    use weft_transports::{Command, Message, PeerAddr, TrafficClass, Transport};
+
+    use super::{version_payload, Weftd, REGTEST_MAGIC};
+
+    fn msg(cmd: &str, payload: Vec<u8>) -> Message {
+        Message::new(Command::new(cmd).unwrap(), Bytes::from(payload), TrafficClass::Control)
+    }
+
+    async fn dialer(scheme: &str) -> Box<dyn Transport> {
+        let any = "127.0.0.1:0".parse().unwrap();
+        match scheme {
+            "tcp" => Box::new(TcpTransport::new(REGTEST_MAGIC, true)),
+            "quic" => Box::new(QuicEndpoint::bind(QuicConfig::new(any, None)).unwrap()),
+            _ => Box::new(IrohEndpoint::bind(IrohConfig::new(any, None)).await.unwrap()),
+        }
+    }
+
+    /// Sends `msgs` on a fresh connection and waits for the node to drop it.
+    async fn send_and_expect_close(d: &dyn Transport, addr: &PeerAddr, msgs: Vec<Message>) {
+        let mut conn = d.dial(addr).await.expect("dial weftd");
+        for m in msgs {
+            conn.writer.send(m).await.expect("send");
+        }
+        let closed = tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                if conn.reader.recv().await.is_err() {
+                    return;
+                }
+            }
+        });
+        closed.await.expect("node disconnects");
+    }
+
+    /// Log waits block, so they leave the runtime's workers free.
+    fn wait(node: &Weftd, needles: &[&str]) {
+        tokio::task::block_in_place(|| node.wait_for(needles));
+    }
+
+    async fn run(scheme: &str) {
+        let node = Weftd::start("A", &[&format!("-bind={scheme}://127.0.0.1:0")]);
+        let addr: PeerAddr = tokio::task::block_in_place(|| node.bound(scheme)).parse().unwrap();
+        let d = dialer(scheme).await;
+        let ua = |n: u64| version_payload(&[6, b'/', b't', b'e', b's', b't', b'/'], n);
+
+        send_and_expect_close(d.as_ref(), &addr, vec![msg("ping", vec![1; 8])]).await;
+        wait(
+            &node,
+            &["disconnecting", "non-version message before version handshake: ping"],
+        );
+
+        let absurd = version_payload(&[0xfe, 0xff, 0xff, 0xff, 0xff], 2);
+        send_and_expect_close(d.as_ref(), &addr, vec![msg("version", absurd)]).await;
+        wait(&node, &["disconnecting", "malformed version"]);
+
+        send_and_expect_close(d.as_ref(), &addr, vec![msg("version", ua(3)), msg("version", ua(4))]).await;
+        wait(&node, &["disconnecting", "redundant version message"]);
+
+        let old = {
+            let mut v = ua(5);
+            v[..4].copy_from_slice(&31_799i32.to_le_bytes());
+            v
+        };
+        send_and_expect_close(d.as_ref(), &addr, vec![msg("version", old)]).await;
+        wait(&node, &["disconnecting", "using obsolete version 31799"]);
+        tokio::task::block_in_place(|| node.stop());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn over_tcp_v2() {
+        run("tcp").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn over_quic() {
+        run("quic").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn over_iroh() {
+        run("iroh").await;
+    }
+}
