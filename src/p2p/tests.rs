@@ -22,8 +22,11 @@ fn dialed() -> Option<weft_transports::PeerAddr> {
     Some("tcp://127.0.0.1:18444".parse().unwrap())
 }
 
+/// Messages sent and disconnects, as [`drain`] returns them.
+type Drained = (Vec<(PeerId, Message)>, Vec<(PeerId, DisconnectReason)>);
+
 /// Drains actions, returning the messages sent and the disconnects.
-fn drain(n: &mut Node) -> (Vec<(PeerId, Message)>, Vec<(PeerId, DisconnectReason)>) {
+fn drain(n: &mut Node) -> Drained {
     let (mut sent, mut dropped) = (Vec::new(), Vec::new());
     while let Some(a) = n.poll_action() {
         match a {

@@ -154,6 +154,7 @@ pub(crate) async fn start<C: QuicLike>(conn: C, info: ConnInfo) -> Result<Connec
         writer: Box::new(StreamsWriter {
             conn,
             queues: Some(queues),
+            permits: [None, None, None],
             tasks,
             stats: stats.clone(),
             _guard: guard,
@@ -394,6 +395,9 @@ impl<C: QuicLike> MessageReader for StreamsReader<C> {
 struct StreamsWriter<C: QuicLike> {
     conn: C,
     queues: Option<Vec<mpsc::Sender<Message>>>,
+    /// A slot reserved in a class queue by `is_ready`/`wait_ready`, used by the next
+    /// `send` of that class.
+    permits: [Option<mpsc::OwnedPermit<Message>>; 3],
     tasks: Vec<JoinHandle<()>>,
     stats: Arc<ConnStats>,
     _guard: Arc<CloseGuard>,
@@ -413,12 +417,59 @@ impl<C: QuicLike> MessageWriter for StreamsWriter<C> {
             .as_ref()
             .and_then(|q| q.get(msg.class.index()))
             .ok_or_else(|| TransportError::Closed("closed locally".into()))?;
+        if let Some(permit) = self.permits[msg.class.index()].take() {
+            permit.send(msg);
+            return Ok(());
+        }
         // Each class has its own queue and task, so a full block queue never delays a ping.
         if queue.send(msg).await.is_err() {
             let why = self.conn.close_reason().unwrap_or_else(|| "send stream failed".into());
             return Err(TransportError::Closed(why));
         }
         Ok(())
+    }
+
+    fn is_ready(&mut self, class: TrafficClass) -> bool {
+        let i = class.index();
+        if self.permits[i].is_some() {
+            return true;
+        }
+        let Some(queue) = self.queues.as_ref().and_then(|q| q.get(i)) else {
+            return true; // `send` fails at once
+        };
+        match queue.clone().try_reserve_owned() {
+            Ok(permit) => {
+                self.permits[i] = Some(permit);
+                true
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => false,
+            Err(mpsc::error::TrySendError::Closed(_)) => true, // `send` fails at once
+        }
+    }
+
+    async fn wait_ready(&mut self, classes: &[TrafficClass]) {
+        if classes.iter().any(|&c| self.is_ready(c)) {
+            return;
+        }
+        let Some(queues) = self.queues.as_ref() else { return };
+        let mut wanted: [Option<mpsc::Sender<Message>>; 3] = [None, None, None];
+        for &class in classes {
+            wanted[class.index()] = queues.get(class.index()).cloned();
+        }
+        if wanted.iter().all(Option::is_none) {
+            return;
+        }
+        let [control, tx, block] = wanted;
+        // Dropping this future drops the pending reservations and nothing else.
+        let (class, reserved) = tokio::select! {
+            biased;
+            r = reserve(control) => (TrafficClass::Control, r),
+            r = reserve(tx) => (TrafficClass::Tx, r),
+            r = reserve(block) => (TrafficClass::Block, r),
+        };
+        if let Ok(permit) = reserved {
+            self.permits[class.index()] = Some(permit);
+        }
     }
 
     fn max_datagram_size(&self) -> Option<usize> {
@@ -433,6 +484,8 @@ impl<C: QuicLike> MessageWriter for StreamsWriter<C> {
     }
 
     async fn close(&mut self, reason: &str) {
+        // Reserved slots hold queue senders: drop them too, so the class tasks see the end.
+        self.permits = [None, None, None];
         if self.queues.take().is_none() {
             return;
         }
@@ -444,6 +497,16 @@ impl<C: QuicLike> MessageWriter for StreamsWriter<C> {
             end -= 1;
         }
         self.conn.close(CLOSE_NORMAL, &reason.as_bytes()[..end]);
+    }
+}
+
+/// Reserves a slot in `queue`, or never resolves without one.
+async fn reserve(
+    queue: Option<mpsc::Sender<Message>>,
+) -> Result<mpsc::OwnedPermit<Message>, mpsc::error::SendError<()>> {
+    match queue {
+        Some(q) => q.reserve_owned().await,
+        None => std::future::pending().await,
     }
 }
 
