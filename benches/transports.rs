@@ -5,7 +5,8 @@
 //! - `ping_idle`: control-class `ping` A→B, echoed back as `pong`, per round trip.
 //! - `throughput_1mb`: 1,000,000-byte block-class messages A→B (bytes/s), plus floors.
 //! - `ping_under_load`: as `ping_idle`, while a background task streams 1 MB blocks
-//!   A→B on the same connection (at most 4 in flight).
+//!   A→B on the same connection (at most 4 in flight); A's pings and blocks both go
+//!   through the node's writer task (`weft::runtime::peer_io::run_writer`).
 //! - `connect`: dial, transport handshake, and one message across.
 //!
 //! `cargo bench --bench transports` measures; `cargo test --bench transports` runs
@@ -122,7 +123,8 @@ fn ping_under_load(c: &mut Criterion) {
     let mut g = short_group(c, "ping_under_load", Duration::from_secs(3));
     for kind in Kind::ALL {
         guarded(&format!("ping_under_load/{}", kind.id()), || {
-            let mut pair = rt.block_on(Pair::new(kind));
+            // Load and pings share the node's writer task, as in a running node.
+            let mut pair = rt.block_on(Pair::scheduled(kind));
             let load = {
                 let _guard = rt.enter();
                 Load::start(&pair, &payload)

@@ -8,14 +8,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::sync::{watch, Mutex};
+use tokio::sync::{mpsc, watch, Mutex};
 use tokio::task::JoinHandle;
+use weft::runtime::peer_io::{run_writer, PeerIo, WriterCmd};
 use weft_transports::iroh::{IrohConfig, IrohEndpoint};
 use weft_transports::quic::{QuicConfig, QuicEndpoint};
 use weft_transports::tcp::TcpTransport;
 use weft_transports::{
     Command, Connection, Listener, Magic, Message, MessageReader, MessageWriter, Received, TrafficClass, Transport,
-    TransportKind,
+    TransportError, TransportKind,
 };
 
 /// Regtest magic; any network works over loopback.
@@ -207,10 +208,39 @@ pub async fn one_message(from: &mut Connection, to: &mut Connection) {
 /// Shared sending half: the node's writer task is one sequential sender too.
 pub type SharedWriter = Arc<Mutex<Box<dyn MessageWriter>>>;
 
+/// Side A's writer queue when it runs behind the node's writer task
+/// ([`run_writer`]: per-class priority queues, byte accounting).
+#[derive(Clone)]
+pub struct NodeWriter {
+    io: Arc<PeerIo>,
+    queue: mpsc::UnboundedSender<WriterCmd>,
+}
+
+/// How side A sends.
+#[derive(Clone)]
+pub enum PairWriter {
+    /// Straight into the transport, one sender at a time.
+    Direct(SharedWriter),
+    /// Queued to the node's writer task, as a running node does.
+    Node(NodeWriter),
+}
+
+impl PairWriter {
+    /// Sends (or queues) one message.
+    pub async fn send(&self, msg: Message) {
+        match self {
+            PairWriter::Direct(w) => w.lock().await.send(msg).await.expect("send"),
+            PairWriter::Node(w) => assert!(w.io.enqueue(&w.queue, msg), "writer queue over its cap"),
+        }
+    }
+}
+
 /// A connected pair: side A is driven by the bench, side B runs [`echo`].
 pub struct Pair {
     reader: Box<dyn MessageReader>,
-    writer: SharedWriter,
+    writer: PairWriter,
+    /// The node writer task, when side A uses one.
+    writer_task: Option<JoinHandle<Result<(), TransportError>>>,
     /// Blocks B has received so far.
     pub received: watch::Receiver<u64>,
     echo: JoinHandle<()>,
@@ -220,16 +250,34 @@ pub struct Pair {
 }
 
 impl Pair {
-    /// Binds, connects and starts the echo side.
+    /// Binds, connects and starts the echo side; A sends straight into the transport.
     pub async fn new(kind: Kind) -> Self {
+        Self::start(kind, false).await
+    }
+
+    /// As [`Pair::new`], but A sends through the node's writer task.
+    pub async fn scheduled(kind: Kind) -> Self {
+        Self::start(kind, true).await
+    }
+
+    async fn start(kind: Kind, node_writer: bool) -> Self {
         let mut endpoints = Endpoints::bind(kind).await;
         let (a, b) = endpoints.connect().await;
         let (tx, received) = watch::channel(0u64);
         let closing = Arc::new(AtomicBool::new(false));
         let echo = tokio::spawn(echo(b.reader, b.writer, tx, closing.clone()));
+        let (writer, writer_task) = if node_writer {
+            let io = Arc::new(PeerIo::default());
+            let (queue, rx) = mpsc::unbounded_channel();
+            let task = tokio::spawn(run_writer(a.writer, rx, io.clone()));
+            (PairWriter::Node(NodeWriter { io, queue }), Some(task))
+        } else {
+            (PairWriter::Direct(Arc::new(Mutex::new(a.writer))), None)
+        };
         Pair {
             reader: a.reader,
-            writer: Arc::new(Mutex::new(a.writer)),
+            writer,
+            writer_task,
             received,
             echo,
             closing,
@@ -239,7 +287,7 @@ impl Pair {
     }
 
     /// The sending half, for background load.
-    pub fn writer(&self) -> SharedWriter {
+    pub fn writer(&self) -> PairWriter {
         self.writer.clone()
     }
 
@@ -247,7 +295,7 @@ impl Pair {
     pub async fn ping_round_trip(&mut self) {
         self.nonce += 1;
         let nonce = self.nonce;
-        self.writer.lock().await.send(ping(nonce)).await.expect("send ping");
+        self.writer.send(ping(nonce)).await;
         loop {
             match self.reader.recv().await.expect("receive pong") {
                 Received::Message(m) if m.command.as_str() == "pong" && m.payload[..] == nonce.to_le_bytes() => return,
@@ -273,7 +321,14 @@ impl Pair {
     pub async fn close(self) {
         self.closing.store(true, Ordering::Release);
         let _ = tokio::time::timeout(Duration::from_secs(3), async {
-            self.writer.lock().await.close("bench done").await;
+            match (&self.writer, self.writer_task) {
+                (PairWriter::Direct(w), _) => w.lock().await.close("bench done").await,
+                (PairWriter::Node(w), Some(task)) => {
+                    let _ = w.queue.send(WriterCmd::Close("bench done".into()));
+                    let _ = task.await;
+                }
+                (PairWriter::Node(_), None) => {}
+            }
         })
         .await;
         drop(self.reader);
@@ -324,9 +379,9 @@ pub trait BlockSink {
     fn send_block(&mut self, payload: &Bytes) -> impl Future<Output = ()>;
 }
 
-impl BlockSink for SharedWriter {
+impl BlockSink for PairWriter {
     async fn send_block(&mut self, payload: &Bytes) {
-        self.lock().await.send(block(payload)).await.expect("send block");
+        self.send(block(payload)).await;
     }
 }
 
@@ -394,7 +449,7 @@ impl Load {
 }
 
 async fn load_loop(
-    mut writer: SharedWriter,
+    mut writer: PairWriter,
     mut received: watch::Receiver<u64>,
     mut stop: watch::Receiver<bool>,
     payload: Bytes,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 use tracing::debug;
-use weft_transports::{Message, MessageReader, MessageWriter, Received};
+use weft_transports::{Message, MessageReader, MessageWriter, Received, TrafficClass, TransportError};
 
 use super::driver::RtEvent;
 use crate::p2p::{Event, PeerId};
@@ -31,6 +31,19 @@ impl PeerIo {
     /// Bytes waiting to be written.
     pub fn queued(&self) -> usize {
         self.queued.load(Ordering::Acquire)
+    }
+
+    /// Counts `msg` and queues it for the writer; false if past [`MAX_QUEUED_BYTES`].
+    pub fn enqueue(&self, queue: &mpsc::UnboundedSender<WriterCmd>, msg: Message) -> bool {
+        let len = msg.payload.len();
+        if self.queued.fetch_add(len, Ordering::AcqRel) + len > MAX_QUEUED_BYTES {
+            self.queued.fetch_sub(len, Ordering::AcqRel);
+            return false;
+        }
+        if queue.send(WriterCmd::Send(msg)).is_err() {
+            self.queued.fetch_sub(len, Ordering::AcqRel);
+        }
+        true
     }
 }
 
@@ -75,15 +88,7 @@ impl PeerTasks {
 
     /// Queues a message; false if the peer's queue is past the hard cap.
     pub fn enqueue(&self, msg: Message) -> bool {
-        let len = msg.payload.len();
-        if self.io.queued.fetch_add(len, Ordering::AcqRel) + len > MAX_QUEUED_BYTES {
-            self.io.queued.fetch_sub(len, Ordering::AcqRel);
-            return false;
-        }
-        if self.queue.send(WriterCmd::Send(msg)).is_err() {
-            self.io.queued.fetch_sub(len, Ordering::AcqRel);
-        }
-        true
+        self.io.enqueue(&self.queue, msg)
     }
 
     /// Stops reading now and lets the writer flush, then close.
@@ -152,59 +157,164 @@ impl Ord for Queued {
 
 async fn write_loop(
     peer: PeerId,
-    mut writer: Box<dyn MessageWriter>,
-    mut rx: mpsc::UnboundedReceiver<WriterCmd>,
+    writer: Box<dyn MessageWriter>,
+    rx: mpsc::UnboundedReceiver<WriterCmd>,
     io: Arc<PeerIo>,
     events: mpsc::Sender<RtEvent>,
 ) {
-    let mut heap = BinaryHeap::new();
-    let mut seq = 0u64;
-    let mut closing: Option<String> = None;
+    if let Err(e) = run_writer(writer, rx, io).await {
+        debug!(target: "net", "write to peer={peer} failed: {e}");
+        let _ = events
+            .send(RtEvent::Core(Event::Disconnected {
+                peer,
+                reason: e.to_string(),
+            }))
+            .await;
+    }
+}
+
+/// Per-class queues of a writer task, each ordered by priority, then by arrival.
+#[derive(Default)]
+struct ClassQueues {
+    heaps: [BinaryHeap<Queued>; 3],
+    seq: u64,
+    closing: Option<String>,
+}
+
+impl ClassQueues {
+    fn push(&mut self, cmd: WriterCmd) {
+        match cmd {
+            WriterCmd::Send(msg) => {
+                self.seq += 1;
+                self.heaps[msg.class.index()].push(Queued {
+                    priority: msg.priority,
+                    seq: self.seq,
+                    msg,
+                });
+            }
+            WriterCmd::Close(reason) => self.closing = Some(reason),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.heaps.iter().all(BinaryHeap::is_empty)
+    }
+
+    /// Classes with queued messages.
+    fn pending(&self) -> Vec<TrafficClass> {
+        TrafficClass::ALL
+            .into_iter()
+            .filter(|c| !self.heaps[c.index()].is_empty())
+            .collect()
+    }
+
+    /// Takes the first message, by priority then arrival, among classes `ready` accepts.
+    fn pop_ready(&mut self, mut ready: impl FnMut(TrafficClass) -> bool) -> Option<Message> {
+        let mut best: Option<usize> = None;
+        for class in TrafficClass::ALL {
+            let i = class.index();
+            let Some(top) = self.heaps[i].peek() else { continue };
+            if best.is_some_and(|b| self.heaps[b].peek().is_some_and(|bt| bt >= top)) {
+                continue;
+            }
+            if ready(class) {
+                best = Some(i);
+            }
+        }
+        best.and_then(|i| self.heaps[i].pop()).map(|q| q.msg)
+    }
+}
+
+/// Drives `writer` from `rx` the way a peer's writer task does: one priority queue
+/// per traffic class, and each turn sends the first message among the classes the
+/// writer can take without waiting, so a full block stream never holds back a ping.
+/// `io` counts the queued bytes (the sender adds, this subtracts). Returns after
+/// closing the writer on [`WriterCmd::Close`] or when `rx` ends, or on a send error.
+pub async fn run_writer(
+    mut writer: Box<dyn MessageWriter>,
+    mut rx: mpsc::UnboundedReceiver<WriterCmd>,
+    io: Arc<PeerIo>,
+) -> Result<(), TransportError> {
+    let mut q = ClassQueues::default();
+    let mut rx_open = true;
     loop {
-        if heap.is_empty() {
-            if let Some(reason) = closing.take() {
+        if q.is_empty() {
+            if let Some(reason) = q.closing.take() {
                 writer.close(&reason).await;
-                return;
+                return Ok(());
             }
             match rx.recv().await {
-                Some(cmd) => push(&mut heap, &mut seq, &mut closing, cmd),
+                Some(cmd) => q.push(cmd),
                 None => {
                     writer.close("dropped").await;
-                    return;
+                    return Ok(());
                 }
             }
         }
         while let Ok(cmd) = rx.try_recv() {
-            push(&mut heap, &mut seq, &mut closing, cmd);
+            q.push(cmd);
         }
-        let Some(Queued { msg, .. }) = heap.pop() else { continue };
+        let Some(msg) = q.pop_ready(|c| writer.is_ready(c)) else {
+            // Every queued class is full: wait for room, still taking new commands.
+            let pending = q.pending();
+            tokio::select! {
+                cmd = rx.recv(), if rx_open => match cmd {
+                    Some(cmd) => q.push(cmd),
+                    None => rx_open = false,
+                },
+                _ = writer.wait_ready(&pending) => {}
+            }
+            continue;
+        };
         let len = msg.payload.len();
         let res = writer.send(msg).await;
         io.queued.fetch_sub(len, Ordering::AcqRel);
         io.drained.notify_waiters();
-        if let Err(e) = res {
-            debug!(target: "net", "write to peer={peer} failed: {e}");
-            let _ = events
-                .send(RtEvent::Core(Event::Disconnected {
-                    peer,
-                    reason: e.to_string(),
-                }))
-                .await;
-            return;
-        }
+        res?;
     }
 }
 
-fn push(heap: &mut BinaryHeap<Queued>, seq: &mut u64, closing: &mut Option<String>, cmd: WriterCmd) {
-    match cmd {
-        WriterCmd::Send(msg) => {
-            *seq += 1;
-            heap.push(Queued {
-                priority: msg.priority,
-                seq: *seq,
-                msg,
-            });
-        }
-        WriterCmd::Close(reason) => *closing = Some(reason),
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use weft_transports::Command;
+
+    use super::*;
+
+    fn msg(name: &str, class: TrafficClass, priority: i32) -> Message {
+        let mut m = Message::new(Command::new(name).expect("command"), Bytes::new(), class);
+        m.priority = priority;
+        m
+    }
+
+    fn drain(q: &mut ClassQueues, ready: impl Fn(TrafficClass) -> bool) -> Vec<String> {
+        std::iter::from_fn(|| q.pop_ready(&ready))
+            .map(|m| m.command.as_str().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn all_ready_orders_by_priority_then_fifo() {
+        let mut q = ClassQueues::default();
+        q.push(WriterCmd::Send(msg("b1", TrafficClass::Block, 0)));
+        q.push(WriterCmd::Send(msg("t1", TrafficClass::Tx, 1)));
+        q.push(WriterCmd::Send(msg("b2", TrafficClass::Block, 5)));
+        q.push(WriterCmd::Send(msg("c1", TrafficClass::Control, 2)));
+        q.push(WriterCmd::Send(msg("t2", TrafficClass::Tx, 1)));
+        q.push(WriterCmd::Send(msg("b3", TrafficClass::Block, 0)));
+        assert_eq!(drain(&mut q, |_| true), ["b2", "c1", "t1", "t2", "b1", "b3"]);
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn full_class_is_skipped_not_waited_on() {
+        let mut q = ClassQueues::default();
+        q.push(WriterCmd::Send(msg("b1", TrafficClass::Block, 9)));
+        q.push(WriterCmd::Send(msg("b2", TrafficClass::Block, 9)));
+        q.push(WriterCmd::Send(msg("c1", TrafficClass::Control, 2)));
+        assert_eq!(q.pending(), [TrafficClass::Control, TrafficClass::Block]);
+        assert_eq!(drain(&mut q, |c| c != TrafficClass::Block), ["c1"]);
+        assert_eq!(q.pending(), [TrafficClass::Block]);
+        assert_eq!(drain(&mut q, |_| true), ["b1", "b2"]);
     }
 }

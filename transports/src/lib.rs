@@ -128,6 +128,16 @@ pub trait MessageWriter: Send {
     /// Transports with one stream per class must not let a slow class block another.
     async fn send(&mut self, msg: Message) -> Result<(), TransportError>;
 
+    /// Whether `send` of a message of `class` would complete without waiting.
+    /// Single-stream transports are always ready.
+    fn is_ready(&mut self, _class: TrafficClass) -> bool {
+        true
+    }
+
+    /// Resolves once at least one of `classes` is ready (see [`Self::is_ready`]).
+    /// Cancel-safe: dropping the future loses nothing.
+    async fn wait_ready(&mut self, _classes: &[TrafficClass]) {}
+
     /// Largest datagram the path allows now, or `None` without datagram support.
     fn max_datagram_size(&self) -> Option<usize> {
         None

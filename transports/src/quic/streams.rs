@@ -24,9 +24,19 @@ pub(crate) const CLOSE_NORMAL: u32 = 0;
 /// Application close code: the peer broke the framing or stream rules.
 pub(crate) const CLOSE_PROTOCOL: u32 = 1;
 
-/// Messages merged from all streams and datagrams, waiting for `recv()`. When full,
-/// the stream tasks stop reading, so QUIC flow control pushes back on the peer.
-const RECV_QUEUE: usize = 64;
+/// Received messages of one class waiting for `recv()`. Each class (and datagrams)
+/// has its own queue, so a ping never waits behind queued blocks. When a queue is
+/// full, its stream task stops reading, so QUIC flow control pushes back on the peer.
+fn recv_queue_len(class: TrafficClass) -> usize {
+    match class {
+        TrafficClass::Control | TrafficClass::Tx => 64,
+        TrafficClass::Block => 4,
+    }
+}
+/// Received datagrams waiting for `recv()`.
+const RECV_DATAGRAMS: usize = 64;
+/// Errors that end the connection, waiting for `recv()` (only the first matters).
+const RECV_ERRORS: usize = 4;
 /// How long `close()` waits for queued messages to be delivered and acknowledged.
 const CLOSE_FLUSH: Duration = Duration::from_secs(5);
 /// Longest close reason sent to the peer.
@@ -111,18 +121,32 @@ pub(crate) async fn start<C: QuicLike>(conn: C, info: ConnInfo) -> Result<Connec
         tasks.push(tokio::spawn(write_task(conn.clone(), stream, class, rx, stats.clone())));
     }
 
-    let (tx, rx) = mpsc::channel(RECV_QUEUE);
+    let mut class_tx = Vec::with_capacity(TrafficClass::ALL.len());
+    let mut class_rx = Vec::with_capacity(TrafficClass::ALL.len());
+    for class in TrafficClass::ALL {
+        let (tx, rx) = mpsc::channel(recv_queue_len(class));
+        class_tx.push(tx);
+        class_rx.push(Some(rx));
+    }
+    let (dgram_tx, dgram_rx) = mpsc::channel(RECV_DATAGRAMS);
+    let (err_tx, err_rx) = mpsc::channel(RECV_ERRORS);
     let shared = Arc::new(RecvShared {
         claimed: Mutex::new([false; 3]),
         finished: AtomicUsize::new(0),
     });
-    tokio::spawn(accept_task(conn.clone(), tx.clone(), shared, stats.clone()));
-    tokio::spawn(datagram_task(conn.clone(), tx, stats.clone()));
+    let senders = RecvTx {
+        classes: Arc::new(class_tx),
+        errors: err_tx,
+    };
+    tokio::spawn(accept_task(conn.clone(), senders, shared, stats.clone()));
+    tokio::spawn(datagram_task(conn.clone(), dgram_tx, stats.clone()));
 
     Ok(Connection {
         info,
         reader: Box::new(StreamsReader {
-            rx,
+            classes: class_rx,
+            datagrams: Some(dgram_rx),
+            errors: Some(err_rx),
             conn: conn.clone(),
             done: false,
             _guard: guard.clone(),
@@ -130,6 +154,7 @@ pub(crate) async fn start<C: QuicLike>(conn: C, info: ConnInfo) -> Result<Connec
         writer: Box::new(StreamsWriter {
             conn,
             queues: Some(queues),
+            permits: [None, None, None],
             tasks,
             stats: stats.clone(),
             _guard: guard,
@@ -138,7 +163,15 @@ pub(crate) async fn start<C: QuicLike>(conn: C, info: ConnInfo) -> Result<Connec
     })
 }
 
-type RecvTx = mpsc::Sender<Result<Received, TransportError>>;
+/// The receive queues the stream tasks fill.
+#[derive(Clone)]
+struct RecvTx {
+    /// One queue per class, indexed by [`TrafficClass::index`].
+    classes: Arc<Vec<mpsc::Sender<Received>>>,
+    /// Errors that end the connection; `recv()` reports them once the message queues
+    /// are empty, so everything received before a clean finish is still delivered.
+    errors: mpsc::Sender<TransportError>,
+}
 
 struct RecvShared {
     /// Classes whose stream the peer has opened.
@@ -151,11 +184,11 @@ struct RecvShared {
 async fn violation<C: QuicLike>(conn: &C, tx: &RecvTx, err: TransportError) {
     tracing::debug!(target: "net", "closing connection: {err}");
     conn.close(CLOSE_PROTOCOL, b"protocol violation");
-    let _ = tx.send(Err(err)).await;
+    let _ = tx.errors.send(err).await;
 }
 
 async fn accept_task<C: QuicLike>(conn: C, tx: RecvTx, shared: Arc<RecvShared>, stats: Arc<ConnStats>) {
-    // Ends when the connection does; the merged channel then reports the close.
+    // Ends when the connection does; the closed queues then report the close.
     while let Ok(stream) = conn.accept_uni().await {
         tokio::spawn(read_task(
             conn.clone(),
@@ -198,6 +231,7 @@ async fn read_task<C: QuicLike>(
         return violation(&conn, &tx, err).await;
     }
 
+    let queue = tx.classes[class.index()].clone();
     let mut reader = FrameReader::new(stream, BytesMut::new());
     loop {
         match reader.next().await {
@@ -209,7 +243,7 @@ async fn read_task<C: QuicLike>(
                     class,
                     priority: class.default_priority(),
                 };
-                if tx.send(Ok(Received::Message(msg))).await.is_err() {
+                if queue.send(Received::Message(msg)).await.is_err() {
                     return; // reader dropped
                 }
             }
@@ -217,7 +251,8 @@ async fn read_task<C: QuicLike>(
                 let done = shared.finished.fetch_add(1, Ordering::AcqRel) + 1;
                 if done == TrafficClass::ALL.len() {
                     let _ = tx
-                        .send(Err(TransportError::Closed("peer finished its streams".into())))
+                        .errors
+                        .send(TransportError::Closed("peer finished its streams".into()))
                         .await;
                 }
                 return;
@@ -228,7 +263,8 @@ async fn read_task<C: QuicLike>(
                 tracing::debug!(target: "net", "class {class:?} stream failed: {e}");
                 conn.close(CLOSE_PROTOCOL, b"stream reset");
                 let _ = tx
-                    .send(Err(TransportError::Closed(format!("{class:?} stream: {e}"))))
+                    .errors
+                    .send(TransportError::Closed(format!("{class:?} stream: {e}")))
                     .await;
                 return;
             }
@@ -237,10 +273,10 @@ async fn read_task<C: QuicLike>(
     }
 }
 
-async fn datagram_task<C: QuicLike>(conn: C, tx: RecvTx, stats: Arc<ConnStats>) {
+async fn datagram_task<C: QuicLike>(conn: C, tx: mpsc::Sender<Received>, stats: Arc<ConnStats>) {
     while let Ok(data) = conn.read_datagram().await {
         stats.add_raw(0, data.len());
-        if tx.send(Ok(Received::Datagram(data))).await.is_err() {
+        if tx.send(Received::Datagram(data)).await.is_err() {
             return;
         }
     }
@@ -276,15 +312,58 @@ async fn write_task<C: QuicLike>(
 }
 
 struct StreamsReader<C: QuicLike> {
-    rx: mpsc::Receiver<Result<Received, TransportError>>,
+    /// Per-class queues, indexed by [`TrafficClass::index`]; `None` once closed.
+    classes: Vec<Option<mpsc::Receiver<Received>>>,
+    /// Datagrams; `None` once closed.
+    datagrams: Option<mpsc::Receiver<Received>>,
+    /// Connection-ending errors; `None` once closed.
+    errors: Option<mpsc::Receiver<TransportError>>,
     conn: C,
     done: bool,
     _guard: Arc<CloseGuard>,
 }
 
+/// What one turn of [`StreamsReader::next`] produced.
+enum Next {
+    /// A message or datagram.
+    Got(Received),
+    /// A connection-ending error.
+    Failed(TransportError),
+    /// The queue in this slot (0..3 classes, 3 datagrams, 4 errors) closed.
+    Closed(usize),
+}
+
+/// Receives from a queue slot, or never resolves if the slot is already closed.
+async fn recv_slot<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 impl<C: QuicLike> StreamsReader<C> {
     fn closed(&self) -> TransportError {
         TransportError::Closed(self.conn.close_reason().unwrap_or_else(|| "connection ended".into()))
+    }
+
+    fn all_closed(&self) -> bool {
+        self.classes.iter().all(Option::is_none) && self.datagrams.is_none() && self.errors.is_none()
+    }
+
+    /// One turn: control, then tx, then datagrams, then blocks; errors only when
+    /// every message queue is empty.
+    async fn next(&mut self) -> Next {
+        let [control, tx, block] = &mut self.classes[..] else {
+            unreachable!("three traffic classes")
+        };
+        tokio::select! {
+            biased;
+            r = recv_slot(control) => r.map_or(Next::Closed(0), Next::Got),
+            r = recv_slot(tx) => r.map_or(Next::Closed(1), Next::Got),
+            r = recv_slot(&mut self.datagrams) => r.map_or(Next::Closed(3), Next::Got),
+            r = recv_slot(block) => r.map_or(Next::Closed(2), Next::Got),
+            r = recv_slot(&mut self.errors) => r.map_or(Next::Closed(4), Next::Failed),
+        }
     }
 }
 
@@ -294,15 +373,20 @@ impl<C: QuicLike> MessageReader for StreamsReader<C> {
         if self.done {
             return Err(self.closed());
         }
-        match self.rx.recv().await {
-            Some(Ok(r)) => Ok(r),
-            Some(Err(e)) => {
+        loop {
+            if self.all_closed() {
                 self.done = true;
-                Err(e)
+                return Err(self.closed());
             }
-            None => {
-                self.done = true;
-                Err(self.closed())
+            match self.next().await {
+                Next::Got(r) => return Ok(r),
+                Next::Failed(e) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Next::Closed(slot @ 0..=2) => self.classes[slot] = None,
+                Next::Closed(3) => self.datagrams = None,
+                Next::Closed(_) => self.errors = None,
             }
         }
     }
@@ -311,6 +395,9 @@ impl<C: QuicLike> MessageReader for StreamsReader<C> {
 struct StreamsWriter<C: QuicLike> {
     conn: C,
     queues: Option<Vec<mpsc::Sender<Message>>>,
+    /// A slot reserved in a class queue by `is_ready`/`wait_ready`, used by the next
+    /// `send` of that class.
+    permits: [Option<mpsc::OwnedPermit<Message>>; 3],
     tasks: Vec<JoinHandle<()>>,
     stats: Arc<ConnStats>,
     _guard: Arc<CloseGuard>,
@@ -330,12 +417,59 @@ impl<C: QuicLike> MessageWriter for StreamsWriter<C> {
             .as_ref()
             .and_then(|q| q.get(msg.class.index()))
             .ok_or_else(|| TransportError::Closed("closed locally".into()))?;
+        if let Some(permit) = self.permits[msg.class.index()].take() {
+            permit.send(msg);
+            return Ok(());
+        }
         // Each class has its own queue and task, so a full block queue never delays a ping.
         if queue.send(msg).await.is_err() {
             let why = self.conn.close_reason().unwrap_or_else(|| "send stream failed".into());
             return Err(TransportError::Closed(why));
         }
         Ok(())
+    }
+
+    fn is_ready(&mut self, class: TrafficClass) -> bool {
+        let i = class.index();
+        if self.permits[i].is_some() {
+            return true;
+        }
+        let Some(queue) = self.queues.as_ref().and_then(|q| q.get(i)) else {
+            return true; // `send` fails at once
+        };
+        match queue.clone().try_reserve_owned() {
+            Ok(permit) => {
+                self.permits[i] = Some(permit);
+                true
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => false,
+            Err(mpsc::error::TrySendError::Closed(_)) => true, // `send` fails at once
+        }
+    }
+
+    async fn wait_ready(&mut self, classes: &[TrafficClass]) {
+        if classes.iter().any(|&c| self.is_ready(c)) {
+            return;
+        }
+        let Some(queues) = self.queues.as_ref() else { return };
+        let mut wanted: [Option<mpsc::Sender<Message>>; 3] = [None, None, None];
+        for &class in classes {
+            wanted[class.index()] = queues.get(class.index()).cloned();
+        }
+        if wanted.iter().all(Option::is_none) {
+            return;
+        }
+        let [control, tx, block] = wanted;
+        // Dropping this future drops the pending reservations and nothing else.
+        let (class, reserved) = tokio::select! {
+            biased;
+            r = reserve(control) => (TrafficClass::Control, r),
+            r = reserve(tx) => (TrafficClass::Tx, r),
+            r = reserve(block) => (TrafficClass::Block, r),
+        };
+        if let Ok(permit) = reserved {
+            self.permits[class.index()] = Some(permit);
+        }
     }
 
     fn max_datagram_size(&self) -> Option<usize> {
@@ -350,6 +484,8 @@ impl<C: QuicLike> MessageWriter for StreamsWriter<C> {
     }
 
     async fn close(&mut self, reason: &str) {
+        // Reserved slots hold queue senders: drop them too, so the class tasks see the end.
+        self.permits = [None, None, None];
         if self.queues.take().is_none() {
             return;
         }
@@ -361,6 +497,16 @@ impl<C: QuicLike> MessageWriter for StreamsWriter<C> {
             end -= 1;
         }
         self.conn.close(CLOSE_NORMAL, &reason.as_bytes()[..end]);
+    }
+}
+
+/// Reserves a slot in `queue`, or never resolves without one.
+async fn reserve(
+    queue: Option<mpsc::Sender<Message>>,
+) -> Result<mpsc::OwnedPermit<Message>, mpsc::error::SendError<()>> {
+    match queue {
+        Some(q) => q.reserve_owned().await,
+        None => std::future::pending().await,
     }
 }
 
