@@ -17,15 +17,14 @@ use bip324::{ReceivedKey, Role, SentVersion};
 use bip324::{VersionResult, NUM_LENGTH_BYTES};
 use bitcoin::hashes::{sha256d, Hash};
 use bytes::Bytes;
-use iroh::endpoint::{presets, PortmapperConfig, QuicTransportConfig, VarInt};
+use iroh::endpoint::{presets, PortmapperConfig, QuicTransportConfig};
 use iroh::{Endpoint, EndpointAddr, NetReportConfig, RelayMode, SecretKey, TransportAddr};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use weft_transports::quic::tls::{TlsIdentity, CERT_NAME};
-use weft_transports::quic::{ALPN, CONN_WINDOW, DATAGRAM_BUFFER, IDLE_TIMEOUT, KEEP_ALIVE, SEND_WINDOW, STREAM_WINDOW};
-use weft_transports::TrafficClass;
+use weft_transports::quic::ALPN;
 
 use crate::setup::{bounded, loopback, BlockSink, BLOCK_LEN, MAGIC, STEP};
 
@@ -217,20 +216,9 @@ impl Bip324Pair {
 
 // ---- quic floor ----------------------------------------------------------------
 
-/// weft's QUIC transport parameters (`quic::transport_config` is private; this copies
-/// it from the public constants).
+/// weft's own QUIC transport parameters, so the floor differs only in framing.
 fn quinn_transport() -> Arc<quinn::TransportConfig> {
-    let mut t = quinn::TransportConfig::default();
-    t.max_concurrent_bidi_streams(0u32.into())
-        .max_concurrent_uni_streams((TrafficClass::ALL.len() as u32).into())
-        .stream_receive_window(STREAM_WINDOW.into())
-        .receive_window(CONN_WINDOW.into())
-        .send_window(SEND_WINDOW)
-        .keep_alive_interval(Some(KEEP_ALIVE))
-        .max_idle_timeout(quinn::IdleTimeout::try_from(IDLE_TIMEOUT).ok())
-        .datagram_receive_buffer_size(Some(DATAGRAM_BUFFER))
-        .datagram_send_buffer_size(DATAGRAM_BUFFER);
-    Arc::new(t)
+    weft_transports::quic::transport_config()
 }
 
 pub struct QuinnSink(quinn::SendStream);
@@ -301,19 +289,9 @@ pub async fn quic() -> RawStream<QuinnSink> {
 
 // ---- iroh floor ----------------------------------------------------------------
 
-/// The same parameters `weft_transports::iroh` gives its endpoints.
+/// The parameters `weft_transports::iroh` gives its endpoints.
 fn iroh_transport() -> QuicTransportConfig {
-    QuicTransportConfig::builder()
-        .max_concurrent_bidi_streams(VarInt::from_u32(0))
-        .max_concurrent_uni_streams(VarInt::from_u32(TrafficClass::ALL.len() as u32))
-        .stream_receive_window(VarInt::from_u32(STREAM_WINDOW))
-        .receive_window(VarInt::from_u32(CONN_WINDOW))
-        .send_window(SEND_WINDOW)
-        .keep_alive_interval(KEEP_ALIVE)
-        .max_idle_timeout(Some(IDLE_TIMEOUT.try_into().expect("idle timeout in range")))
-        .datagram_receive_buffer_size(Some(DATAGRAM_BUFFER))
-        .datagram_send_buffer_size(DATAGRAM_BUFFER)
-        .build()
+    weft_transports::iroh::transport_config().expect("iroh transport config")
 }
 
 /// An iroh endpoint on loopback with relays, lookups and port mapping off, as

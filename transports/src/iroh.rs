@@ -67,7 +67,7 @@ pub const IROH_STREAM_WINDOW: u32 = 2 * 1024 * 1024;
 
 /// The same timers as plain QUIC, with [`IROH_STREAM_WINDOW`] per stream (see
 /// [`crate::quic`] for the rest of the arithmetic).
-fn transport_config() -> Result<QuicTransportConfig, TransportError> {
+pub fn transport_config() -> Result<QuicTransportConfig, TransportError> {
     let idle = IDLE_TIMEOUT
         .try_into()
         .map_err(|_| TransportError::Setup("idle timeout out of range".into()))?;

@@ -63,8 +63,8 @@ impl QuicConfig {
     }
 }
 
-/// The quinn transport parameters shared by both roles.
-fn transport_config() -> Arc<quinn::TransportConfig> {
+/// The quinn transport parameters both roles use (public for the benchmarks).
+pub fn transport_config() -> Arc<quinn::TransportConfig> {
     let mut t = quinn::TransportConfig::default();
     // Peers open exactly one uni stream per class and no bidirectional ones.
     t.max_concurrent_bidi_streams(0u32.into())
