@@ -234,6 +234,12 @@ impl SendHalf for iroh::endpoint::SendStream {
         let _ = iroh::endpoint::SendStream::finish(self);
     }
 
+    async fn write_chunk(&mut self, data: bytes::Bytes) -> Result<(), TransportError> {
+        iroh::endpoint::SendStream::write_chunk(self, data)
+            .await
+            .map_err(|e| TransportError::Closed(e.to_string()))
+    }
+
     fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         let fut = iroh::endpoint::SendStream::stopped(self);
         async move {

@@ -256,6 +256,12 @@ impl SendHalf for quinn::SendStream {
         let _ = quinn::SendStream::finish(self);
     }
 
+    async fn write_chunk(&mut self, data: bytes::Bytes) -> Result<(), TransportError> {
+        quinn::SendStream::write_chunk(self, data)
+            .await
+            .map_err(|e| TransportError::Closed(e.to_string()))
+    }
+
     fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         let fut = quinn::SendStream::stopped(self);
         async move {

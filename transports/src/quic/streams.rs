@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use crate::error::{FrameError, TransportError};
 use crate::message::{Message, Received, TrafficClass, MAX_MESSAGE_SIZE};
 use crate::stats::ConnStats;
-use crate::stream_frame::{write_frame, FrameReader};
+use crate::stream_frame::{encode_header, FrameReader};
 use crate::{ConnInfo, Connection, MessageReader, MessageWriter};
 
 /// Application close code: normal shutdown.
@@ -67,6 +67,8 @@ pub(crate) trait SendHalf: AsyncWrite + Unpin + Send + 'static {
     fn finish(&mut self);
     /// Resolves once the peer acknowledged everything, or stopped the stream.
     fn stopped(&self) -> impl Future<Output = ()> + Send + 'static;
+    /// Queues `data` on the stream without copying it.
+    fn write_chunk(&mut self, data: Bytes) -> impl Future<Output = Result<(), TransportError>> + Send;
 }
 
 /// What a QUIC connection handle must offer.
@@ -293,7 +295,11 @@ async fn write_task<C: QuicLike>(
         stream.write_all(&[class_tag(class)]).await?;
         stats.add_raw(1, 0);
         while let Some(msg) = rx.recv().await {
-            let n = write_frame(&mut stream, &msg.command, &msg.payload).await?;
+            // The payload is already `Bytes`: hand it over rather than copy it.
+            let header = encode_header(&msg.command, msg.payload.len())?;
+            stream.write_all(&header).await?;
+            let n = header.len() + msg.payload.len();
+            stream.write_chunk(msg.payload).await?;
             stats.on_send(n);
         }
         // The writer closed: flush, finish and wait until the peer has it all.
