@@ -26,16 +26,16 @@ async fn run(config: Config) -> Result<()> {
     info!("Chain: {}", config.chain);
 
     let transports = runtime::transports::build(&config).await?;
-    for addr in &transports.listen_addrs {
-        info!(target: "net", "Bound to {addr}");
-    }
     let node_config = NodeConfig {
         services: if config.v2transport { NODE_P2P_V2 } else { 0 },
         connect: config.connect.clone(),
         addnode: config.addnode.clone(),
         ..NodeConfig::default()
     };
-    let handle = runtime::start(node_config, transports.set, rand::rngs::OsRng.next_u64());
+    let handle = runtime::start(node_config, transports, rand::rngs::OsRng.next_u64());
+    for addr in &handle.listen_addrs {
+        info!(target: "net", "Bound to {addr}");
+    }
     wait_for_signal().await?;
     info!("Shutdown: In progress...");
     handle.shutdown().await;

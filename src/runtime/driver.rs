@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use tracing::{debug, warn};
-use weft_transports::{ConnStats, Connection, PeerAddr, Scheme, Transport};
+use tracing::warn;
+use weft_transports::{Connection, PeerAddr, Scheme, Transport};
 
 use super::peer_io::PeerTasks;
 use super::summary::PeerSummary;
@@ -49,7 +49,6 @@ pub fn now() -> Time {
 pub struct Driver {
     node: Node,
     tasks: HashMap<PeerId, PeerTasks>,
-    stats: HashMap<PeerId, Arc<ConnStats>>,
     dialers: Arc<HashMap<Scheme, Arc<dyn Transport>>>,
     events_tx: mpsc::Sender<RtEvent>,
     events_rx: mpsc::Receiver<RtEvent>,
@@ -68,7 +67,6 @@ impl Driver {
         Driver {
             node,
             tasks: HashMap::new(),
-            stats: HashMap::new(),
             dialers: Arc::new(dialers),
             events_tx,
             events_rx,
@@ -115,19 +113,12 @@ impl Driver {
             RtEvent::Conn { conn, dialed } => {
                 let id = PeerId(self.next_id);
                 self.next_id += 1;
-                let Connection {
-                    info,
-                    reader,
-                    writer,
-                    stats,
-                } = conn;
+                let info = conn.info.clone();
                 self.tasks
-                    .insert(id, PeerTasks::spawn(id, reader, writer, self.events_tx.clone()));
-                self.stats.insert(id, stats);
+                    .insert(id, PeerTasks::spawn(id, conn, self.events_tx.clone()));
                 self.node.handle(t, Event::Connected { peer: id, info, dialed });
             }
             RtEvent::Core(Event::Disconnected { peer, reason }) => {
-                self.stats.remove(&peer);
                 if let Some(tasks) = self.tasks.remove(&peer) {
                     self.closing.push(tasks.close(reason.clone()));
                 }
@@ -138,7 +129,7 @@ impl Driver {
                 let list = self
                     .node
                     .peers()
-                    .map(|p| PeerSummary::new(p, self.stats.get(&p.id).map(|s| s.snapshot()).unwrap_or_default()))
+                    .map(|p| PeerSummary::new(p, self.tasks.get(&p.id).map(|t| t.stats.snapshot()).unwrap_or_default()))
                     .collect();
                 let _ = reply.send(list);
             }
@@ -157,7 +148,6 @@ impl Driver {
                     }
                 }
                 Action::Disconnect { peer, reason } => {
-                    self.stats.remove(&peer);
                     if let Some(tasks) = self.tasks.remove(&peer) {
                         self.closing.push(tasks.close(reason.to_string()));
                     }
@@ -188,7 +178,6 @@ impl Driver {
             };
             let _ = tx.send(ev).await;
         });
-        debug!(target: "net", "dialing");
     }
 }
 

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 use tracing::debug;
-use weft_transports::{Message, MessageReader, MessageWriter, Received, TrafficClass, TransportError};
+use weft_transports::{
+    ConnStats, Connection, Message, MessageReader, MessageWriter, Received, TrafficClass, TransportError,
+};
 
 use super::driver::RtEvent;
 use crate::p2p::{Event, PeerId};
@@ -64,16 +66,16 @@ pub struct PeerTasks {
     reader: JoinHandle<()>,
     /// The writer task, awaited on shutdown so queued bytes flush.
     pub writer: JoinHandle<()>,
+    /// The connection's counters.
+    pub stats: Arc<ConnStats>,
 }
 
 impl PeerTasks {
-    /// Starts both tasks for `peer`.
-    pub fn spawn(
-        peer: PeerId,
-        reader: Box<dyn MessageReader>,
-        writer: Box<dyn MessageWriter>,
-        events: mpsc::Sender<RtEvent>,
-    ) -> Self {
+    /// Starts both tasks for `peer`'s connection.
+    pub fn spawn(peer: PeerId, conn: Connection, events: mpsc::Sender<RtEvent>) -> Self {
+        let Connection {
+            reader, writer, stats, ..
+        } = conn;
         let io = Arc::new(PeerIo::default());
         let (queue, rx) = mpsc::unbounded_channel();
         let reader = tokio::spawn(read_loop(peer, reader, io.clone(), events.clone()));
@@ -83,6 +85,7 @@ impl PeerTasks {
             queue,
             reader,
             writer,
+            stats,
         }
     }
 

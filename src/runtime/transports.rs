@@ -15,14 +15,6 @@ use weft_transports::{Listener, PeerAddr, Scheme, Transport, TransportError};
 use super::TransportSet;
 use crate::config::Config;
 
-/// The transports and where their listeners ended up.
-pub struct Built {
-    /// What the runtime takes.
-    pub set: TransportSet,
-    /// Dialable addresses of the listeners (with keys where there are any).
-    pub listen_addrs: Vec<PeerAddr>,
-}
-
 async fn socket_addr(addr: &PeerAddr) -> Result<SocketAddr, TransportError> {
     addr.resolve()
         .await?
@@ -32,7 +24,7 @@ async fn socket_addr(addr: &PeerAddr) -> Result<SocketAddr, TransportError> {
 }
 
 /// Binds every listener in `config` and prepares a dialer for every scheme in use.
-pub async fn build(config: &Config) -> Result<Built, TransportError> {
+pub async fn build(config: &Config) -> Result<TransportSet, TransportError> {
     let data_dir = Some(config.data_dir.clone());
     let tcp = TcpTransport::new(config.chain.magic(), config.v2transport);
     let mut dialers: HashMap<Scheme, Arc<dyn Transport>> = HashMap::new();
@@ -68,9 +60,5 @@ pub async fn build(config: &Config) -> Result<Built, TransportError> {
         };
         dialers.insert(scheme, dialer);
     }
-    let listen_addrs = listeners.iter().map(|l| l.local_addr()).collect();
-    Ok(Built {
-        set: TransportSet { dialers, listeners },
-        listen_addrs,
-    })
+    Ok(TransportSet { dialers, listeners })
 }

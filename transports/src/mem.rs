@@ -64,7 +64,7 @@ impl MemNetwork {
         let b = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx_ab, rx_ab) = mpsc::channel(QUEUE);
         let (tx_ba, rx_ba) = mpsc::channel(QUEUE);
-        let make = |me: u64, them: u64, dir, tx, rx| {
+        let make = |them: u64, dir, tx, rx| {
             let stats = ConnStats::new();
             Connection {
                 info: ConnInfo {
@@ -82,14 +82,13 @@ impl MemNetwork {
                 writer: Box::new(MemWriter {
                     tx: Some(tx),
                     stats: stats.clone(),
-                    _me: me,
                 }),
                 stats,
             }
         };
         (
-            make(a, b, Direction::Outbound, tx_ab, rx_ba),
-            make(b, a, Direction::Inbound, tx_ba, rx_ab),
+            make(b, Direction::Outbound, tx_ab, rx_ba),
+            make(a, Direction::Inbound, tx_ba, rx_ab),
         )
     }
 }
@@ -165,7 +164,6 @@ impl MessageReader for MemReader {
 struct MemWriter {
     tx: Option<mpsc::Sender<Message>>,
     stats: Arc<ConnStats>,
-    _me: u64,
 }
 
 #[async_trait]
