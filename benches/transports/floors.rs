@@ -37,6 +37,43 @@ pub struct RawStream<W> {
     closer: Closer,
 }
 
+impl<W> RawStream<W> {
+    /// Counts the 1 MB chunks arriving on the stream `accept` yields (quinn or iroh).
+    fn counting<R, E>(
+        sink: W,
+        closer: Closer,
+        what: &'static str,
+        accept: impl std::future::Future<Output = Result<R, E>> + Send + 'static,
+    ) -> Self
+    where
+        R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    {
+        let (tx, received) = watch::channel(0u64);
+        let closing = Arc::new(AtomicBool::new(false));
+        let flag = closing.clone();
+        let receiver = tokio::spawn(async move {
+            // The stream shows up at the peer with its first bytes.
+            let Ok(mut rd) = accept.await else {
+                return;
+            };
+            let mut buf = vec![0u8; BLOCK_LEN];
+            loop {
+                if let Err(e) = rd.read_exact(&mut buf).await {
+                    return report(&flag, what, e);
+                }
+                tx.send_modify(|n| *n += 1);
+            }
+        });
+        RawStream {
+            sink,
+            received,
+            receiver,
+            closing,
+            closer,
+        }
+    }
+}
+
 enum Closer {
     None,
     // The dialed connection is kept so that nothing closes it early.
@@ -261,30 +298,12 @@ pub async fn quic() -> RawStream<QuinnSink> {
     let dialed = dialed.expect("quinn dial");
     let accepted = accepted.expect("quinn accept");
     let send = dialed.open_uni().await.expect("quinn open uni");
-    let closer = Closer::Quic(client, server, dialed);
-    let (tx, received) = watch::channel(0u64);
-    let closing = Arc::new(AtomicBool::new(false));
-    let flag = closing.clone();
-    let receiver = tokio::spawn(async move {
-        // The stream shows up at the peer with its first bytes.
-        let Ok(mut rd) = accepted.accept_uni().await else {
-            return;
-        };
-        let mut buf = vec![0u8; BLOCK_LEN];
-        loop {
-            if let Err(e) = rd.read_exact(&mut buf).await {
-                return report(&flag, "raw quinn", e);
-            }
-            tx.send_modify(|n| *n += 1);
-        }
-    });
-    RawStream {
-        sink: QuinnSink(send),
-        received,
-        receiver,
-        closing,
-        closer,
-    }
+    RawStream::counting(
+        QuinnSink(send),
+        Closer::Quic(client, server, dialed),
+        "raw quinn",
+        async move { accepted.accept_uni().await },
+    )
 }
 
 // ---- iroh floor ----------------------------------------------------------------
@@ -342,27 +361,7 @@ pub async fn iroh() -> RawStream<IrohSink> {
     let dialed = dialed.expect("raw iroh dial");
     let accepted = accepted.expect("raw iroh accept");
     let send = dialed.open_uni().await.expect("iroh open uni");
-    let closer = Closer::Iroh(a, b, dialed);
-    let (tx, received) = watch::channel(0u64);
-    let closing = Arc::new(AtomicBool::new(false));
-    let flag = closing.clone();
-    let receiver = tokio::spawn(async move {
-        let Ok(mut rd) = accepted.accept_uni().await else {
-            return;
-        };
-        let mut buf = vec![0u8; BLOCK_LEN];
-        loop {
-            if let Err(e) = rd.read_exact(&mut buf).await {
-                return report(&flag, "raw iroh", e);
-            }
-            tx.send_modify(|n| *n += 1);
-        }
-    });
-    RawStream {
-        sink: IrohSink(send),
-        received,
-        receiver,
-        closing,
-        closer,
-    }
+    RawStream::counting(IrohSink(send), Closer::Iroh(a, b, dialed), "raw iroh", async move {
+        accepted.accept_uni().await
+    })
 }
