@@ -52,16 +52,3 @@ pub enum DisconnectReason {
     #[error("shutting down")]
     Shutdown,
 }
-
-impl DisconnectReason {
-    /// Whether this reason is the peer's fault (for later discouragement).
-    pub fn is_misbehaviour(&self) -> bool {
-        matches!(
-            self,
-            DisconnectReason::MessageBeforeVersion(_)
-                | DisconnectReason::DuplicateVersion
-                | DisconnectReason::NegotiationAfterVerack(_)
-                | DisconnectReason::Malformed { .. }
-        )
-    }
-}

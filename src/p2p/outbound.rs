@@ -56,19 +56,6 @@ impl Targets {
         }
     }
 
-    /// Adds a target (RPC `addnode add`); false if already present.
-    pub fn add(&mut self, addr: PeerAddr, now: Time) -> bool {
-        if self.targets.iter().any(|t| t.addr == addr) {
-            return false;
-        }
-        self.targets.push(Target {
-            addr,
-            state: TargetState::Idle(now),
-            backoff: RETRY_MIN,
-        });
-        true
-    }
-
     /// Targets due for a dial at `now`; they move to `Dialing`.
     pub fn take_due(&mut self, now: Time) -> Vec<PeerAddr> {
         let mut due = Vec::new();
@@ -118,10 +105,5 @@ impl Targets {
                 _ => None,
             })
             .min()
-    }
-
-    /// All targets.
-    pub fn iter(&self) -> impl Iterator<Item = &Target> {
-        self.targets.iter()
     }
 }
