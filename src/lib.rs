@@ -7,3 +7,4 @@ pub mod config;
 pub mod logging;
 pub mod p2p;
 pub mod runtime;
+pub mod store;

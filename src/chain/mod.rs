@@ -1,5 +1,17 @@
-//! Chain parameters (validation and chainstate arrive with the chain-core issue).
+//! Chain parameters, the block index, the UTXO cache and block validation.
 
+pub mod block_check;
+pub mod chainstate;
+pub mod coins;
+pub mod connect;
+pub mod error;
+pub mod import;
+pub mod index;
+pub mod merkle;
 pub mod params;
+pub mod tip_log;
+pub mod utxo_stats;
 
+pub use chainstate::{Accepted, ChainOptions, Chainstate};
+pub use error::{BlockError, BlockFault, ChainError};
 pub use params::Chain;

@@ -49,6 +49,12 @@ pub struct Args {
     /// Offer and try BIP324 v2 on TCP (default 1).
     #[arg(long, num_args = 0..=1, default_missing_value = "1")]
     pub v2transport: Option<String>,
+    /// UTXO cache size in MiB before it is flushed to disk (default 450).
+    #[arg(long)]
+    pub dbcache: Option<u64>,
+    /// Import blocks from a file in Core's blk*.dat format on start-up (repeatable).
+    #[arg(long)]
+    pub loadblock: Vec<String>,
     /// Debug categories: net, validation, mempool, rpc, or 1/all (repeatable).
     #[arg(long, num_args = 0..=1, default_missing_value = "1")]
     pub debug: Vec<String>,

@@ -27,6 +27,8 @@ pub struct FileSettings {
     pub v2transport: Option<bool>,
     /// Debug categories.
     pub debug: Option<Vec<String>>,
+    /// `dbcache` in MiB.
+    pub dbcache: Option<u64>,
 }
 
 /// A whole config file.

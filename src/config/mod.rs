@@ -41,13 +41,22 @@ pub struct Config {
     pub v2transport: bool,
     /// Debug categories.
     pub debug: Vec<String>,
+    /// UTXO cache budget in bytes (`-dbcache`, MiB).
+    pub dbcache_bytes: usize,
+    /// Block files to import at start-up (`-loadblock`).
+    pub loadblock: Vec<PathBuf>,
 }
+
+/// Core's default `-dbcache`, in MiB.
+pub const DEFAULT_DBCACHE_MIB: u64 = 450;
+/// Core's smallest `-dbcache`, in MiB.
+pub const MIN_DBCACHE_MIB: u64 = 4;
 
 fn merge(into: &mut FileSettings, over: &FileSettings) {
     macro_rules! take {
         ($($f:ident),*) => { $( if over.$f.is_some() { into.$f = over.$f.clone(); } )* };
     }
-    take!(chain, listen, bind, port, connect, addnode, v2transport, debug);
+    take!(chain, listen, bind, port, connect, addnode, v2transport, debug, dbcache);
 }
 
 fn chain_from_args(a: &Args) -> Result<Option<Chain>, ConfigError> {
@@ -148,6 +157,7 @@ impl Config {
                 .transpose()
                 .map_err(ConfigError::Invalid)?,
             debug: (!args.debug.is_empty()).then(|| args.debug.clone()),
+            dbcache: args.dbcache,
         };
         merge(&mut s, &cli);
 
@@ -194,6 +204,9 @@ impl Config {
             addnode: parse_addrs(s.addnode.as_deref().unwrap_or_default(), port, "addnode")?,
             v2transport: s.v2transport.unwrap_or(true),
             debug: s.debug.unwrap_or_default(),
+            // Core clamps rather than refuses a tiny cache.
+            dbcache_bytes: (s.dbcache.unwrap_or(DEFAULT_DBCACHE_MIB).max(MIN_DBCACHE_MIB) << 20) as usize,
+            loadblock: args.loadblock.iter().map(PathBuf::from).collect(),
         })
     }
 

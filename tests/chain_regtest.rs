@@ -1,0 +1,97 @@
+//! Connecting Core's regtest chain: tip, UTXO count, total and MuHash must equal Core's.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::chain::{build_block, core_chain, regtest_subsidy, CoreChain};
+use weft::chain::muhash::to_core_hex;
+use weft::chain::params::params;
+use weft::chain::utxo_stats::utxo_stats;
+use weft::chain::{Accepted, ChainOptions, Chainstate};
+use weft::store::{MemoryStore, RedbStore, Store};
+use weft::Chain;
+
+/// Far enough after the fixture's blocks that none is "too new".
+const NOW: u64 = 4_000_000_000;
+
+fn open(store: Box<dyn Store>, dbcache: usize) -> Chainstate {
+    let opts = ChainOptions { dbcache_bytes: dbcache, log_tips: false };
+    Chainstate::open(params(Chain::Regtest), store, opts).expect("open chainstate")
+}
+
+fn connect_all(cs: &mut Chainstate, blocks: &[Arc<bitcoin::Block>]) {
+    for b in blocks {
+        let acc = cs.accept_block(b.clone(), true, NOW).expect("block accepted");
+        assert!(matches!(acc, Accepted::Stored(_)), "{acc:?}");
+        let invalid = cs.activate_best_chain().expect("store ok");
+        assert!(invalid.is_empty(), "{invalid:?}");
+    }
+}
+
+fn assert_core_tip(cs: &mut Chainstate, core: &CoreChain) {
+    let tip = cs.index().get(cs.tip());
+    assert_eq!(tip.hash, core.tip_hash);
+    cs.flush().unwrap();
+    let stats = utxo_stats(cs.store()).unwrap();
+    assert_eq!(stats.txouts, core.txouts, "UTXO count");
+    assert_eq!(stats.total_amount, core.total_sat, "total amount");
+    assert_eq!(to_core_hex(&stats.muhash), core.muhash, "MuHash");
+}
+
+#[test]
+fn memory_store_reaches_cores_tip_and_utxo_set() {
+    let core = core_chain();
+    assert_eq!(core.blocks.len(), 221);
+    let mut cs = open(Box::new(MemoryStore::new()), 450 << 20);
+    connect_all(&mut cs, &core.blocks);
+    assert_eq!(cs.totals().txs as u64 + 1, 6712 + 1, "transactions connected");
+    assert_core_tip(&mut cs, &core);
+}
+
+#[test]
+fn redb_store_with_tiny_cache_survives_reopen() {
+    let core = core_chain();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chainstate.redb");
+    {
+        // A 64 KiB cache forces many flushes along the way.
+        let mut cs = open(Box::new(RedbStore::open(&path, 4 << 20).unwrap()), 64 << 10);
+        connect_all(&mut cs, &core.blocks[..150]);
+        cs.flush().unwrap();
+    }
+    let mut cs = open(Box::new(RedbStore::open(&path, 4 << 20).unwrap()), 64 << 10);
+    assert_eq!(cs.index().get(cs.tip()).height, 150);
+    connect_all(&mut cs, &core.blocks[150..]);
+    assert_core_tip(&mut cs, &core);
+}
+
+#[test]
+fn reorg_to_more_work_then_back_matches_fresh_nodes() {
+    let core = core_chain();
+    let fork = 200usize;
+    // Node A follows Core's chain to 210 (with transactions to undo).
+    let mut a = open(Box::new(MemoryStore::new()), 450 << 20);
+    connect_all(&mut a, &core.blocks[..210]);
+    // Branch b: 12 coinbase-only blocks on top of block 200, more work than Core's 201..210.
+    let mut branch = Vec::new();
+    let mut parent = (*core.blocks[fork - 1]).clone();
+    for h in (fork as u32 + 1)..=(fork as u32 + 12) {
+        let b = build_block(&parent, h, vec![], regtest_subsidy(h), 0xb0);
+        parent = b.clone();
+        branch.push(Arc::new(b));
+    }
+    connect_all(&mut a, &branch);
+    assert_eq!(a.index().get(a.tip()).hash, branch.last().unwrap().block_hash());
+
+    let mut fresh = open(Box::new(MemoryStore::new()), 450 << 20);
+    connect_all(&mut fresh, &core.blocks[..fork]);
+    connect_all(&mut fresh, &branch);
+    a.flush().unwrap();
+    fresh.flush().unwrap();
+    assert_eq!(utxo_stats(a.store()).unwrap(), utxo_stats(fresh.store()).unwrap());
+
+    // Core's chain grows past branch b: A goes back to it and ends on Core's own figures.
+    connect_all(&mut a, &core.blocks[210..]);
+    assert_core_tip(&mut a, &core);
+}
