@@ -16,6 +16,8 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
 
     let core_src = core_source_dir();
+    // Tests also run the vectors of exactly the Core version that is linked.
+    println!("cargo:rustc-env=WEFT_CORE_SRC={}", core_src.display());
     cc::Build::new()
         .cpp(true)
         .file(SHIM)
