@@ -6,6 +6,8 @@
 mod bip341;
 #[path = "core_vectors/parse.rs"]
 mod parse;
+#[path = "core_vectors/regtest_chain.rs"]
+mod regtest_chain;
 #[path = "core_vectors/script_tests.rs"]
 mod script_tests;
 #[path = "core_vectors/sighash.rs"]
