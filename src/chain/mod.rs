@@ -9,7 +9,10 @@ pub mod import;
 pub mod index;
 pub mod merkle;
 pub mod params;
+pub mod script;
+pub mod sigops;
 pub mod tip_log;
+pub mod tx_check;
 pub mod utxo_stats;
 
 pub use chainstate::{Accepted, ChainOptions, Chainstate};
