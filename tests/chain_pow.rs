@@ -11,8 +11,8 @@ use bitcoin::pow::{CompactTarget, Target, Work};
 use bitcoin::{Block, BlockHash, TxMerkleNode};
 use weft::chain::header::{check_header_context, check_header_pow, HeaderError};
 use weft::chain::pow::{
-    block_proof, calculate_next_work_required, check_proof_of_work, decode_compact,
-    median_time_past, next_work_required, try_next_work_required, AncestorView,
+    block_proof, calculate_next_work_required, check_proof_of_work, decode_compact, median_time_past,
+    next_work_required, try_next_work_required, AncestorView,
 };
 use weft::chain::{params, Chain};
 
@@ -45,9 +45,7 @@ fn header(time: u32, b: u32) -> Header {
 
 /// Heights 0..n, `spacing` seconds apart, all with nBits `b`.
 fn chain_of(n: usize, start: u32, spacing: u32, b: u32) -> Vec<Header> {
-    (0..n as u32)
-        .map(|i| header(start + i * spacing, b))
-        .collect()
+    (0..n as u32).map(|i| header(start + i * spacing, b)).collect()
 }
 
 fn testdata(name: &str) -> PathBuf {
@@ -108,22 +106,14 @@ fn params_follow_core() {
     assert_eq!(params(Chain::Regtest).difficulty_adjustment_interval(), 144);
     assert_eq!(params(Chain::Regtest).subsidy_halving_interval, 150);
     assert!(params(Chain::Testnet4).enforce_bip94);
-    let taproot_exc = BlockHash::from_str(
-        "0000000000000000000f14c35b2d841e986ab5441de8c585d5ffe55ea1e395ad",
-    )
-    .expect("hash");
+    let taproot_exc =
+        BlockHash::from_str("0000000000000000000f14c35b2d841e986ab5441de8c585d5ffe55ea1e395ad").expect("hash");
     assert_eq!(main.script_flag_exception(&taproot_exc), Some(1 | 1 << 11));
-    let repeat = BlockHash::from_str(
-        "00000000000a4d0a398161ffc163c503763b1f4360639393e0e4c8e300e0caec",
-    )
-    .expect("hash");
+    let repeat = BlockHash::from_str("00000000000a4d0a398161ffc163c503763b1f4360639393e0e4c8e300e0caec").expect("hash");
     assert!(main.is_bip30_repeat(91_842, &repeat));
     assert!(!main.is_bip30_repeat(91_843, &repeat));
     assert_eq!(
-        params(Chain::Signet)
-            .signet_challenge
-            .as_ref()
-            .map(|s| s.len()),
+        params(Chain::Signet).signet_challenge.as_ref().map(|s| s.len()),
         Some(71)
     );
     // Genesis work is 2^256 / (2^224 - 2^208 + 1) = 0x100010001.
@@ -156,16 +146,14 @@ fn mainnet_alt_2015_headers_pass_core_rules() {
         let view = SliceView(&headers[..height]);
         assert_eq!(h.prev_blockhash, headers[height - 1].block_hash(), "link {height}");
         check_header_pow(h, p).unwrap_or_else(|e| panic!("pow at {height}: {e}"));
-        check_header_context(p, &view, h, adjusted_now)
-            .unwrap_or_else(|e| panic!("context at {height}: {e}"));
+        check_header_context(p, &view, h, adjusted_now).unwrap_or_else(|e| panic!("context at {height}: {e}"));
         work = work + block_proof(h.bits);
     }
     let tip = headers.last().map(Header::block_hash).expect("tip");
     assert_eq!(tip.to_string(), json["tip_hash"].as_str().expect("tip_hash"));
 
     let next = next_work_required(p, &SliceView(&headers), last_time + 600);
-    let want = u32::from_str_radix(json["next_bits"].as_str().expect("next_bits"), 16)
-        .expect("hex bits");
+    let want = u32::from_str_radix(json["next_bits"].as_str().expect("next_bits"), 16).expect("hex bits");
     assert_eq!(next.to_consensus(), want);
     assert_eq!(next.to_consensus(), 0x1c3fffc0);
     // 2016 blocks at difficulty 1.
@@ -233,15 +221,9 @@ fn testnet_min_difficulty_walk_back() {
     let parent_time = chain[2019].time;
     let view = SliceView(&chain);
     // Within 20 minutes: the last block not mined under the exception.
-    assert_eq!(
-        next_work_required(p, &view, parent_time + 1200).to_consensus(),
-        real
-    );
+    assert_eq!(next_work_required(p, &view, parent_time + 1200).to_consensus(), real);
     // More than 20 minutes: a minimum-difficulty block.
-    assert_eq!(
-        next_work_required(p, &view, parent_time + 1201).to_consensus(),
-        limit
-    );
+    assert_eq!(next_work_required(p, &view, parent_time + 1201).to_consensus(), limit);
     // The walk stops at the period's first block even if it is at the limit.
     let mut all_min = chain_of(2020, start, 600, limit);
     all_min[2015].bits = bits(real);
@@ -352,11 +334,14 @@ fn proof_of_work_edge_cases_like_core() {
     let mut half = [0u8; 32];
     half[0] = 0x80;
     assert_eq!(block_proof(bits(0x01010000)), Work::from_be_bytes(half));
-    assert_eq!(decode_compact(bits(0x01010000)).target, Target::from_be_bytes({
-        let mut b = [0u8; 32];
-        b[31] = 1;
-        b
-    }));
+    assert_eq!(
+        decode_compact(bits(0x01010000)).target,
+        Target::from_be_bytes({
+            let mut b = [0u8; 32];
+            b[31] = 1;
+            b
+        })
+    );
 }
 
 /// Headers 0..=1000 of the alternative mainnet chain, for breaking one header at a time.
@@ -395,7 +380,10 @@ fn every_header_error_reason() {
     // ... and nBits easier than the limit, even with a hash that would meet it.
     let mut easy = *good;
     easy.bits = bits(0x1d01fffe);
-    assert_eq!(check_header_pow(&easy, p).map_err(|e| e.reason()), Err("high-hash".into()));
+    assert_eq!(
+        check_header_pow(&easy, p).map_err(|e| e.reason()),
+        Err("high-hash".into())
+    );
 
     // bad-diffbits: a valid-looking but wrong nBits.
     let mut b = *good;

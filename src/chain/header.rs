@@ -86,8 +86,8 @@ pub fn check_header_context(
         .header_at(prev_height)
         .ok_or(HeaderError::MissingAncestor(prev_height))?;
 
-    let required: CompactTarget = try_next_work_required(params, view, header.time)
-        .map_err(|m| HeaderError::MissingAncestor(m.0))?;
+    let required: CompactTarget =
+        try_next_work_required(params, view, header.time).map_err(|m| HeaderError::MissingAncestor(m.0))?;
     if header.bits != required {
         return Err(HeaderError::BadDiffBits {
             expected: required.to_consensus(),
@@ -100,10 +100,7 @@ pub fn check_header_context(
     }
 
     let interval = u64::from(params.difficulty_adjustment_interval().max(1));
-    if params.enforce_bip94
-        && height % interval == 0
-        && i64::from(header.time) < i64::from(prev.time) - MAX_TIMEWARP
-    {
+    if params.enforce_bip94 && height % interval == 0 && i64::from(header.time) < i64::from(prev.time) - MAX_TIMEWARP {
         return Err(HeaderError::TimeWarp);
     }
 

@@ -11,8 +11,7 @@ use bitcoin::hashes::Hash;
 use bitcoin::pow::{CompactTarget, Target, Work};
 use bitcoin::transaction;
 use bitcoin::{
-    Amount, Block, BlockHash, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxMerkleNode,
-    TxOut, Witness,
+    Amount, Block, BlockHash, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxMerkleNode, TxOut, Witness,
 };
 
 /// The networks weft knows.
@@ -318,13 +317,11 @@ const SATOSHI_PUBKEY: [u8; 65] = hex_bytes(
 );
 const TESTNET4_PUBKEY: [u8; 33] = [0u8; 33];
 const TIMES_MESSAGE: &str = "The Times 03/Jan/2009 Chancellor on brink of second bailout for banks";
-const TESTNET4_MESSAGE: &str =
-    "03/May/2024 000000000000000000001ebd58c244970b3aa9d783bb001011fbe8ea8e98e00e";
+const TESTNET4_MESSAGE: &str = "03/May/2024 000000000000000000001ebd58c244970b3aa9d783bb001011fbe8ea8e98e00e";
 const SIGNET_CHALLENGE: [u8; 71] = hex_bytes(
     "512103ad5e0edad18cb1f0fc0d28a3d4f1f3e445640337489abb10404f2d1e086be430210359ef5021964fe22d6f8e05b2463c9540ce96883fe3b278760f048f5189f2e6c452ae",
 );
-const POW_LIMIT_MAIN: [u8; 32] =
-    hex_bytes("00000000ffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
+const POW_LIMIT_MAIN: [u8; 32] = hex_bytes("00000000ffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
 const TWO_WEEKS: u32 = 14 * 24 * 60 * 60;
 
 static MAIN: LazyLock<ChainParams> = LazyLock::new(|| ChainParams {

@@ -95,11 +95,7 @@ pub fn block_proof(bits: CompactTarget) -> Work {
 ///
 /// A view missing a needed ancestor breaks the trait's contract; this then returns the
 /// proof-of-work limit's bits. Use [`try_next_work_required`] to see that case.
-pub fn next_work_required(
-    params: &ChainParams,
-    view: &impl AncestorView,
-    new_header_time: u32,
-) -> CompactTarget {
+pub fn next_work_required(params: &ChainParams, view: &impl AncestorView, new_header_time: u32) -> CompactTarget {
     try_next_work_required(params, view, new_header_time).unwrap_or(params.pow_limit_bits())
 }
 
@@ -132,19 +128,13 @@ pub fn try_next_work_required(
         return Ok(last.bits);
     }
 
-    let first_height = last_height
-        .checked_sub(interval - 1)
-        .ok_or(MissingAncestor(0))?;
+    let first_height = last_height.checked_sub(interval - 1).ok_or(MissingAncestor(0))?;
     let first = fetch(view, first_height)?;
     Ok(calculate_next_work_required(params, &last, &first))
 }
 
 /// Core's `CalculateNextWorkRequired` for the period from `first` to `last` (its last block).
-pub fn calculate_next_work_required(
-    params: &ChainParams,
-    last: &Header,
-    first: &Header,
-) -> CompactTarget {
+pub fn calculate_next_work_required(params: &ChainParams, last: &Header, first: &Header) -> CompactTarget {
     if params.no_retargeting {
         return last.bits;
     }
@@ -153,11 +143,7 @@ pub fn calculate_next_work_required(
 
     // BIP94: the period's first block can never use the min-difficulty exception, so its
     // bits are the real difficulty.
-    let base = if params.enforce_bip94 {
-        first.bits
-    } else {
-        last.bits
-    };
+    let base = if params.enforce_bip94 { first.bits } else { last.bits };
     let (old, _, _) = U256::from_compact(base.to_consensus());
     let limit = U256::from_le_bytes(params.pow_limit.to_le_bytes());
     // `actual` is clamped to a positive range, and the timespan is positive.
@@ -212,7 +198,13 @@ mod tests {
             (0x04123456, "12345600", false, false, 0x04123456),
             (0x04923456, "12345600", true, false, 0x04123456),
             (0x05009234, "92340000", false, false, 0x05009234),
-            (0x20123456, "1234560000000000000000000000000000000000000000000000000000000000", false, false, 0x20123456),
+            (
+                0x20123456,
+                "1234560000000000000000000000000000000000000000000000000000000000",
+                false,
+                false,
+                0x20123456,
+            ),
         ];
         let mut n = 0;
         for &(bits, hex_be, neg, ovf, recompact) in cases {

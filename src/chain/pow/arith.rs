@@ -131,8 +131,7 @@ impl U256 {
             U256::from_u64(u64::from(word)).shl_saturating(8 * (size - 3))
         };
         let negative = word != 0 && (compact & 0x0080_0000) != 0;
-        let overflow = word != 0
-            && (size > 34 || (word > 0xff && size > 33) || (word > 0xffff && size > 32));
+        let overflow = word != 0 && (size > 34 || (word > 0xff && size > 33) || (word > 0xffff && size > 32));
         (value, negative, overflow)
     }
 
