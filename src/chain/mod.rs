@@ -1,20 +1,25 @@
-//! Chain parameters, the block index, the UTXO cache and block validation.
 
+//! Chain parameters, proof of work, header rules and the UTXO-set hash (validation and
+//! Chain parameters, the block index, the UTXO cache and block validation.
+//! chainstate arrive with the chain-core issue).
 pub mod block_check;
 pub mod chainstate;
 pub mod coins;
 pub mod connect;
 pub mod error;
+pub mod header;
 pub mod import;
 pub mod index;
 pub mod merkle;
+pub mod muhash;
 pub mod params;
+pub mod pow;
 pub mod script;
 pub mod sigops;
 pub mod tip_log;
 pub mod tx_check;
 pub mod utxo_stats;
-
 pub use chainstate::{Accepted, ChainOptions, Chainstate};
 pub use error::{BlockError, BlockFault, ChainError};
 pub use params::Chain;
+pub use params::{params, Chain, ChainParams};
