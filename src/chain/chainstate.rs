@@ -64,6 +64,9 @@ impl AncestorView for IndexView<'_> {
     }
 }
 
+/// Verified (wtxid, flags) pairs remembered, about Core's 32 MiB of entries.
+const SCRIPT_CACHE_ENTRIES: usize = 1 << 20;
+
 /// Keeps blocks received but not yet connected, within a byte budget, to skip a store read.
 const RECENT_BLOCKS_BUDGET: usize = 64 << 20;
 
@@ -98,7 +101,7 @@ impl Chainstate {
             store,
             index,
             coins: CoinsCache::new(),
-            script_cache: ScriptCache::new(),
+            script_cache: ScriptCache::new(SCRIPT_CACHE_ENTRIES),
             undo_pending: HashMap::new(),
             undo_deleted: Vec::new(),
             dirty: HashSet::new(),

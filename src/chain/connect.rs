@@ -8,7 +8,7 @@ use super::block_check::MAX_BLOCK_SIGOPS_COST;
 use super::coins::CoinsCache;
 use super::error::{BlockError, ChainError};
 use super::index::{BlockIndex, EntryId};
-use super::params::ChainParams;
+use super::params::{ChainParams, BIP34_IMPLIES_BIP30_LIMIT};
 use super::script::{verify_block_scripts, ScriptCache, VerifyFlags};
 use super::sigops;
 use crate::store::{Coin, Store};
@@ -213,7 +213,8 @@ pub fn connect_block(
                 return Err(BlockError::consensus("bad-txns-nonfinal", "contains a non-BIP68-final transaction").into());
             }
         }
-        sigop_cost += sigops::transaction_sigop_cost(tx, &spent, flags) as u64;
+        sigop_cost += sigops::transaction_sigop_cost(tx, &spent, flags)
+            .map_err(|e| crate::store::StoreError::Corrupt(format!("sigop count: {e:?}")))?;
         if sigop_cost > MAX_BLOCK_SIGOPS_COST {
             return Err(BlockError::consensus("bad-blk-sigops", "too many sigops").into());
         }
@@ -256,11 +257,9 @@ pub fn connect_block(
 /// Core's BIP30 rule: checked unless BIP34 on this chain makes duplicates impossible.
 fn bip30_enforced(params: &ChainParams, index: &BlockIndex, id: EntryId) -> bool {
     let e = index.get(id);
-    if params.bip30_exceptions.iter().any(|(h, hash)| *h == e.height && *hash == e.hash) {
+    if params.is_bip30_repeat(e.height, &e.hash) {
         return false;
     }
-    // Core: BIP34 implies BIP30 only until this height, where old coinbases could repeat.
-    const BIP34_IMPLIES_BIP30_LIMIT: u32 = 1_983_702;
     if e.height >= BIP34_IMPLIES_BIP30_LIMIT {
         return true;
     }

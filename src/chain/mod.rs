@@ -1,7 +1,6 @@
+//! Chain parameters, proof of work and header rules, the block index, the UTXO cache,
+//! block and transaction validation with Core's script engine, and the UTXO-set hash.
 
-//! Chain parameters, proof of work, header rules and the UTXO-set hash (validation and
-//! Chain parameters, the block index, the UTXO cache and block validation.
-//! chainstate arrive with the chain-core issue).
 pub mod block_check;
 pub mod chainstate;
 pub mod coins;
@@ -19,7 +18,7 @@ pub mod sigops;
 pub mod tip_log;
 pub mod tx_check;
 pub mod utxo_stats;
+
 pub use chainstate::{Accepted, ChainOptions, Chainstate};
 pub use error::{BlockError, BlockFault, ChainError};
-pub use params::Chain;
 pub use params::{params, Chain, ChainParams};
