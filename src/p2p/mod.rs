@@ -11,6 +11,7 @@ pub mod node;
 pub mod outbound;
 pub mod peer;
 pub mod ping;
+pub mod sync;
 pub mod time;
 pub mod wire;
 

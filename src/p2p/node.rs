@@ -271,8 +271,9 @@ impl Node {
             }
             (HandshakeState::Ready, NetMsg::Ping(nonce)) => self.send(id, NetMsg::Pong(nonce)),
             (HandshakeState::Ready, NetMsg::Pong(nonce)) => self.on_pong(now, id, nonce),
-            (HandshakeState::Ready, NetMsg::Unknown(cmd)) => {
-                debug!(target: "net", "ignoring unhandled message \"{cmd}\" from peer={id}");
+            // Sync messages decode but are not acted on yet: ignored as before.
+            (HandshakeState::Ready, other) => {
+                debug!(target: "net", "ignoring unhandled message \"{}\" from peer={id}", other.command_name());
             }
         }
     }

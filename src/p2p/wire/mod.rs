@@ -1,12 +1,28 @@
 //! Payload codecs for the messages the core understands. Framing (magic, checksum,
 //! encryption) belongs to the transports; this module sees only type and payload.
 
+mod block;
+mod headers;
+mod inventory;
 mod reader;
+mod transaction;
 mod version;
 
+pub use block::{decode_block, encode_block};
+pub use headers::{
+    decode_headers, encode_headers, LocatorRequest, LOCATOR_VERSION, MAX_HEADERS_RESULTS, MAX_LOCATOR_SZ,
+};
+pub use inventory::{
+    decode_inventory, encode_inventory, Inventory, MAX_INV_SZ, MSG_BLOCK, MSG_CMPCT_BLOCK, MSG_FILTERED_BLOCK, MSG_TX,
+    MSG_WITNESS_BLOCK, MSG_WITNESS_FLAG, MSG_WITNESS_TX, MSG_WTX,
+};
 pub use reader::{put_compact_size, PayloadReader};
+pub use transaction::read_transaction;
 pub use version::{Version, VersionAddr, MAX_USER_AGENT_LEN};
 
+use bitcoin::block::Header;
+use bitcoin::consensus::encode;
+use bitcoin::Block;
 use bytes::Bytes;
 use weft_transports::{Command, Message, TrafficClass};
 
@@ -32,6 +48,50 @@ pub enum WireError {
         /// The limit.
         max: u64,
     },
+    /// More entries than Core accepts; the text is Core's misbehaviour reason.
+    #[error("{command} message size = {count}")]
+    TooManyEntries {
+        /// The message type.
+        command: &'static str,
+        /// The claimed count.
+        count: u64,
+    },
+    /// A locator longer than Core's `MAX_LOCATOR_SZ`; the text is Core's log line.
+    #[error("{command} locator size {count} > {max}")]
+    LocatorTooLong {
+        /// `getheaders` or `getblocks`.
+        command: &'static str,
+        /// The claimed count.
+        count: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// A `headers` entry claimed transactions; the format requires zero.
+    #[error("headers entry with a transaction count of {0}")]
+    HeaderTxCount(u64),
+    /// Structurally invalid consensus data (Core's text where Core has one).
+    #[error("{0}")]
+    Invalid(&'static str),
+}
+
+impl From<encode::Error> for WireError {
+    fn from(e: encode::Error) -> Self {
+        match e {
+            encode::Error::Io(io) if io.kind() == bitcoin::io::ErrorKind::UnexpectedEof => WireError::Truncated,
+            encode::Error::NonMinimalVarInt => WireError::NonCanonical,
+            encode::Error::OversizedVectorAllocation { requested, max } => WireError::TooLong {
+                what: "vector",
+                len: requested as u64,
+                max: max as u64,
+            },
+            encode::Error::ParseFailed("witness flag set but no witnesses present") => {
+                WireError::Invalid("Superfluous witness record")
+            }
+            encode::Error::UnsupportedSegwitFlag(_) => WireError::Invalid("Unknown transaction optional data"),
+            encode::Error::ParseFailed(what) => WireError::Invalid(what),
+            _ => WireError::Invalid("undecodable consensus data"),
+        }
+    }
 }
 
 /// A decoded message. Types the core does not handle yet stay [`NetMsg::Unknown`].
@@ -49,6 +109,22 @@ pub enum NetMsg {
     WtxidRelay,
     /// BIP155 `sendaddrv2`.
     SendAddrV2,
+    /// `getheaders`.
+    GetHeaders(LocatorRequest),
+    /// `getblocks`.
+    GetBlocks(LocatorRequest),
+    /// `headers`.
+    Headers(Vec<Header>),
+    /// `inv`.
+    Inv(Vec<Inventory>),
+    /// `getdata`.
+    GetData(Vec<Inventory>),
+    /// `notfound`.
+    NotFound(Vec<Inventory>),
+    /// `block`.
+    Block(Box<Block>),
+    /// BIP130 `sendheaders`.
+    SendHeaders,
     /// Any other message type, ignored by this core.
     Unknown(Command),
 }
@@ -83,6 +159,17 @@ impl NetMsg {
                 empty(payload)?;
                 NetMsg::SendAddrV2
             }
+            "getheaders" => NetMsg::GetHeaders(LocatorRequest::decode("getheaders", payload)?),
+            "getblocks" => NetMsg::GetBlocks(LocatorRequest::decode("getblocks", payload)?),
+            "headers" => NetMsg::Headers(decode_headers(payload)?),
+            "inv" => NetMsg::Inv(decode_inventory("inv", payload)?),
+            "getdata" => NetMsg::GetData(decode_inventory("getdata", payload)?),
+            "notfound" => NetMsg::NotFound(decode_inventory("notfound", payload)?),
+            "block" => NetMsg::Block(Box::new(decode_block(payload)?)),
+            "sendheaders" => {
+                empty(payload)?;
+                NetMsg::SendHeaders
+            }
             _ => NetMsg::Unknown(*command),
         })
     }
@@ -96,13 +183,31 @@ impl NetMsg {
             NetMsg::Pong(_) => "pong",
             NetMsg::WtxidRelay => "wtxidrelay",
             NetMsg::SendAddrV2 => "sendaddrv2",
+            NetMsg::GetHeaders(_) => "getheaders",
+            NetMsg::GetBlocks(_) => "getblocks",
+            NetMsg::Headers(_) => "headers",
+            NetMsg::Inv(_) => "inv",
+            NetMsg::GetData(_) => "getdata",
+            NetMsg::NotFound(_) => "notfound",
+            NetMsg::Block(_) => "block",
+            NetMsg::SendHeaders => "sendheaders",
             NetMsg::Unknown(c) => c.as_str(),
         }
     }
 
-    /// Which stream the message travels on.
+    /// Which stream the message travels on. Inventory that is only about
+    /// transactions rides with transactions, so block-related lists never queue
+    /// behind a flood of tx announcements.
     pub fn class(&self) -> TrafficClass {
-        TrafficClass::Control
+        match self {
+            NetMsg::Block(_) => TrafficClass::Block,
+            NetMsg::Inv(items) | NetMsg::GetData(items) | NetMsg::NotFound(items)
+                if !items.is_empty() && items.iter().all(Inventory::is_tx) =>
+            {
+                TrafficClass::Tx
+            }
+            _ => TrafficClass::Control,
+        }
     }
 
     /// Encodes into a transport message. `Unknown` encodes with an empty payload.
@@ -110,7 +215,13 @@ impl NetMsg {
         let payload = match self {
             NetMsg::Version(v) => v.encode(),
             NetMsg::Ping(n) | NetMsg::Pong(n) => n.to_le_bytes().to_vec(),
-            NetMsg::Verack | NetMsg::WtxidRelay | NetMsg::SendAddrV2 | NetMsg::Unknown(_) => Vec::new(),
+            NetMsg::GetHeaders(req) | NetMsg::GetBlocks(req) => req.encode(),
+            NetMsg::Headers(headers) => encode_headers(headers),
+            NetMsg::Inv(items) | NetMsg::GetData(items) | NetMsg::NotFound(items) => encode_inventory(items),
+            NetMsg::Block(block) => encode_block(block),
+            NetMsg::Verack | NetMsg::WtxidRelay | NetMsg::SendAddrV2 | NetMsg::SendHeaders | NetMsg::Unknown(_) => {
+                Vec::new()
+            }
         };
         let command = match self {
             NetMsg::Unknown(c) => *c,
@@ -120,6 +231,9 @@ impl NetMsg {
         Message::new(command, Bytes::from(payload), self.class())
     }
 }
+
+#[cfg(test)]
+mod sync_tests;
 
 #[cfg(test)]
 mod tests {

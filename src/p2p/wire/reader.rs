@@ -3,7 +3,8 @@
 
 use super::WireError;
 
-/// Reads little-endian fields from a payload.
+/// Reads little-endian fields from a payload. Cloning gives a look-ahead cursor.
+#[derive(Clone)]
 pub struct PayloadReader<'a> {
     data: &'a [u8],
     pos: usize,
@@ -18,6 +19,23 @@ impl<'a> PayloadReader<'a> {
     /// Bytes not yet read.
     pub fn remaining(&self) -> usize {
         self.data.len() - self.pos
+    }
+
+    /// Fails with [`WireError::Truncated`] unless `count` items of at least `min_each`
+    /// bytes could still follow, so a claimed count is checked before anything is sized by it.
+    pub fn check_count(&self, count: u64, min_each: usize) -> Result<usize, WireError> {
+        let fits = (self.remaining() / min_each.max(1)) as u64;
+        if count > fits {
+            return Err(WireError::Truncated);
+        }
+        // `count <= fits <= usize::MAX`, so the conversion cannot fail.
+        usize::try_from(count).map_err(|_| WireError::Truncated)
+    }
+
+    /// Takes the next `n` bytes, `n` as read from a length field.
+    pub fn bytes_u64(&mut self, n: u64) -> Result<&'a [u8], WireError> {
+        let n = usize::try_from(n).map_err(|_| WireError::Truncated)?;
+        self.bytes(n)
     }
 
     /// Takes the next `n` bytes.
