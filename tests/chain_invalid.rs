@@ -4,12 +4,13 @@ mod common;
 
 use std::sync::Arc;
 
+use bitcoin::hashes::Hash as _;
 use bitcoin::{Amount, Block, OutPoint, Transaction, TxIn};
 use common::chain::{build_block, core_chain, grind, regtest_subsidy, CoreChain};
 use weft::chain::params::params;
 use weft::chain::{ChainError, ChainOptions, Chainstate};
 use weft::store::MemoryStore;
-use weft::Chain;
+use weft::chain::Chain;
 
 const NOW: u64 = 4_000_000_000;
 const BASE: usize = 200;

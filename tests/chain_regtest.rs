@@ -10,7 +10,7 @@ use weft::chain::params::params;
 use weft::chain::utxo_stats::utxo_stats;
 use weft::chain::{Accepted, ChainOptions, Chainstate};
 use weft::store::{MemoryStore, RedbStore, Store};
-use weft::Chain;
+use weft::chain::Chain;
 
 /// Far enough after the fixture's blocks that none is "too new".
 const NOW: u64 = 4_000_000_000;

@@ -92,7 +92,7 @@ fn regtest_chain_scripts_cache_and_tampering() {
     );
     assert_eq!(
         err.to_string(),
-        format!("block-script-verify-flag-failed ({})", code.message())
+        format!("mandatory-script-verify-flag-failed ({})", code.message())
     );
     assert!(fresh.is_empty(), "a failing block caches nothing");
 

@@ -153,18 +153,17 @@ impl ScriptError {
         }
     }
 
-    /// Core's block reject reason, `block-script-verify-flag-failed (<ScriptErrorString>)`
-    /// (validation.cpp `ConnectBlock`/`CheckInputScripts`; Core before v30 said
-    /// `mandatory-script-verify-flag-failed`).
+    /// Core's block reject reason, `mandatory-script-verify-flag-failed (<ScriptErrorString>)`,
+    /// as the Core v29 weft interoperates with says it (v30 renamed it `block-script-…`).
     pub fn block_reason(&self) -> String {
-        format!("block-script-verify-flag-failed ({})", self.detail())
+        format!("mandatory-script-verify-flag-failed ({})", self.detail())
     }
 
-    /// Core's mempool reject reason: `mempool-script-verify-flag-failed (...)` when the
+    /// Core's mempool reject reason: `non-mandatory-script-verify-flag (...)` when the
     /// check ran with policy flags, as Core's `CheckInputScripts` decides, else the block one.
     pub fn mempool_reason(&self) -> String {
         if self.flags.intersects(VerifyFlags::STANDARD_NOT_MANDATORY) {
-            format!("mempool-script-verify-flag-failed ({})", self.detail())
+            format!("non-mandatory-script-verify-flag ({})", self.detail())
         } else {
             self.block_reason()
         }
@@ -218,8 +217,8 @@ mod tests {
         };
         assert_eq!(
             e.to_string(),
-            "block-script-verify-flag-failed (Signature must be zero for failed CHECK(MULTI)SIG operation)"
+            "mandatory-script-verify-flag-failed (Signature must be zero for failed CHECK(MULTI)SIG operation)"
         );
-        assert!(e.mempool_reason().starts_with("mempool-script-verify-flag-failed ("));
+        assert!(e.mempool_reason().starts_with("non-mandatory-script-verify-flag ("));
     }
 }
