@@ -4,10 +4,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use weft::chain::view::SharedChain;
+use weft::chain::{params, Chain, ChainOptions, Chainstate};
 use weft::p2p::NodeConfig;
+use weft::store::MemoryStore;
 use weft::runtime::{self, PeerSummary, RuntimeHandle, TransportSet};
 use weft_transports::mem::MemNetwork;
 use weft_transports::{Direction, Scheme, Transport};
+
+fn fresh_chain() -> SharedChain {
+    let store = Box::new(MemoryStore::new());
+    SharedChain::new(Chainstate::open(params(Chain::Regtest), store, ChainOptions::default()).unwrap())
+}
 
 async fn wait_ready(h: &RuntimeHandle) -> PeerSummary {
     tokio::time::timeout(Duration::from_secs(20), async {
@@ -35,6 +43,8 @@ async fn two_runtimes_handshake_and_ping_over_mem() {
             dialers: HashMap::new(),
             listeners: vec![Box::new(listener)],
         },
+        fresh_chain(),
+        vec![],
         1,
     );
     let b = runtime::start(
@@ -46,6 +56,8 @@ async fn two_runtimes_handshake_and_ping_over_mem() {
             dialers: HashMap::from([(Scheme::Mem, dialer)]),
             listeners: vec![],
         },
+        fresh_chain(),
+        vec![],
         2,
     );
     let pa = wait_ready(&a).await;

@@ -4,8 +4,12 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use rand::RngCore;
 use tracing::info;
+use weft::chain::view::SharedChain;
+use weft::chain::{params, ChainOptions, Chainstate};
 use weft::config::{args, Args, Config};
-use weft::p2p::{config::NODE_P2P_V2, NodeConfig};
+use weft::p2p::config::{NODE_NETWORK, NODE_P2P_V2, NODE_WITNESS};
+use weft::p2p::NodeConfig;
+use weft::store::RedbStore;
 use weft::{logging, runtime};
 
 fn main() -> Result<()> {
@@ -25,22 +29,53 @@ async fn run(config: Config) -> Result<()> {
     info!("Using data directory {}", data_dir.display());
     info!("Chain: {}", config.chain);
 
+    let chain = open_chain(&config, &data_dir).await?;
     let transports = runtime::transports::build(&config).await?;
     let node_config = NodeConfig {
-        services: if config.v2transport { NODE_P2P_V2 } else { 0 },
+        services: NODE_NETWORK | NODE_WITNESS | if config.v2transport { NODE_P2P_V2 } else { 0 },
         connect: config.connect.clone(),
         addnode: config.addnode.clone(),
+        max_tip_age: config.max_tip_age,
         ..NodeConfig::default()
     };
-    let handle = runtime::start(node_config, transports, rand::rngs::OsRng.next_u64());
+    let seed = rand::rngs::OsRng.next_u64();
+    let handle = runtime::start(node_config, transports, chain, config.loadblock.clone(), seed);
     for addr in &handle.listen_addrs {
         info!(target: "net", "Bound to {addr}");
     }
-    wait_for_signal().await?;
+    tokio::select! {
+        r = wait_for_signal() => r?,
+        _ = wait_finished(&handle) => {}
+    }
     info!("Shutdown: In progress...");
     handle.shutdown().await;
     info!("Shutdown: done");
     Ok(())
+}
+
+/// Opens the chain state in the data dir and resumes an interrupted sync.
+async fn open_chain(config: &Config, data_dir: &std::path::Path) -> Result<SharedChain> {
+    let path = data_dir.join("chainstate.redb");
+    let dbcache = config.dbcache_bytes;
+    let chain = config.chain;
+    let cs = tokio::task::spawn_blocking(move || -> Result<Chainstate> {
+        // redb's page cache takes an eighth of -dbcache, the coins cache the rest.
+        let store = RedbStore::open(&path, dbcache / 8).with_context(|| format!("opening {}", path.display()))?;
+        let opts = ChainOptions { dbcache_bytes: dbcache - dbcache / 8, log_tips: true };
+        let mut cs = Chainstate::open(params(chain), Box::new(store), opts).context("loading the block index")?;
+        let tip = cs.index().get(cs.tip());
+        info!("Loaded best chain: hashBestChain={} height={}", tip.hash, tip.height);
+        cs.activate_best_chain().context("resuming the best chain")?;
+        Ok(cs)
+    })
+    .await??;
+    Ok(SharedChain::new(cs))
+}
+
+async fn wait_finished(handle: &runtime::RuntimeHandle) {
+    while !handle.is_finished() {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 async fn wait_for_signal() -> Result<()> {

@@ -9,6 +9,7 @@ pub mod error;
 pub mod header;
 pub mod import;
 pub mod index;
+pub mod jobs;
 pub mod merkle;
 pub mod muhash;
 pub mod params;
@@ -18,6 +19,7 @@ pub mod sigops;
 pub mod tip_log;
 pub mod tx_check;
 pub mod utxo_stats;
+pub mod view;
 
 pub use chainstate::{Accepted, ChainOptions, Chainstate};
 pub use error::{BlockError, BlockFault, ChainError};

@@ -52,6 +52,9 @@ pub struct Args {
     /// UTXO cache size in MiB before it is flushed to disk (default 450).
     #[arg(long)]
     pub dbcache: Option<u64>,
+    /// Seconds after which an old tip means initial block download (default 86400).
+    #[arg(long)]
+    pub maxtipage: Option<u64>,
     /// Import blocks from a file in Core's blk*.dat format on start-up (repeatable).
     #[arg(long)]
     pub loadblock: Vec<String>,

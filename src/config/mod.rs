@@ -45,6 +45,8 @@ pub struct Config {
     pub dbcache_bytes: usize,
     /// Block files to import at start-up (`-loadblock`).
     pub loadblock: Vec<PathBuf>,
+    /// `-maxtipage`.
+    pub max_tip_age: std::time::Duration,
 }
 
 /// Core's default `-dbcache`, in MiB.
@@ -207,6 +209,10 @@ impl Config {
             // Core clamps rather than refuses a tiny cache.
             dbcache_bytes: (s.dbcache.unwrap_or(DEFAULT_DBCACHE_MIB).max(MIN_DBCACHE_MIB) << 20) as usize,
             loadblock: args.loadblock.iter().map(PathBuf::from).collect(),
+            max_tip_age: args
+                .maxtipage
+                .map(std::time::Duration::from_secs)
+                .unwrap_or(crate::p2p::config::DEFAULT_MAX_TIP_AGE),
         })
     }
 

@@ -45,7 +45,12 @@ pub struct NodeConfig {
     pub ping_interval: Duration,
     /// Time an unanswered ping may wait.
     pub ping_timeout: Duration,
+    /// A tip older than this means initial block download (Core's `-maxtipage`).
+    pub max_tip_age: Duration,
 }
+
+/// Core's `DEFAULT_MAX_TIP_AGE`.
+pub const DEFAULT_MAX_TIP_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
 impl Default for NodeConfig {
     fn default() -> Self {
@@ -59,6 +64,7 @@ impl Default for NodeConfig {
             handshake_timeout: HANDSHAKE_TIMEOUT,
             ping_interval: PING_INTERVAL,
             ping_timeout: PING_TIMEOUT,
+            max_tip_age: DEFAULT_MAX_TIP_AGE,
         }
     }
 }

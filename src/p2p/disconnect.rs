@@ -45,6 +45,15 @@ pub enum DisconnectReason {
     /// The transport reported a violation or failure.
     #[error("transport: {0}")]
     Transport(String),
+    /// Broke a protocol or consensus rule (Core's `Misbehaving`); the text says which.
+    #[error("misbehaving: {0}")]
+    Misbehaving(String),
+    /// Held up the block download window past the stalling timeout.
+    #[error("peer is stalling block download, disconnecting")]
+    Stalling,
+    /// A requested block did not arrive within the download timeout.
+    #[error("timeout downloading block {0}, disconnecting")]
+    BlockDownloadTimeout(String),
     /// The operator asked for it (RPC).
     #[error("disconnect requested")]
     Requested,

@@ -30,7 +30,7 @@ impl Node {
             },
             nonce: p.local_nonce,
             user_agent: self.config.user_agent.clone(),
-            start_height: self.best_height,
+            start_height: self.chain.tip().height as i32,
             relay: self.config.relay,
         };
         debug!(target: "net", "send version message: version {}, blocks={}, txrelay={}, peer={id}",
@@ -85,6 +85,8 @@ impl Node {
         });
         info!(target: "net", "New {} peer connected: transport: {}, version: {version}, blocks={height}, peer={id}, agent={ua}",
             if p.is_outbound() { "outbound-full-relay" } else { "inbound" }, p.conn.kind.as_str());
+        self.download.add_peer(id);
+        self.start_sync(id);
         self.handle_timeout(now);
     }
 }

@@ -1,6 +1,6 @@
 //! The core state machine: events in, actions out.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use bytes::Bytes;
 use rand::{Rng, SeedableRng};
@@ -8,11 +8,13 @@ use rand_chacha::ChaCha20Rng;
 use tracing::{debug, info};
 use weft_transports::{ConnInfo, Message, PeerAddr};
 
+use super::chain_view::{ChainView, Job, JobResult};
 use super::config::NodeConfig;
 use super::disconnect::DisconnectReason;
 use super::outbound::Targets;
 use super::peer::{HandshakeState, Peer, PeerId};
 use super::ping::PongOutcome;
+use super::sync::BlockDownload;
 use super::time::Time;
 use super::wire::NetMsg;
 
@@ -56,6 +58,8 @@ pub enum Event {
         /// The transport's reason.
         reason: String,
     },
+    /// A [`Job`] the core asked for has finished.
+    JobDone(JobResult),
 }
 
 /// Something the core wants done.
@@ -80,6 +84,17 @@ pub enum Action {
         /// Where.
         addr: PeerAddr,
     },
+    /// Run heavy work (validation); answer with `JobDone`, in the order asked.
+    Validate(Job),
+    /// Read a stored block and send it to the peer as a `block` message.
+    SendBlock {
+        /// To whom.
+        peer: PeerId,
+        /// Which block.
+        hash: bitcoin::BlockHash,
+        /// With witnesses (`MSG_WITNESS_BLOCK`) or stripped (`MSG_BLOCK`).
+        witness: bool,
+    },
 }
 
 /// The p2p core.
@@ -88,13 +103,16 @@ pub struct Node {
     pub(super) rng: ChaCha20Rng,
     pub(super) peers: BTreeMap<PeerId, Peer>,
     pub(super) actions: VecDeque<Action>,
-    pub(super) best_height: i32,
+    pub(super) chain: Box<dyn ChainView>,
+    pub(super) download: BlockDownload,
+    pub(super) block_source: HashMap<bitcoin::BlockHash, PeerId>,
+    pub(super) left_ibd: bool,
     targets: Targets,
 }
 
 impl Node {
-    /// A core with `config`, its randomness drawn from `seed`.
-    pub fn new(config: NodeConfig, seed: u64, now: Time) -> Self {
+    /// A core with `config` reading `chain`, its randomness drawn from `seed`.
+    pub fn new(config: NodeConfig, chain: Box<dyn ChainView>, seed: u64, now: Time) -> Self {
         let manual = if config.connect.is_empty() {
             &config.addnode
         } else {
@@ -106,7 +124,10 @@ impl Node {
             rng: ChaCha20Rng::seed_from_u64(seed),
             peers: BTreeMap::new(),
             actions: VecDeque::new(),
-            best_height: 0,
+            chain,
+            download: BlockDownload::new(),
+            block_source: HashMap::new(),
+            left_ibd: false,
             targets,
         };
         node.dial_due(now);
@@ -116,11 +137,6 @@ impl Node {
     /// The settings in force.
     pub fn config(&self) -> &NodeConfig {
         &self.config
-    }
-
-    /// Tells the core our best chain height (for `version`'s start height).
-    pub fn set_best_height(&mut self, height: i32) {
-        self.best_height = height;
     }
 
     /// Connected peers, by id.
@@ -144,7 +160,7 @@ impl Node {
             HandshakeState::Ready => p.ping.next_deadline(self.config.ping_timeout),
             _ => p.connected_at + self.config.handshake_timeout,
         });
-        peers.chain(self.targets.next_deadline()).min()
+        peers.chain(self.targets.next_deadline()).chain(self.download.next_deadline()).min()
     }
 
     /// Feeds one event.
@@ -163,7 +179,14 @@ impl Node {
                 if let Some(p) = self.peers.remove(&peer) {
                     info!(target: "net", "peer={peer} ({}) disconnected: {reason}", p.conn.remote_id);
                     self.targets.disconnected(peer, now);
+                    self.forget_peer(now, peer);
                 }
+            }
+            Event::JobDone(JobResult::Headers { peer, count, last_accepted, error }) => {
+                self.on_headers_done(now, peer, count, last_accepted, error)
+            }
+            Event::JobDone(JobResult::Block { peer, hash, error, invalid, tip_changed }) => {
+                self.on_block_done(now, peer, hash, error, invalid, tip_changed)
             }
         }
     }
@@ -193,6 +216,7 @@ impl Node {
         for id in ping {
             self.send_ping(now, id);
         }
+        self.check_block_download(now);
         self.dial_due(now);
     }
 
@@ -202,6 +226,14 @@ impl Node {
             info!(target: "net", "disconnecting peer={peer} ({}): {reason}", p.conn.remote_id);
             self.targets.disconnected(peer, now);
             self.actions.push_back(Action::Disconnect { peer, reason });
+            self.forget_peer(now, peer);
+        }
+    }
+
+    /// Frees what a gone peer held: its block requests go to others.
+    fn forget_peer(&mut self, now: Time, peer: PeerId) {
+        if !self.download.remove_peer(peer).is_empty() {
+            self.request_blocks(now);
         }
     }
 
@@ -271,14 +303,19 @@ impl Node {
             }
             (HandshakeState::Ready, NetMsg::Ping(nonce)) => self.send(id, NetMsg::Pong(nonce)),
             (HandshakeState::Ready, NetMsg::Pong(nonce)) => self.on_pong(now, id, nonce),
-            // Sync messages decode but are not acted on yet: ignored as before.
+            (HandshakeState::Ready, NetMsg::GetHeaders(req)) => self.on_getheaders(now, id, req),
+            (HandshakeState::Ready, NetMsg::Headers(h)) => self.on_headers(now, id, h),
+            (HandshakeState::Ready, NetMsg::Inv(items)) => self.on_inv(now, id, items),
+            (HandshakeState::Ready, NetMsg::GetData(items)) => self.on_getdata(id, items),
+            (HandshakeState::Ready, NetMsg::Block(b)) => self.on_block(now, id, *b),
+            (HandshakeState::Ready, NetMsg::SendHeaders) => self.with_peer(id, |p| p.sync.prefers_headers = true),
             (HandshakeState::Ready, other) => {
                 debug!(target: "net", "ignoring unhandled message \"{}\" from peer={id}", other.command_name());
             }
         }
     }
 
-    fn with_peer(&mut self, id: PeerId, f: impl FnOnce(&mut Peer)) {
+    pub(crate) fn with_peer(&mut self, id: PeerId, f: impl FnOnce(&mut Peer)) {
         if let Some(p) = self.peers.get_mut(&id) {
             f(p);
         }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use weft_transports::{ConnInfo, Direction, PeerAddr};
 
 use super::ping::PingState;
+use super::sync::PeerSync;
 use super::time::Time;
 use super::wire::Version;
 
@@ -52,6 +53,8 @@ pub struct Peer {
     pub addrv2: bool,
     /// Ping bookkeeping.
     pub ping: PingState,
+    /// Headers-first sync state.
+    pub sync: PeerSync,
 }
 
 impl Peer {
@@ -68,6 +71,7 @@ impl Peer {
             wtxid_relay: false,
             addrv2: false,
             ping: PingState::default(),
+            sync: PeerSync::default(),
         }
     }
 

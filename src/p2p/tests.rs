@@ -22,6 +22,14 @@ fn dialed() -> Option<weft_transports::PeerAddr> {
     Some("tcp://127.0.0.1:18444".parse().unwrap())
 }
 
+/// A fresh regtest chain in memory.
+fn regtest_chain() -> Box<dyn chain_view::ChainView> {
+    let params = crate::chain::params(crate::chain::Chain::Regtest);
+    let store = Box::new(crate::store::MemoryStore::new());
+    let cs = crate::chain::Chainstate::open(params, store, crate::chain::ChainOptions::default()).unwrap();
+    Box::new(crate::chain::view::SharedChain::new(cs))
+}
+
 type Sent = Vec<(PeerId, Message)>;
 type Dropped = Vec<(PeerId, DisconnectReason)>;
 
@@ -32,7 +40,7 @@ fn drain(n: &mut Node) -> (Sent, Dropped) {
         match a {
             Action::Send { peer, msg } => sent.push((peer, msg)),
             Action::Disconnect { peer, reason } => dropped.push((peer, reason)),
-            Action::Connect { .. } => {}
+            Action::Connect { .. } | Action::Validate(_) | Action::SendBlock { .. } => {}
         }
     }
     (sent, dropped)
@@ -56,8 +64,8 @@ fn pump(a: &mut Node, b: &mut Node, now: Time) {
 }
 
 fn connected_pair(now: Time) -> (Node, Node) {
-    let mut a = Node::new(NodeConfig::default(), 1, now);
-    let mut b = Node::new(NodeConfig::default(), 2, now);
+    let mut a = Node::new(NodeConfig::default(), regtest_chain(), 1, now);
+    let mut b = Node::new(NodeConfig::default(), regtest_chain(), 2, now);
     a.handle(
         now,
         Event::Connected {
@@ -134,7 +142,7 @@ fn their_version(nonce: u64, version: i32) -> Message {
 }
 
 fn inbound_node(now: Time) -> Node {
-    let mut n = Node::new(NodeConfig::default(), 3, now);
+    let mut n = Node::new(NodeConfig::default(), regtest_chain(), 3, now);
     n.handle(
         now,
         Event::Connected {
@@ -232,7 +240,7 @@ fn bad_sequences_disconnect_with_reasons() {
 #[test]
 fn self_connection_is_detected() {
     let t = Time::from_secs(1_700_000_000);
-    let mut n = Node::new(NodeConfig::default(), 4, t);
+    let mut n = Node::new(NodeConfig::default(), regtest_chain(), 4, t);
     n.handle(
         t,
         Event::Connected {
@@ -293,7 +301,7 @@ fn manual_targets_redial_with_backoff() {
         connect: vec!["quic://127.0.0.1:1".parse().unwrap()],
         ..NodeConfig::default()
     };
-    let mut n = Node::new(cfg, 5, t);
+    let mut n = Node::new(cfg, regtest_chain(), 5, t);
     assert!(matches!(n.poll_action(), Some(Action::Connect { .. })));
     n.handle(
         t,

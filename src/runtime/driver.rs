@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use tracing::warn;
 use weft_transports::{Connection, PeerAddr, Scheme, Transport};
 
+use super::chain_worker::{ChainTask, ChainWorker};
 use super::peer_io::PeerTasks;
 use super::summary::PeerSummary;
 use crate::p2p::{Action, DisconnectReason, Event, Node, PeerId, Time};
@@ -26,6 +27,15 @@ pub enum RtEvent {
     Core(Event),
     /// A snapshot of the peers, for RPC and tests.
     Peers(oneshot::Sender<Vec<PeerSummary>>),
+    /// A message produced off the driver (a stored block) for a peer.
+    Send {
+        /// To whom.
+        peer: PeerId,
+        /// The message.
+        msg: weft_transports::Message,
+    },
+    /// The chain state failed; the node must stop.
+    Fatal(String),
     /// A connection finished its transport handshake.
     Conn {
         /// The connection.
@@ -54,6 +64,8 @@ pub struct Driver {
     events_rx: mpsc::Receiver<RtEvent>,
     next_id: u64,
     closing: Vec<JoinHandle<()>>,
+    worker: Option<ChainWorker>,
+    fatal: bool,
 }
 
 impl Driver {
@@ -63,8 +75,11 @@ impl Driver {
         dialers: HashMap<Scheme, Arc<dyn Transport>>,
         events_tx: mpsc::Sender<RtEvent>,
         events_rx: mpsc::Receiver<RtEvent>,
+        worker: ChainWorker,
     ) -> Self {
         Driver {
+            worker: Some(worker),
+            fatal: false,
             node,
             tasks: HashMap::new(),
             dialers: Arc::new(dialers),
@@ -83,6 +98,9 @@ impl Driver {
                 let wait = t.0.saturating_sub(now().0);
                 Instant::now() + Duration::from_micros(wait)
             });
+            if self.fatal {
+                break;
+            }
             tokio::select! {
                 ev = self.events_rx.recv() => match ev {
                     Some(ev) => self.on_event(ev),
@@ -105,6 +123,17 @@ impl Driver {
         if tokio::time::timeout(FLUSH_TIMEOUT, flush).await.is_err() {
             warn!(target: "net", "some peers did not flush within {FLUSH_TIMEOUT:?}");
         }
+        if let Some(worker) = self.worker.take() {
+            // Finishes queued validation and flushes the chain state.
+            let _ = tokio::task::spawn_blocking(move || worker.stop()).await;
+        }
+    }
+
+    /// Queues work for the validation thread.
+    fn submit(&self, task: ChainTask) {
+        if let Some(w) = &self.worker {
+            w.submit(task);
+        }
     }
 
     fn on_event(&mut self, ev: RtEvent) {
@@ -125,6 +154,18 @@ impl Driver {
                 self.node.handle(t, Event::Disconnected { peer, reason });
             }
             RtEvent::Core(ev) => self.node.handle(t, ev),
+            RtEvent::Send { peer, msg } => {
+                if let Some(tasks) = self.tasks.get(&peer) {
+                    if !tasks.enqueue(msg) {
+                        let reason = DisconnectReason::Transport("send buffer full: peer is not reading".into());
+                        self.node.disconnect(t, peer, reason);
+                    }
+                }
+            }
+            RtEvent::Fatal(e) => {
+                tracing::error!("shutting down after a fatal error: {e}");
+                self.fatal = true;
+            }
             RtEvent::Peers(reply) => {
                 let list = self
                     .node
@@ -153,6 +194,8 @@ impl Driver {
                     }
                 }
                 Action::Connect { addr } => self.dial(addr),
+                Action::Validate(job) => self.submit(ChainTask::Job(job)),
+                Action::SendBlock { peer, hash, witness } => self.submit(ChainTask::SendBlock { peer, hash, witness }),
             }
         }
     }

@@ -1,12 +1,14 @@
 //! The tokio runtime around the p2p core: listeners, dialers, per-connection tasks
 //! and the driver task.
 
+pub mod chain_worker;
 pub mod driver;
 pub mod peer_io;
 pub mod summary;
 pub mod transports;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +17,9 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 use weft_transports::{Listener, PeerAddr, Scheme, Transport};
 
+use crate::chain::view::SharedChain;
 use crate::p2p::{Node, NodeConfig};
+use chain_worker::{ChainTask, ChainWorker};
 use driver::{now, Driver, RtEvent};
 pub use summary::PeerSummary;
 
@@ -51,6 +55,11 @@ impl RuntimeHandle {
         rx.await.unwrap_or_default()
     }
 
+    /// Whether the driver stopped by itself (a fatal chain-state error).
+    pub fn is_finished(&self) -> bool {
+        self.driver.is_finished()
+    }
+
     /// Disconnects every peer, flushes, and stops all tasks.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
@@ -61,8 +70,15 @@ impl RuntimeHandle {
     }
 }
 
-/// Starts the driver and the accept loops. Must run inside a tokio runtime.
-pub fn start(config: NodeConfig, transports: TransportSet, seed: u64) -> RuntimeHandle {
+/// Starts the validation thread, the driver and the accept loops; imports `loadblock`
+/// files first. Must run inside a tokio runtime.
+pub fn start(
+    config: NodeConfig,
+    transports: TransportSet,
+    chain: SharedChain,
+    loadblock: Vec<PathBuf>,
+    seed: u64,
+) -> RuntimeHandle {
     let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
     let listen_addrs: Vec<_> = transports.listeners.iter().map(|l| l.local_addr()).collect();
     let accept_loops = transports
@@ -70,9 +86,14 @@ pub fn start(config: NodeConfig, transports: TransportSet, seed: u64) -> Runtime
         .into_iter()
         .map(|l| tokio::spawn(accept_loop(l, events_tx.clone())))
         .collect();
-    let node = Node::new(config, seed, now());
+    let worker = ChainWorker::spawn(chain.clone(), events_tx.clone());
+    if !loadblock.is_empty() {
+        worker.submit(ChainTask::Import(loadblock));
+    }
+    let node = Node::new(config, Box::new(chain), seed, now());
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let driver = tokio::spawn(Driver::new(node, transports.dialers, events_tx.clone(), events_rx).run(shutdown_rx));
+    let driver =
+        tokio::spawn(Driver::new(node, transports.dialers, events_tx.clone(), events_rx, worker).run(shutdown_rx));
     RuntimeHandle {
         listen_addrs,
         shutdown,

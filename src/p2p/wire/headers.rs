@@ -94,10 +94,8 @@ pub fn decode_headers(payload: &[u8]) -> Result<Vec<Header>, WireError> {
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
         let header: Header = deserialize(r.bytes(HEADER_LEN)?)?;
-        let txs = r.compact_size()?;
-        if txs != 0 {
-            return Err(WireError::HeaderTxCount(txs));
-        }
+        // Core reads the tx count and ignores it.
+        r.compact_size()?;
         out.push(header);
     }
     r.finish()?;

@@ -66,9 +66,6 @@ pub enum WireError {
         /// The limit.
         max: u64,
     },
-    /// A `headers` entry claimed transactions; the format requires zero.
-    #[error("headers entry with a transaction count of {0}")]
-    HeaderTxCount(u64),
     /// Structurally invalid consensus data (Core's text where Core has one).
     #[error("{0}")]
     Invalid(&'static str),

@@ -1,0 +1,115 @@
+//! The narrow, synchronous view of the chain that the core reads. Changing the chain
+//! (validating headers and blocks) leaves the core as a [`Job`] and comes back as an event.
+
+use std::sync::Arc;
+
+use bitcoin::block::Header;
+use bitcoin::pow::Work;
+use bitcoin::{Block, BlockHash};
+
+use super::peer::PeerId;
+
+/// A block on some chain, as the core needs to know it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockRef {
+    /// Its hash.
+    pub hash: BlockHash,
+    /// Its height.
+    pub height: u32,
+    /// Chain work up to and including it.
+    pub work: Work,
+    /// Its header time.
+    pub time: u32,
+}
+
+/// What the index knows about one block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// Height, hash, work and time.
+    pub at: BlockRef,
+    /// The body is stored.
+    pub have_data: bool,
+    /// It or an ancestor is invalid.
+    pub failed: bool,
+    /// It is on the active chain.
+    pub active: bool,
+}
+
+/// Reads of chain state; cheap, synchronous, never I/O-bound.
+pub trait ChainView: Send {
+    /// The active chain's tip.
+    fn tip(&self) -> BlockRef;
+    /// The most-work header not known to be invalid.
+    fn best_header(&self) -> BlockRef;
+    /// What the index knows about `hash`.
+    fn block_info(&self, hash: &BlockHash) -> Option<BlockInfo>;
+    /// A header from the index.
+    fn header(&self, hash: &BlockHash) -> Option<Header>;
+    /// A block locator from `from` (default: the best header) back to genesis.
+    fn locator(&self, from: Option<&BlockHash>) -> Vec<BlockHash>;
+    /// Core's `getheaders` answer: active-chain headers after the first locator hit, up to `stop` or `max`.
+    fn headers_after(&self, locator: &[BlockHash], stop: &BlockHash, max: usize) -> Vec<Header>;
+    /// Blocks of the chain ending at `best` with heights in `from..=to` whose bodies we lack.
+    fn missing_blocks(&self, best: &BlockHash, from: u32, to: u32) -> Vec<(u32, BlockHash)>;
+    /// The minimum chain work a header chain needs before we store it.
+    fn minimum_chain_work(&self) -> Work;
+}
+
+/// Heavy work the core hands to the runtime (or to netsim's cost model).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Job {
+    /// Check and store headers, in order.
+    Headers {
+        /// Who sent them.
+        peer: PeerId,
+        /// The headers, each building on the one before.
+        headers: Vec<Header>,
+    },
+    /// Check and store a block, then connect the best chain.
+    Block {
+        /// Who sent it.
+        peer: PeerId,
+        /// The block.
+        block: Arc<Block>,
+        /// Whether we asked for it.
+        requested: bool,
+    },
+}
+
+/// Why a header or block was refused, as the core needs to know it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// Core's reject reason.
+    pub reason: String,
+    /// Whether the sender should be punished.
+    pub punish: bool,
+}
+
+/// The outcome of a [`Job`].
+#[derive(Clone, Debug)]
+pub enum JobResult {
+    /// Headers were processed up to the first failure, if any.
+    Headers {
+        /// Who sent them.
+        peer: PeerId,
+        /// How many were sent.
+        count: usize,
+        /// The last header accepted.
+        last_accepted: Option<BlockHash>,
+        /// The first failure.
+        error: Option<Rejection>,
+    },
+    /// A block was processed and the best chain activated.
+    Block {
+        /// Who sent it.
+        peer: PeerId,
+        /// The block.
+        hash: BlockHash,
+        /// Refused on arrival.
+        error: Option<Rejection>,
+        /// Blocks found invalid while connecting (this one or others).
+        invalid: Vec<(BlockHash, Rejection)>,
+        /// The active tip moved.
+        tip_changed: bool,
+    },
+}

@@ -1,0 +1,168 @@
+//! Block download, block serving and tip announcements.
+
+use std::sync::Arc;
+
+use bitcoin::{Block, BlockHash};
+use tracing::{debug, info};
+
+use super::download::BLOCK_DOWNLOAD_WINDOW;
+use crate::p2p::chain_view::{Job, Rejection};
+use crate::p2p::disconnect::DisconnectReason;
+use crate::p2p::node::{Action, Node};
+use crate::p2p::peer::PeerId;
+use crate::p2p::time::Time;
+use crate::p2p::wire::{Inventory, NetMsg};
+
+/// Core's `MAX_BLOCKS_TO_ANNOUNCE`: more new blocks than this are announced by `inv`.
+const MAX_BLOCKS_TO_ANNOUNCE: usize = 8;
+
+impl Node {
+    pub(crate) fn on_inv(&mut self, now: Time, id: PeerId, items: Vec<Inventory>) {
+        // As Core: an unknown block announced by inv is fetched through its headers.
+        let unknown = items.iter().rev().find_map(|i| match i {
+            Inventory::Block(h) | Inventory::WitnessBlock(h) if self.chain.block_info(h).is_none() => Some(*h),
+            _ => None,
+        });
+        for item in &items {
+            if let Inventory::Block(h) | Inventory::WitnessBlock(h) = item {
+                self.update_peer_best(id, h);
+            }
+        }
+        if let Some(hash) = unknown {
+            debug!(target: "net", "got inv: block {hash} new peer={id}");
+            self.send_getheaders(id, None);
+        }
+        self.request_blocks(now);
+    }
+
+    pub(crate) fn on_getdata(&mut self, id: PeerId, items: Vec<Inventory>) {
+        for item in items {
+            let (hash, witness) = match item {
+                Inventory::Block(h) => (h, false),
+                Inventory::WitnessBlock(h) => (h, true),
+                other => {
+                    debug!(target: "net", "ignoring getdata for {other:?} from peer={id}");
+                    continue;
+                }
+            };
+            match self.chain.block_info(&hash) {
+                // Core serves blocks of the active chain; others could fingerprint us.
+                Some(info) if info.have_data && info.active => {
+                    self.actions.push_back(Action::SendBlock { peer: id, hash, witness });
+                }
+                _ => debug!(target: "net", "peer={id} asked for block {hash} we do not serve"),
+            }
+        }
+    }
+
+    pub(crate) fn on_block(&mut self, now: Time, id: PeerId, block: Block) {
+        let hash = block.block_hash();
+        let requested = self.download.requested_from(&hash) == Some(id);
+        self.download.received(id, hash, now);
+        debug!(target: "net", "received block {hash} peer={id}{}", if requested { "" } else { " (unrequested)" });
+        self.block_source.insert(hash, id);
+        self.actions.push_back(Action::Validate(Job::Block { peer: id, block: Arc::new(block), requested }));
+    }
+
+    /// A block job finished: punish senders of invalid blocks, move the window, announce.
+    pub(crate) fn on_block_done(
+        &mut self,
+        now: Time,
+        id: PeerId,
+        hash: BlockHash,
+        error: Option<Rejection>,
+        invalid: Vec<(BlockHash, Rejection)>,
+        tip_changed: bool,
+    ) {
+        self.block_source.remove(&hash);
+        if let Some(e) = error {
+            if e.punish {
+                self.misbehaving(now, id, format!("invalid block {hash}: {}", e.reason));
+            } else {
+                debug!(target: "net", "block {hash} from peer={id} not accepted: {}", e.reason);
+            }
+        }
+        for (bad, e) in invalid {
+            let source = if bad == hash { Some(id) } else { self.block_source.remove(&bad) };
+            if let Some(src) = source.filter(|_| e.punish) {
+                self.misbehaving(now, src, format!("invalid block {bad}: {}", e.reason));
+            }
+        }
+        if tip_changed {
+            self.download.block_connected();
+            self.announce_tip(now);
+        }
+        self.request_blocks(now);
+    }
+
+    /// Asks every syncing peer for the blocks it can give within the window.
+    pub(crate) fn request_blocks(&mut self, now: Time) {
+        let tip = self.chain.tip();
+        let ids: Vec<PeerId> = self.peers.values().filter(|p| p.is_ready() && p.sync.serves_blocks).map(|p| p.id).collect();
+        for id in ids {
+            let Some(best) = self.peers.get(&id).and_then(|p| p.sync.best_known) else { continue };
+            let to = tip.height.saturating_add(BLOCK_DOWNLOAD_WINDOW + 1);
+            let missing = self.chain.missing_blocks(&best, tip.height + 1, to);
+            if missing.is_empty() {
+                continue;
+            }
+            let needed = |h: u32| missing.binary_search_by_key(&h, |(mh, _)| *mh).ok().map(|i| missing[i].1);
+            let hashes = self.download.next_requests(id, now, needed, tip.height);
+            if !hashes.is_empty() {
+                debug!(target: "net", "requesting {} blocks from peer={id}", hashes.len());
+                let inv = hashes.into_iter().map(Inventory::WitnessBlock).collect();
+                self.send(id, NetMsg::GetData(inv));
+            }
+        }
+    }
+
+    /// Tells peers about a new tip: `headers` to BIP130 peers, `inv` to the rest (not during IBD).
+    pub(crate) fn announce_tip(&mut self, now: Time) {
+        if self.in_ibd(now) {
+            return;
+        }
+        let tip = self.chain.tip();
+        let ids: Vec<PeerId> = self.peers.values().filter(|p| p.is_ready()).map(|p| p.id).collect();
+        for id in ids {
+            let Some(p) = self.peers.get(&id) else { continue };
+            let known = [p.sync.best_known, p.sync.announced];
+            if known.contains(&Some(tip.hash)) {
+                continue;
+            }
+            let prefers_headers = p.sync.prefers_headers;
+            let headers = if prefers_headers { self.headers_since(&known, tip.hash) } else { None };
+            match headers {
+                Some(list) => self.send(id, NetMsg::Headers(list)),
+                None => self.send(id, NetMsg::Inv(vec![Inventory::Block(tip.hash)])),
+            }
+            self.with_peer(id, |p| p.sync.announced = Some(tip.hash));
+        }
+    }
+
+    /// Headers from just after one of `known` up to `tip`, if that is at most a few blocks.
+    fn headers_since(&self, known: &[Option<BlockHash>], tip: BlockHash) -> Option<Vec<bitcoin::block::Header>> {
+        let mut out = Vec::new();
+        let mut cur = tip;
+        while out.len() < MAX_BLOCKS_TO_ANNOUNCE {
+            let header = self.chain.header(&cur)?;
+            out.push(header);
+            if known.contains(&Some(header.prev_blockhash)) {
+                out.reverse();
+                return Some(out);
+            }
+            cur = header.prev_blockhash;
+        }
+        None
+    }
+
+    /// Disconnects peers that stall the window or let a block time out.
+    pub(crate) fn check_block_download(&mut self, now: Time) {
+        for id in self.download.check_stalls(now) {
+            info!(target: "net", "Peer={id} is stalling block download, disconnecting");
+            self.disconnect(now, id, DisconnectReason::Stalling);
+        }
+        for (id, hash) in self.download.check_timeouts(now) {
+            self.disconnect(now, id, DisconnectReason::BlockDownloadTimeout(hash.to_string()));
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The validation thread: runs the core's jobs on the chainstate in order, serves
+//! stored blocks, imports block files, and flushes.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bitcoin::{Block, BlockHash};
+use bytes::Bytes;
+use tokio::sync::mpsc as tokio_mpsc;
+use tracing::{error, info, warn};
+use weft_transports::{Command, Message, TrafficClass};
+
+use super::driver::RtEvent;
+use crate::chain::import::read_block_file;
+use crate::chain::view::SharedChain;
+use crate::chain::jobs::{block_payload, run_job};
+use crate::chain::ChainError;
+use crate::p2p::chain_view::{Job, JobResult};
+use crate::p2p::{Event, PeerId};
+use crate::store::StoreError;
+
+/// Flush the coins cache after this long without new work, so a crash loses little.
+const IDLE_FLUSH: Duration = Duration::from_secs(10);
+
+/// Work for the validation thread.
+pub enum ChainTask {
+    /// A core job.
+    Job(Job),
+    /// Send a stored block to a peer.
+    SendBlock {
+        /// To whom.
+        peer: PeerId,
+        /// Which block.
+        hash: BlockHash,
+        /// Keep witnesses.
+        witness: bool,
+    },
+    /// Import block files (`-loadblock`).
+    Import(Vec<PathBuf>),
+}
+
+/// Handle to the validation thread.
+pub struct ChainWorker {
+    tx: Option<mpsc::Sender<ChainTask>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ChainWorker {
+    /// Starts the thread; results go to the driver through `events`.
+    pub fn spawn(chain: SharedChain, events: tokio_mpsc::Sender<RtEvent>) -> Self {
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("weft-validation".into())
+            .spawn(move || run(chain, rx, events))
+            .ok();
+        if thread.is_none() {
+            error!("could not start the validation thread");
+        }
+        ChainWorker { tx: Some(tx), thread }
+    }
+
+    /// Queues a task; tasks run in the order submitted.
+    pub fn submit(&self, task: ChainTask) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(task);
+        }
+    }
+
+    /// Finishes queued tasks, flushes, and joins the thread.
+    pub fn stop(mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn run(chain: SharedChain, rx: mpsc::Receiver<ChainTask>, events: tokio_mpsc::Sender<RtEvent>) {
+    let mut dirty = false;
+    loop {
+        let task = match rx.recv_timeout(IDLE_FLUSH) {
+            Ok(t) => t,
+            Err(RecvTimeoutError::Timeout) => {
+                if dirty {
+                    flush(&chain);
+                    dirty = false;
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        let outcome = match task {
+            ChainTask::Job(job) => execute(&chain, job).map(|r| Some(RtEvent::Core(Event::JobDone(r)))),
+            ChainTask::SendBlock { peer, hash, witness } => block_message(&chain, &hash, witness)
+                .map(|m| m.map(|msg| RtEvent::Send { peer, msg })),
+            ChainTask::Import(paths) => import(&chain, &paths).map(|()| None),
+        };
+        dirty = true;
+        match outcome {
+            Ok(Some(ev)) => {
+                if events.blocking_send(ev).is_err() {
+                    break;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                error!("Fatal: chain state store failed: {e}");
+                let _ = events.blocking_send(RtEvent::Fatal(e.to_string()));
+                return;
+            }
+        }
+    }
+    flush(&chain);
+}
+
+fn flush(chain: &SharedChain) {
+    if let Err(e) = chain.lock().flush() {
+        error!("Fatal: flushing the chain state failed: {e}");
+    }
+}
+
+fn execute(chain: &SharedChain, job: Job) -> Result<JobResult, StoreError> {
+    run_job(&mut chain.lock(), job, now_secs())
+}
+
+fn block_message(chain: &SharedChain, hash: &BlockHash, witness: bool) -> Result<Option<Message>, StoreError> {
+    let Some(payload) = block_payload(&chain.lock(), hash, witness)? else { return Ok(None) };
+    let command = Command::new("block").map_err(|e| StoreError::Db(e.to_string()))?;
+    Ok(Some(Message::new(command, Bytes::from(payload), TrafficClass::Block)))
+}
+
+/// Core's `LoadExternalBlockFile`: blocks whose parent is not known yet wait for it.
+fn import(chain: &SharedChain, paths: &[PathBuf]) -> Result<(), StoreError> {
+    for path in paths {
+        let start = Instant::now();
+        let magic = chain.lock().params().chain.magic();
+        let (blocks, skipped) = match read_block_file(path, magic) {
+            Ok(r) => r,
+            Err(e) => {
+                warn!("Failed to open {} for import: {e}", path.display());
+                continue;
+            }
+        };
+        let mut waiting: HashMap<BlockHash, Vec<Arc<Block>>> = HashMap::new();
+        let mut loaded = 0usize;
+        for block in blocks {
+            let mut queue = vec![Arc::new(block)];
+            while let Some(b) = queue.pop() {
+                let mut cs = chain.lock();
+                if cs.index().lookup(&b.header.prev_blockhash).is_none() {
+                    waiting.entry(b.header.prev_blockhash).or_default().push(b);
+                    continue;
+                }
+                let hash = b.block_hash();
+                match cs.accept_block(b, true, now_secs()) {
+                    Ok(_) => loaded += 1,
+                    Err(ChainError::Invalid(e)) => warn!(target: "validation", "imported block {hash} refused: {e}"),
+                    Err(ChainError::Store(e)) => return Err(e),
+                }
+                cs.activate_best_chain()?;
+                queue.extend(waiting.remove(&hash).unwrap_or_default());
+            }
+        }
+        info!("Loaded {loaded} blocks from external file in {}ms", start.elapsed().as_millis());
+        if skipped > 0 {
+            warn!("{skipped} records in {} could not be read", path.display());
+        }
+    }
+    Ok(())
+}
