@@ -110,3 +110,20 @@ pub fn build_block(parent: &Block, height: u32, txs: Vec<Transaction>, cb_value:
 pub fn regtest_subsidy(height: u32) -> u64 {
     (50 * 100_000_000u64) >> (height / 150)
 }
+
+/// Writes `blocks` to `path` in Core's blk*.dat layout, for `-loadblock`.
+pub fn write_blk_file(path: &std::path::Path, blocks: &[Arc<Block>]) {
+    let mut data = Vec::new();
+    for b in blocks {
+        weft::chain::import::write_block_record(&mut data, weft::chain::Chain::Regtest.magic(), b);
+    }
+    std::fs::write(path, data).expect("write block file");
+}
+
+/// UTXO statistics of a stopped node's data dir, in Core's display form (count, sats, MuHash hex).
+pub fn datadir_utxo_stats(datadir: &std::path::Path) -> (u64, u64, String) {
+    let store = weft::store::RedbStore::open(&datadir.join("regtest").join("chainstate.redb"), 8 << 20)
+        .expect("open the node's chainstate");
+    let stats = weft::chain::utxo_stats::utxo_stats(&store).expect("read the UTXO set");
+    (stats.txouts, stats.total_amount, weft::chain::muhash::to_core_hex(&stats.muhash))
+}

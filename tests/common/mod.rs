@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 pub struct Weftd {
     child: Option<Child>,
     lines: Arc<Mutex<Vec<String>>>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
     name: String,
 }
 
@@ -21,10 +21,17 @@ impl Weftd {
     /// Starts `weftd -regtest -debug=net -datadir=<fresh> <args>`.
     pub fn start(name: &str, args: &[&str]) -> Weftd {
         let dir = tempfile::tempdir().unwrap();
+        let mut w = Self::start_in(name, dir.path(), args);
+        w._dir = Some(dir);
+        w
+    }
+
+    /// Starts `weftd` on a data dir the caller keeps (to restart it or read it afterwards).
+    pub fn start_in(name: &str, datadir: &std::path::Path, args: &[&str]) -> Weftd {
         let mut child = Command::new(env!("CARGO_BIN_EXE_weftd"))
             .arg("-regtest")
             .arg("-debug=net")
-            .arg(format!("-datadir={}", dir.path().display()))
+            .arg(format!("-datadir={}", datadir.display()))
             .args(args)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
@@ -43,7 +50,7 @@ impl Weftd {
         Weftd {
             child: Some(child),
             lines,
-            _dir: dir,
+            _dir: None,
             name: name.to_string(),
         }
     }
@@ -82,6 +89,26 @@ impl Weftd {
         let line = self.wait_for(&["Bound to ", &format!("{scheme}://")]);
         let at = line.find("Bound to ").unwrap() + "Bound to ".len();
         line[at..].trim().to_string()
+    }
+
+    /// Kills the process with SIGKILL, as a crash would.
+    pub fn kill9(mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill").arg("-KILL").arg(c.id().to_string()).status();
+            let _ = c.wait();
+        }
+    }
+
+    /// Waits up to `secs` for a line with every needle; false if none came.
+    pub fn wait_for_within(&self, needles: &[&str], secs: u64) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            if self.lines.lock().unwrap().iter().any(|l| needles.iter().all(|n| l.contains(n))) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        false
     }
 
     /// The OS process id.
