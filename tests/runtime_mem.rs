@@ -8,13 +8,14 @@ use weft::chain::view::SharedChain;
 use weft::chain::{params, Chain, ChainOptions, Chainstate};
 use weft::p2p::NodeConfig;
 use weft::store::MemoryStore;
-use weft::runtime::{self, PeerSummary, RuntimeHandle, TransportSet};
+use weft::runtime::{self, ChainSetup, PeerSummary, RuntimeHandle, TransportSet};
 use weft_transports::mem::MemNetwork;
 use weft_transports::{Direction, Scheme, Transport};
 
-fn fresh_chain() -> SharedChain {
+fn fresh_chain() -> ChainSetup {
     let store = Box::new(MemoryStore::new());
-    SharedChain::new(Chainstate::open(params(Chain::Regtest), store, ChainOptions::default()).unwrap())
+    let cs = Chainstate::open(params(Chain::Regtest), store, ChainOptions::default()).unwrap();
+    ChainSetup { chain: SharedChain::new(cs), loadblock: vec![], flush_interval: Duration::from_secs(3600) }
 }
 
 async fn wait_ready(h: &RuntimeHandle) -> PeerSummary {
@@ -44,7 +45,6 @@ async fn two_runtimes_handshake_and_ping_over_mem() {
             listeners: vec![Box::new(listener)],
         },
         fresh_chain(),
-        vec![],
         1,
     );
     let b = runtime::start(
@@ -57,7 +57,6 @@ async fn two_runtimes_handshake_and_ping_over_mem() {
             listeners: vec![],
         },
         fresh_chain(),
-        vec![],
         2,
     );
     let pa = wait_ready(&a).await;

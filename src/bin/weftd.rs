@@ -39,7 +39,12 @@ async fn run(config: Config) -> Result<()> {
         ..NodeConfig::default()
     };
     let seed = rand::rngs::OsRng.next_u64();
-    let handle = runtime::start(node_config, transports, chain, config.loadblock.clone(), seed);
+    let setup = runtime::ChainSetup {
+        chain,
+        loadblock: config.loadblock.clone(),
+        flush_interval: config.flush_interval,
+    };
+    let handle = runtime::start(node_config, transports, setup, seed);
     for addr in &handle.listen_addrs {
         info!(target: "net", "Bound to {addr}");
     }

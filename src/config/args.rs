@@ -55,6 +55,9 @@ pub struct Args {
     /// Seconds after which an old tip means initial block download (default 86400).
     #[arg(long)]
     pub maxtipage: Option<u64>,
+    /// Flush the chain state at least every this many seconds while busy (default 3600, Core's interval).
+    #[arg(long)]
+    pub flushinterval: Option<u64>,
     /// Import blocks from a file in Core's blk*.dat format on start-up (repeatable).
     #[arg(long)]
     pub loadblock: Vec<String>,

@@ -47,6 +47,8 @@ pub struct Config {
     pub loadblock: Vec<PathBuf>,
     /// `-maxtipage`.
     pub max_tip_age: std::time::Duration,
+    /// `-flushinterval`.
+    pub flush_interval: std::time::Duration,
 }
 
 /// Core's default `-dbcache`, in MiB.
@@ -213,6 +215,10 @@ impl Config {
                 .maxtipage
                 .map(std::time::Duration::from_secs)
                 .unwrap_or(crate::p2p::config::DEFAULT_MAX_TIP_AGE),
+            flush_interval: args
+                .flushinterval
+                .map(std::time::Duration::from_secs)
+                .unwrap_or(crate::runtime::chain_worker::DEFAULT_FLUSH_INTERVAL),
         })
     }
 

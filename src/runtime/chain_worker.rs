@@ -25,6 +25,18 @@ use crate::store::StoreError;
 
 /// Flush the coins cache after this long without new work, so a crash loses little.
 const IDLE_FLUSH: Duration = Duration::from_secs(10);
+/// Core's `DATABASE_WRITE_INTERVAL`: flush at least this often while busy.
+pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// What the validation thread starts with.
+pub struct ChainSetup {
+    /// The chainstate.
+    pub chain: SharedChain,
+    /// Block files to import first (`-loadblock`).
+    pub loadblock: Vec<PathBuf>,
+    /// Longest time between flushes while blocks keep coming (`-flushinterval`).
+    pub flush_interval: Duration,
+}
 
 /// Work for the validation thread.
 pub enum ChainTask {
@@ -51,11 +63,15 @@ pub struct ChainWorker {
 
 impl ChainWorker {
     /// Starts the thread; results go to the driver through `events`.
-    pub fn spawn(chain: SharedChain, events: tokio_mpsc::Sender<RtEvent>) -> Self {
+    pub fn spawn(setup: ChainSetup, events: tokio_mpsc::Sender<RtEvent>) -> Self {
         let (tx, rx) = mpsc::channel();
+        let ChainSetup { chain, loadblock, flush_interval } = setup;
+        if !loadblock.is_empty() {
+            let _ = tx.send(ChainTask::Import(loadblock));
+        }
         let thread = std::thread::Builder::new()
             .name("weft-validation".into())
-            .spawn(move || run(chain, rx, events))
+            .spawn(move || run(chain, rx, events, flush_interval))
             .ok();
         if thread.is_none() {
             error!("could not start the validation thread");
@@ -83,15 +99,22 @@ fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-fn run(chain: SharedChain, rx: mpsc::Receiver<ChainTask>, events: tokio_mpsc::Sender<RtEvent>) {
+fn run(chain: SharedChain, rx: mpsc::Receiver<ChainTask>, events: tokio_mpsc::Sender<RtEvent>, interval: Duration) {
     let mut dirty = false;
+    let mut last_flush = Instant::now();
     loop {
+        if dirty && last_flush.elapsed() >= interval {
+            flush(&chain);
+            dirty = false;
+            last_flush = Instant::now();
+        }
         let task = match rx.recv_timeout(IDLE_FLUSH) {
             Ok(t) => t,
             Err(RecvTimeoutError::Timeout) => {
                 if dirty {
                     flush(&chain);
                     dirty = false;
+                    last_flush = Instant::now();
                 }
                 continue;
             }
@@ -101,7 +124,7 @@ fn run(chain: SharedChain, rx: mpsc::Receiver<ChainTask>, events: tokio_mpsc::Se
             ChainTask::Job(job) => execute(&chain, job).map(|r| Some(RtEvent::Core(Event::JobDone(r)))),
             ChainTask::SendBlock { peer, hash, witness } => block_message(&chain, &hash, witness)
                 .map(|m| m.map(|msg| RtEvent::Send { peer, msg })),
-            ChainTask::Import(paths) => import(&chain, &paths).map(|()| None),
+            ChainTask::Import(paths) => import(&chain, &paths, interval).map(|()| None),
         };
         dirty = true;
         match outcome {
@@ -138,7 +161,8 @@ fn block_message(chain: &SharedChain, hash: &BlockHash, witness: bool) -> Result
 }
 
 /// Core's `LoadExternalBlockFile`: blocks whose parent is not known yet wait for it.
-fn import(chain: &SharedChain, paths: &[PathBuf]) -> Result<(), StoreError> {
+fn import(chain: &SharedChain, paths: &[PathBuf], interval: Duration) -> Result<(), StoreError> {
+    let mut last_flush = Instant::now();
     for path in paths {
         let start = Instant::now();
         let magic = chain.lock().params().chain.magic();
@@ -166,6 +190,10 @@ fn import(chain: &SharedChain, paths: &[PathBuf]) -> Result<(), StoreError> {
                     Err(ChainError::Store(e)) => return Err(e),
                 }
                 cs.activate_best_chain()?;
+                if last_flush.elapsed() >= interval {
+                    cs.flush()?;
+                    last_flush = Instant::now();
+                }
                 queue.extend(waiting.remove(&hash).unwrap_or_default());
             }
         }

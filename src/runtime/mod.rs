@@ -8,7 +8,6 @@ pub mod summary;
 pub mod transports;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,9 +16,9 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 use weft_transports::{Listener, PeerAddr, Scheme, Transport};
 
-use crate::chain::view::SharedChain;
 use crate::p2p::{Node, NodeConfig};
-use chain_worker::{ChainTask, ChainWorker};
+pub use chain_worker::ChainSetup;
+use chain_worker::ChainWorker;
 use driver::{now, Driver, RtEvent};
 pub use summary::PeerSummary;
 
@@ -72,13 +71,7 @@ impl RuntimeHandle {
 
 /// Starts the validation thread, the driver and the accept loops; imports `loadblock`
 /// files first. Must run inside a tokio runtime.
-pub fn start(
-    config: NodeConfig,
-    transports: TransportSet,
-    chain: SharedChain,
-    loadblock: Vec<PathBuf>,
-    seed: u64,
-) -> RuntimeHandle {
+pub fn start(config: NodeConfig, transports: TransportSet, chain: ChainSetup, seed: u64) -> RuntimeHandle {
     let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
     let listen_addrs: Vec<_> = transports.listeners.iter().map(|l| l.local_addr()).collect();
     let accept_loops = transports
@@ -86,11 +79,9 @@ pub fn start(
         .into_iter()
         .map(|l| tokio::spawn(accept_loop(l, events_tx.clone())))
         .collect();
-    let worker = ChainWorker::spawn(chain.clone(), events_tx.clone());
-    if !loadblock.is_empty() {
-        worker.submit(ChainTask::Import(loadblock));
-    }
-    let node = Node::new(config, Box::new(chain), seed, now());
+    let view = chain.chain.clone();
+    let worker = ChainWorker::spawn(chain, events_tx.clone());
+    let node = Node::new(config, Box::new(view), seed, now());
     let (shutdown, shutdown_rx) = watch::channel(false);
     let driver =
         tokio::spawn(Driver::new(node, transports.dialers, events_tx.clone(), events_rx, worker).run(shutdown_rx));
