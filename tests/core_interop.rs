@@ -159,3 +159,51 @@ fn core_dials_weft() {
         weft.stop();
     }
 }
+
+/// Writes Core's regtest chain fixture as a blk file; returns the temp dir holding it.
+fn fixture_blk() -> (tempfile::TempDir, PathBuf, common::chain::CoreChain) {
+    let core = common::chain::core_chain();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blk00000.dat");
+    common::chain::write_blk_file(&path, &core.blocks);
+    (dir, path, core)
+}
+
+#[test]
+fn core_syncs_the_chain_from_weft() {
+    if std::env::var_os("BITCOIND").is_none() {
+        eprintln!("skipped: BITCOIND is not set");
+        return;
+    }
+    let (_files, blk, chain) = fixture_blk();
+    let loadblock = format!("-loadblock={}", blk.display());
+    let weft = Weftd::start("weft", &["-bind=tcp://127.0.0.1:0", loadblock.as_str(), "-maxtipage=4000000000"]);
+    weft.wait_for(&["Loaded 221 blocks from external file"]);
+    let addr = weft.bound("tcp").trim_start_matches("tcp://").to_string();
+    let Some(core) = Core::start(&[format!("-addnode={addr}")]) else { return };
+    let want = chain.tip_hash.to_string();
+    core.wait(|c| c.rpc(&["getbestblockhash"]).is_some_and(|h| h.trim() == want), "Core to sync weft's chain");
+    let info = core.rpc(&["gettxoutsetinfo", "muhash"]).unwrap();
+    assert!(info.contains(&chain.muhash), "{info}");
+    drop(core);
+    weft.stop();
+}
+
+#[test]
+fn weft_syncs_the_chain_from_core() {
+    let (_files, blk, chain) = fixture_blk();
+    // Core v29.99's regtest-default -checkblockindex asserts while importing a file without genesis.
+    let extra = [format!("-loadblock={}", blk.display()), "-maxtipage=4000000000".into(), "-checkblockindex=0".into()];
+    let Some(core) = Core::start(&extra) else { return };
+    core.wait(|c| c.rpc(&["getblockcount"]).is_some_and(|n| n.trim() == "221"), "Core to import the chain");
+    for v2 in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let connect = format!("-connect=tcp://127.0.0.1:{}", core.port);
+        let flag = format!("-v2transport={}", v2 as u8);
+        let weft = Weftd::start_in("weft", dir.path(), &[connect.as_str(), flag.as_str()]);
+        weft.wait_for(&["UpdateTip: ", &format!("new best={} height=221", chain.tip_hash)]);
+        weft.stop();
+        let (txouts, total, muhash) = common::chain::datadir_utxo_stats(dir.path());
+        assert_eq!((txouts, total, muhash.as_str()), (chain.txouts, chain.total_sat, chain.muhash.as_str()));
+    }
+}
