@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod chain;
+pub mod sim;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -1,0 +1,64 @@
+//! The sans-I/O core syncs a chain between real chainstates and punishes peers that send
+//! invalid headers or blocks, while staying on the valid chain.
+
+mod common;
+
+use common::chain::{build_block, core_chain, regtest_subsidy};
+use common::sim::{chain_with, Sim};
+use weft::p2p::wire::NetMsg;
+use weft::p2p::DisconnectReason;
+
+#[test]
+fn headers_first_sync_reaches_the_source_tip() {
+    let core = core_chain();
+    let mut sim = Sim::new(vec![chain_with(&core.blocks), chain_with(&[])]);
+    sim.connect(1, 0);
+    sim.run();
+    assert_eq!(sim.tip(1), core.tip_hash);
+    assert!(sim.drops.is_empty(), "{:?}", sim.drops);
+}
+
+fn misbehaving_reason(sim: &Sim, node: usize) -> String {
+    sim.drops
+        .iter()
+        .find_map(|(n, _, r)| match r {
+            DisconnectReason::Misbehaving(why) if *n == node => Some(why.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("node {node} punished nobody: {:?}", sim.drops))
+}
+
+#[test]
+fn sender_of_an_invalid_block_is_disconnected_and_the_node_stays() {
+    let core = core_chain();
+    let base = &core.blocks[..200];
+    let mut sim = Sim::new(vec![chain_with(base), chain_with(base)]);
+    sim.connect(1, 0);
+    sim.run();
+    let tip = sim.tip(0);
+    let parent = &core.blocks[199];
+    let bad = build_block(parent, 201, vec![], regtest_subsidy(201) + 1, 9);
+    sim.inject(1, 0, NetMsg::Block(Box::new(bad)).encode());
+    sim.run();
+    let why = misbehaving_reason(&sim, 0);
+    assert!(why.contains("bad-cb-amount"), "{why}");
+    assert_eq!(sim.tip(0), tip);
+}
+
+#[test]
+fn sender_of_a_header_without_proof_of_work_is_disconnected() {
+    let core = core_chain();
+    let base = &core.blocks[..200];
+    let mut sim = Sim::new(vec![chain_with(base), chain_with(base)]);
+    sim.connect(1, 0);
+    sim.run();
+    let mut header = core.blocks[200].header;
+    while header.validate_pow(header.target()).is_ok() {
+        header.nonce = header.nonce.wrapping_add(1);
+    }
+    sim.inject(1, 0, NetMsg::Headers(vec![header]).encode());
+    sim.run();
+    let why = misbehaving_reason(&sim, 0);
+    assert!(why.contains("proof of work"), "{why}");
+    assert_eq!(sim.tip(0), core.blocks[199].block_hash());
+}
