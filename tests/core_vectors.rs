@@ -23,6 +23,7 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// An empty tally for `file`.
     pub fn new(file: &'static str) -> Self {
         Self {
             file,
@@ -31,10 +32,12 @@ impl Tally {
         }
     }
 
+    /// Counts a passing case.
     pub fn pass(&mut self) {
         self.cases += 1;
     }
 
+    /// Counts a failing case and why it failed.
     pub fn fail(&mut self, why: String) {
         self.cases += 1;
         self.failures.push(why);

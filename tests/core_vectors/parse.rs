@@ -26,6 +26,7 @@ pub fn load_path(path: &std::path::Path) -> Vec<serde_json::Value> {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Hex to bytes, with the offending text in the error.
 pub fn hex(s: &str) -> Result<Vec<u8>, String> {
     hex::decode(s).map_err(|e| format!("bad hex {s:?}: {e}"))
 }

@@ -152,3 +152,76 @@ fn first_failure(prepared: &[Prepared], jobs: &[(usize, usize)], flags: VerifyFl
         p.verify_input(i, flags).err().map(|e| (t, e))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin::hashes::Hash;
+    use bitcoin::{absolute, transaction, Amount, OutPoint, ScriptBuf, Sequence, TxIn, Txid, Witness};
+
+    /// A one-input transaction with scriptSig `sig`.
+    fn spend(sig: &[u8]) -> Transaction {
+        Transaction {
+            version: transaction::Version::TWO,
+            lock_time: absolute::LockTime::ZERO,
+            input: vec![TxIn {
+                previous_output: OutPoint::new(Txid::from_byte_array([3; 32]), 1),
+                script_sig: ScriptBuf::from_bytes(sig.to_vec()),
+                sequence: Sequence::MAX,
+                witness: Witness::new(),
+            }],
+            output: vec![TxOut {
+                value: Amount::from_sat(1),
+                script_pubkey: ScriptBuf::new(),
+            }],
+        }
+    }
+
+    fn out(spk: &[u8]) -> TxOut {
+        TxOut {
+            value: Amount::from_sat(2),
+            script_pubkey: ScriptBuf::from_bytes(spk.to_vec()),
+        }
+    }
+
+    #[test]
+    fn core_decides_and_names_the_error() {
+        // scriptSig pushes 2, scriptPubKey is `3 EQUAL`: false at the end.
+        let tx = spend(&[0x52]);
+        assert_eq!(
+            verify_transaction(&tx, &[out(&[0x52, 0x87])], VerifyFlags::STANDARD),
+            Ok(())
+        );
+        let err = verify_transaction(&tx, &[out(&[0x53, 0x87])], VerifyFlags::STANDARD).expect_err("2 != 3");
+        assert_eq!(err.code(), Some(ScriptErrorCode::EvalFalse));
+        assert_eq!(err.input, 0);
+        // A non-push scriptSig is only policy: consensus flags accept it.
+        let tx = spend(&[0x52, 0x61]); // 2 NOP
+        let spk = [0x52, 0x87];
+        assert_eq!(verify_transaction(&tx, &[out(&spk)], VerifyFlags::MANDATORY), Ok(()));
+        let err = verify_transaction(&tx, &[out(&spk)], VerifyFlags::STANDARD).expect_err("policy");
+        assert_eq!(err.code(), Some(ScriptErrorCode::SigPushOnly));
+        assert!(err.mempool_reason().starts_with("mempool-script-verify-flag-failed"));
+    }
+
+    #[test]
+    fn refuses_what_would_make_core_assert() {
+        let tx = spend(&[0x51]);
+        let spent = [out(&[0x51])];
+        let err = verify_transaction(&tx, &spent, VerifyFlags::WITNESS).expect_err("no P2SH");
+        assert_eq!(err.failure, ScriptFailure::InvalidFlags(VerifyFlags::WITNESS));
+        let err = verify_transaction(&tx, &[], VerifyFlags::NONE).expect_err("count");
+        assert_eq!(err.failure, ScriptFailure::SpentOutputsMismatch { inputs: 1, spent: 0 });
+        let p = PreparedTx::new(&tx, &spent).expect("prepare");
+        assert!(matches!(
+            p.verify_input(1, VerifyFlags::NONE),
+            Err(ScriptError {
+                failure: ScriptFailure::Engine(_),
+                ..
+            })
+        ));
+        let mut empty = spend(&[]);
+        empty.input.clear();
+        assert_eq!(verify_transaction(&empty, &[], VerifyFlags::STANDARD), Ok(()));
+    }
+}
