@@ -8,15 +8,18 @@ use bitcoin::hashes::Hash as _;
 use bitcoin::{Amount, Block, OutPoint, Transaction, TxIn};
 use common::chain::{build_block, core_chain, grind, regtest_subsidy, CoreChain};
 use weft::chain::params::params;
+use weft::chain::Chain;
 use weft::chain::{ChainError, ChainOptions, Chainstate};
 use weft::store::MemoryStore;
-use weft::chain::Chain;
 
 const NOW: u64 = 4_000_000_000;
 const BASE: usize = 200;
 
 fn node_at_base(core: &CoreChain) -> Chainstate {
-    let opts = ChainOptions { log_tips: false, ..ChainOptions::default() };
+    let opts = ChainOptions {
+        log_tips: false,
+        ..ChainOptions::default()
+    };
     let mut cs = Chainstate::open(params(Chain::Regtest), Box::new(MemoryStore::new()), opts).unwrap();
     for b in &core.blocks[..BASE] {
         cs.accept_block(b.clone(), true, NOW).unwrap();
@@ -106,7 +109,11 @@ fn body_rules() {
 
     // A witness changed after the commitment was made.
     let mut b = next(&core);
-    let pos = b.txdata.iter().position(|t| t.compute_txid() == witness_tx(&core).compute_txid()).unwrap();
+    let pos = b
+        .txdata
+        .iter()
+        .position(|t| t.compute_txid() == witness_tx(&core).compute_txid())
+        .unwrap();
     b.txdata[pos].input[0].witness.push([1u8]);
     assert_eq!(refusal(&mut cs, b), "bad-witness-merkle-match");
 
@@ -128,7 +135,13 @@ fn consensus_rules_at_connection() {
 
     let mut immature = witness_tx(&core);
     immature.input.truncate(1);
-    immature.input[0] = TxIn { previous_output: OutPoint { txid: p.txdata[0].compute_txid(), vout: 0 }, ..immature.input[0].clone() };
+    immature.input[0] = TxIn {
+        previous_output: OutPoint {
+            txid: p.txdata[0].compute_txid(),
+            vout: 0,
+        },
+        ..immature.input[0].clone()
+    };
     let b = build_block(p, h, vec![immature], regtest_subsidy(h), 3);
     assert_eq!(refusal(&mut cs, b), "bad-txns-premature-spend-of-coinbase");
 
@@ -148,7 +161,7 @@ fn consensus_rules_at_connection() {
     cs.accept_block(Arc::new(x.clone()), true, NOW).unwrap();
     assert!(cs.activate_best_chain().unwrap().is_empty());
     let mut again = t.clone();
-    again.output[0].value = again.output[0].value - Amount::from_sat(1);
+    again.output[0].value -= Amount::from_sat(1);
     let y = build_block(&x, h + 1, vec![again], regtest_subsidy(h + 1), 6);
     assert_eq!(refusal(&mut cs, y), "bad-txns-inputs-missingorspent");
     assert_eq!(cs.index().get(cs.tip()).hash, x.block_hash());

@@ -8,15 +8,18 @@ use common::chain::{build_block, core_chain, regtest_subsidy, CoreChain};
 use weft::chain::muhash::to_core_hex;
 use weft::chain::params::params;
 use weft::chain::utxo_stats::utxo_stats;
+use weft::chain::Chain;
 use weft::chain::{Accepted, ChainOptions, Chainstate};
 use weft::store::{MemoryStore, RedbStore, Store};
-use weft::chain::Chain;
 
 /// Far enough after the fixture's blocks that none is "too new".
 const NOW: u64 = 4_000_000_000;
 
 fn open(store: Box<dyn Store>, dbcache: usize) -> Chainstate {
-    let opts = ChainOptions { dbcache_bytes: dbcache, log_tips: false };
+    let opts = ChainOptions {
+        dbcache_bytes: dbcache,
+        log_tips: false,
+    };
     Chainstate::open(params(Chain::Regtest), store, opts).expect("open chainstate")
 }
 

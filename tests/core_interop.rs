@@ -177,12 +177,20 @@ fn core_syncs_the_chain_from_weft() {
     }
     let (_files, blk, chain) = fixture_blk();
     let loadblock = format!("-loadblock={}", blk.display());
-    let weft = Weftd::start("weft", &["-bind=tcp://127.0.0.1:0", loadblock.as_str(), "-maxtipage=4000000000"]);
+    let weft = Weftd::start(
+        "weft",
+        &["-bind=tcp://127.0.0.1:0", loadblock.as_str(), "-maxtipage=4000000000"],
+    );
     weft.wait_for(&["Loaded 221 blocks from external file"]);
     let addr = weft.bound("tcp").trim_start_matches("tcp://").to_string();
-    let Some(core) = Core::start(&[format!("-addnode={addr}")]) else { return };
+    let Some(core) = Core::start(&[format!("-addnode={addr}")]) else {
+        return;
+    };
     let want = chain.tip_hash.to_string();
-    core.wait(|c| c.rpc(&["getbestblockhash"]).is_some_and(|h| h.trim() == want), "Core to sync weft's chain");
+    core.wait(
+        |c| c.rpc(&["getbestblockhash"]).is_some_and(|h| h.trim() == want),
+        "Core to sync weft's chain",
+    );
     let info = core.rpc(&["gettxoutsetinfo", "muhash"]).unwrap();
     assert!(info.contains(&chain.muhash), "{info}");
     drop(core);
@@ -193,9 +201,16 @@ fn core_syncs_the_chain_from_weft() {
 fn weft_syncs_the_chain_from_core() {
     let (_files, blk, chain) = fixture_blk();
     // Core v29.99's regtest-default -checkblockindex asserts while importing a file without genesis.
-    let extra = [format!("-loadblock={}", blk.display()), "-maxtipage=4000000000".into(), "-checkblockindex=0".into()];
+    let extra = [
+        format!("-loadblock={}", blk.display()),
+        "-maxtipage=4000000000".into(),
+        "-checkblockindex=0".into(),
+    ];
     let Some(core) = Core::start(&extra) else { return };
-    core.wait(|c| c.rpc(&["getblockcount"]).is_some_and(|n| n.trim() == "221"), "Core to import the chain");
+    core.wait(
+        |c| c.rpc(&["getblockcount"]).is_some_and(|n| n.trim() == "221"),
+        "Core to import the chain",
+    );
     for v2 in [true, false] {
         let dir = tempfile::tempdir().unwrap();
         let connect = format!("-connect=tcp://127.0.0.1:{}", core.port);
@@ -204,6 +219,9 @@ fn weft_syncs_the_chain_from_core() {
         weft.wait_for(&["UpdateTip: ", &format!("new best={} height=221", chain.tip_hash)]);
         weft.stop();
         let (txouts, total, muhash) = common::chain::datadir_utxo_stats(dir.path());
-        assert_eq!((txouts, total, muhash.as_str()), (chain.txouts, chain.total_sat, chain.muhash.as_str()));
+        assert_eq!(
+            (txouts, total, muhash.as_str()),
+            (chain.txouts, chain.total_sat, chain.muhash.as_str())
+        );
     }
 }

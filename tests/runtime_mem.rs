@@ -7,15 +7,19 @@ use std::time::Duration;
 use weft::chain::view::SharedChain;
 use weft::chain::{params, Chain, ChainOptions, Chainstate};
 use weft::p2p::NodeConfig;
-use weft::store::MemoryStore;
 use weft::runtime::{self, ChainSetup, PeerSummary, RuntimeHandle, TransportSet};
+use weft::store::MemoryStore;
 use weft_transports::mem::MemNetwork;
 use weft_transports::{Direction, Scheme, Transport};
 
 fn fresh_chain() -> ChainSetup {
     let store = Box::new(MemoryStore::new());
     let cs = Chainstate::open(params(Chain::Regtest), store, ChainOptions::default()).unwrap();
-    ChainSetup { chain: SharedChain::new(cs), loadblock: vec![], flush_interval: Duration::from_secs(3600) }
+    ChainSetup {
+        chain: SharedChain::new(cs),
+        loadblock: vec![],
+        flush_interval: Duration::from_secs(3600),
+    }
 }
 
 async fn wait_ready(h: &RuntimeHandle) -> PeerSummary {

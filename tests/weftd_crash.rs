@@ -22,14 +22,21 @@ fn sigkill_during_import_then_resume() {
     // A flush after every block, so kills land between and inside commits.
     let args = [loadblock.as_str(), "-dbcache=4", "-flushinterval=0", "-nolisten"];
 
-    let seed: u64 = std::env::var("WEFT_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
+    let seed: u64 = std::env::var("WEFT_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
     eprintln!("crash test seed {seed} (set WEFT_CRASH_SEED to repeat)");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut heights = Vec::new();
     for i in 0..KILLS {
         let node = Weftd::start_in(&format!("run{i}"), datadir.path(), &args);
         // Wait until the store is open, then kill somewhere in the import.
-        assert!(node.wait_for_within(&["Loaded best chain"], 30), "run {i} did not start:\n{}", node.log());
+        assert!(
+            node.wait_for_within(&["Loaded best chain"], 30),
+            "run {i} did not start:\n{}",
+            node.log()
+        );
         std::thread::sleep(Duration::from_millis(rng.gen_range(0..250)));
         let log = node.log();
         let start_height = log
@@ -54,5 +61,8 @@ fn sigkill_during_import_then_resume() {
     let log = node.stop();
     assert!(!log.contains("Corrupt") && !log.contains("corrupt"), "{log}");
     let (txouts, total, muhash) = datadir_utxo_stats(datadir.path());
-    assert_eq!((txouts, total, muhash.as_str()), (core.txouts, core.total_sat, core.muhash.as_str()));
+    assert_eq!(
+        (txouts, total, muhash.as_str()),
+        (core.txouts, core.total_sat, core.muhash.as_str())
+    );
 }

@@ -32,7 +32,10 @@ fn sync_over(bind: &str, scheme: &str, extra: &[&str]) {
     b.stop();
     a.stop();
     let (txouts, total, muhash) = datadir_utxo_stats(b_dir.path());
-    assert_eq!((txouts, total, muhash.as_str()), (core.txouts, core.total_sat, core.muhash.as_str()));
+    assert_eq!(
+        (txouts, total, muhash.as_str()),
+        (core.txouts, core.total_sat, core.muhash.as_str())
+    );
 }
 
 #[test]

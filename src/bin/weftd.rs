@@ -29,7 +29,7 @@ async fn run(config: Config) -> Result<()> {
     info!("Using data directory {}", data_dir.display());
     info!("Chain: {}", config.chain);
 
-    let chain = open_chain(&config, &data_dir).await?;
+    let chain = open_chain(&config, data_dir).await?;
     let transports = runtime::transports::build(&config).await?;
     let node_config = NodeConfig {
         services: NODE_NETWORK | NODE_WITNESS | if config.v2transport { NODE_P2P_V2 } else { 0 },
@@ -66,7 +66,10 @@ async fn open_chain(config: &Config, data_dir: &std::path::Path) -> Result<Share
     let cs = tokio::task::spawn_blocking(move || -> Result<Chainstate> {
         // redb's page cache takes an eighth of -dbcache, the coins cache the rest.
         let store = RedbStore::open(&path, dbcache / 8).with_context(|| format!("opening {}", path.display()))?;
-        let opts = ChainOptions { dbcache_bytes: dbcache - dbcache / 8, log_tips: true };
+        let opts = ChainOptions {
+            dbcache_bytes: dbcache - dbcache / 8,
+            log_tips: true,
+        };
         let mut cs = Chainstate::open(params(chain), Box::new(store), opts).context("loading the block index")?;
         let tip = cs.index().get(cs.tip());
         info!("Loaded best chain: hashBestChain={} height={}", tip.hash, tip.height);

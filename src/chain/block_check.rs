@@ -28,7 +28,9 @@ pub fn check_block(block: &Block) -> Result<(), BlockError> {
         return Err(BlockError::mutated("bad-txns-duplicate", "duplicate transaction"));
     }
     let n = block.txdata.len() as u64;
-    if n == 0 || n * WITNESS_SCALE_FACTOR > MAX_BLOCK_WEIGHT || stripped_size(block) * WITNESS_SCALE_FACTOR > MAX_BLOCK_WEIGHT
+    if n == 0
+        || n * WITNESS_SCALE_FACTOR > MAX_BLOCK_WEIGHT
+        || stripped_size(block) * WITNESS_SCALE_FACTOR > MAX_BLOCK_WEIGHT
     {
         return Err(BlockError::consensus("bad-blk-length", "size limits failed"));
     }
@@ -40,10 +42,17 @@ pub fn check_block(block: &Block) -> Result<(), BlockError> {
     }
     for tx in &block.txdata {
         tx_check::check_transaction(tx).map_err(|e| {
-            BlockError::consensus(e.reason(), format!("Transaction check failed (tx hash {})", tx.compute_txid()))
+            BlockError::consensus(
+                e.reason(),
+                format!("Transaction check failed (tx hash {})", tx.compute_txid()),
+            )
         })?;
     }
-    let sigops: u64 = block.txdata.iter().map(|tx| sigops::legacy_sigop_count(tx) as u64).sum();
+    let sigops: u64 = block
+        .txdata
+        .iter()
+        .map(|tx| sigops::legacy_sigop_count(tx) as u64)
+        .sum();
     if sigops * WITNESS_SCALE_FACTOR > MAX_BLOCK_SIGOPS_COST {
         return Err(BlockError::consensus("bad-blk-sigops", "out-of-bounds SigOpCount"));
     }
@@ -106,8 +115,15 @@ fn check_witness_malleation(block: &Block, segwit_active: bool) -> Result<(), Bl
             return Ok(());
         }
     }
-    if block.txdata.iter().any(|tx| tx.input.iter().any(|i| !i.witness.is_empty())) {
-        return Err(BlockError::mutated("unexpected-witness", "CheckWitnessMalleation : unexpected witness data found"));
+    if block
+        .txdata
+        .iter()
+        .any(|tx| tx.input.iter().any(|i| !i.witness.is_empty()))
+    {
+        return Err(BlockError::mutated(
+            "unexpected-witness",
+            "CheckWitnessMalleation : unexpected witness data found",
+        ));
     }
     Ok(())
 }
@@ -119,7 +135,11 @@ pub fn contextual_check_block(
     height: u32,
     prev_mtp: u32,
 ) -> Result<(), BlockError> {
-    let cutoff = if height >= params.csv_height { prev_mtp } else { block.header.time };
+    let cutoff = if height >= params.csv_height {
+        prev_mtp
+    } else {
+        block.header.time
+    };
     if !block.txdata.iter().all(|tx| is_final_tx(tx, height, cutoff)) {
         return Err(BlockError::consensus("bad-txns-nonfinal", "non-final transaction"));
     }
@@ -127,12 +147,18 @@ pub fn contextual_check_block(
         let expect = Builder::new().push_int(i64::from(height)).into_script();
         let sig = block.txdata[0].input[0].script_sig.as_bytes();
         if !sig.starts_with(expect.as_bytes()) {
-            return Err(BlockError::consensus("bad-cb-height", "block height mismatch in coinbase"));
+            return Err(BlockError::consensus(
+                "bad-cb-height",
+                "block height mismatch in coinbase",
+            ));
         }
     }
     check_witness_malleation(block, height >= params.segwit_height)?;
     if block.weight().to_wu() > MAX_BLOCK_WEIGHT {
-        return Err(BlockError::consensus("bad-blk-weight", "ContextualCheckBlock : weight limit failed"));
+        return Err(BlockError::consensus(
+            "bad-blk-weight",
+            "ContextualCheckBlock : weight limit failed",
+        ));
     }
     Ok(())
 }

@@ -31,7 +31,10 @@ pub struct ChainOptions {
 
 impl Default for ChainOptions {
     fn default() -> Self {
-        ChainOptions { dbcache_bytes: 450 << 20, log_tips: true }
+        ChainOptions {
+            dbcache_bytes: 450 << 20,
+            log_tips: true,
+        }
     }
 }
 
@@ -60,7 +63,9 @@ impl AncestorView for IndexView<'_> {
         self.index.get(self.tip).height
     }
     fn header_at(&self, height: u32) -> Option<Header> {
-        self.index.ancestor(self.tip, height).map(|id| self.index.get(id).header)
+        self.index
+            .ancestor(self.tip, height)
+            .map(|id| self.index.get(id).header)
     }
 }
 
@@ -116,8 +121,14 @@ impl Chainstate {
         if fresh {
             cs.init_genesis()?;
         }
-        let tip_hash = cs.store.utxo_tip()?.ok_or_else(|| StoreError::Corrupt("no UTXO tip".into()))?;
-        let tip = cs.index.lookup(&tip_hash).ok_or_else(|| StoreError::Corrupt("UTXO tip not in index".into()))?;
+        let tip_hash = cs
+            .store
+            .utxo_tip()?
+            .ok_or_else(|| StoreError::Corrupt("no UTXO tip".into()))?;
+        let tip = cs
+            .index
+            .lookup(&tip_hash)
+            .ok_or_else(|| StoreError::Corrupt("UTXO tip not in index".into()))?;
         cs.index.set_tip(tip);
         for id in cs.index.ids().collect::<Vec<_>>() {
             let e = cs.index.get(id);
@@ -181,8 +192,12 @@ impl Chainstate {
 
     /// A stored block.
     pub fn read_block(&self, hash: &BlockHash) -> Result<Option<Block>, StoreError> {
-        let Some(raw) = self.store.get_block(hash)? else { return Ok(None) };
-        deserialize(&raw).map(Some).map_err(|e| StoreError::Corrupt(format!("block {hash}: {e}")))
+        let Some(raw) = self.store.get_block(hash)? else {
+            return Ok(None);
+        };
+        deserialize(&raw)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("block {hash}: {e}")))
     }
 
     /// Checks a header and adds it to the index.
@@ -203,13 +218,22 @@ impl Chainstate {
         if self.index.get(prev).status.failed() {
             return Err(BlockError::new(BlockFault::InvalidPrev, "bad-prevblk", "").into());
         }
-        let view = IndexView { index: &self.index, tip: prev };
+        let view = IndexView {
+            index: &self.index,
+            tip: prev,
+        };
         check_header_context(self.params, &view, header, now_secs).map_err(|e| {
             let reason = e.reason();
-            let fault = if reason == "time-too-new" { BlockFault::TimeFuture } else { BlockFault::InvalidHeader };
+            let fault = if reason == "time-too-new" {
+                BlockFault::TimeFuture
+            } else {
+                BlockFault::InvalidHeader
+            };
             BlockError::new(fault, reason, "")
         })?;
-        let id = self.index.insert(*header, Some(prev), BlockStatus(BlockStatus::VALID_TREE));
+        let id = self
+            .index
+            .insert(*header, Some(prev), BlockStatus(BlockStatus::VALID_TREE));
         self.dirty.insert(id);
         if self.index.better(id, self.best_header) {
             self.best_header = id;
@@ -229,8 +253,7 @@ impl Chainstate {
             return Ok(Accepted::Ignored(id));
         }
         let (height, prev_mtp) = (e.height, e.prev.map_or(0, |p| self.index.median_time_past(p)));
-        let checked =
-            check_block(&block).and_then(|()| contextual_check_block(&block, self.params, height, prev_mtp));
+        let checked = check_block(&block).and_then(|()| contextual_check_block(&block, self.params, height, prev_mtp));
         if let Err(err) = checked {
             if err.marks_block_invalid() {
                 self.mark_failed(id);
@@ -378,7 +401,9 @@ impl Chainstate {
             return Ok(b);
         }
         let hash = self.index.get(id).hash;
-        self.read_block(&hash)?.map(Arc::new).ok_or_else(|| StoreError::Corrupt(format!("block {hash} missing")))
+        self.read_block(&hash)?
+            .map(Arc::new)
+            .ok_or_else(|| StoreError::Corrupt(format!("block {hash} missing")))
     }
 
     fn connect_tip(&mut self, id: EntryId) -> Result<(), ChainError> {
@@ -412,7 +437,9 @@ impl Chainstate {
     /// Core's assumevalid: skip scripts of ancestors of the assumed-valid block once the
     /// best header has the minimum chain work.
     fn assumed_valid(&self, id: EntryId) -> bool {
-        let Some(av) = self.params.assume_valid.and_then(|h| self.index.lookup(&h)) else { return false };
+        let Some(av) = self.params.assume_valid.and_then(|h| self.index.lookup(&h)) else {
+            return false;
+        };
         let e = self.index.get(id);
         self.index.ancestor(av, e.height) == Some(id)
             && self.index.ancestor(self.best_header, self.index.get(av).height) == Some(av)
@@ -421,20 +448,26 @@ impl Chainstate {
 
     fn disconnect_tip(&mut self) -> Result<(), StoreError> {
         let tip = self.tip();
-        let Some(prev) = self.index.get(tip).prev else { return Err(StoreError::Corrupt("disconnect genesis".into())) };
+        let Some(prev) = self.index.get(tip).prev else {
+            return Err(StoreError::Corrupt("disconnect genesis".into()));
+        };
         let hash = self.index.get(tip).hash;
         let block = self.load_block(tip)?;
         let undo_raw = match self.undo_pending.remove(&hash) {
             Some(u) => u,
             None => {
                 self.undo_deleted.push(hash);
-                self.store.get_undo(&hash)?.ok_or_else(|| StoreError::Corrupt(format!("undo data of {hash} missing")))?
+                self.store
+                    .get_undo(&hash)?
+                    .ok_or_else(|| StoreError::Corrupt(format!("undo data of {hash} missing")))?
             }
         };
-        disconnect_block(&block, decode_undo(&undo_raw)?, &mut self.coins, self.store.as_ref()).map_err(|e| match e {
-            ChainError::Store(s) => s,
-            ChainError::Invalid(b) => StoreError::Corrupt(b.to_string()),
-        })?;
+        disconnect_block(&block, decode_undo(&undo_raw)?, &mut self.coins, self.store.as_ref()).map_err(
+            |e| match e {
+                ChainError::Store(s) => s,
+                ChainError::Invalid(b) => StoreError::Corrupt(b.to_string()),
+            },
+        )?;
         self.index.get_mut(tip).status.0 &= !BlockStatus::HAVE_UNDO;
         self.dirty.insert(tip);
         self.index.set_tip(prev);

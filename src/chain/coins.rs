@@ -55,7 +55,14 @@ impl CoinsCache {
         if !self.map.contains_key(op) {
             let coin = store.get_coin(op)?;
             self.usage += entry_usage(&coin);
-            self.map.insert(*op, CacheEntry { coin, dirty: false, fresh: false });
+            self.map.insert(
+                *op,
+                CacheEntry {
+                    coin,
+                    dirty: false,
+                    fresh: false,
+                },
+            );
         }
         Ok(())
     }
@@ -74,7 +81,9 @@ impl CoinsCache {
     /// Spends `op`, returning the coin it held.
     pub fn spend(&mut self, store: &dyn Store, op: &OutPoint) -> Result<Option<Coin>, StoreError> {
         self.load(store, op)?;
-        let Some(entry) = self.map.get_mut(op) else { return Ok(None) };
+        let Some(entry) = self.map.get_mut(op) else {
+            return Ok(None);
+        };
         let coin = entry.coin.take();
         if coin.is_some() {
             if entry.fresh {
@@ -102,7 +111,14 @@ impl CoinsCache {
             }
             None => {
                 self.usage += new_usage;
-                self.map.insert(op, CacheEntry { coin: Some(coin), dirty: true, fresh });
+                self.map.insert(
+                    op,
+                    CacheEntry {
+                        coin: Some(coin),
+                        dirty: true,
+                        fresh,
+                    },
+                );
             }
         }
     }
@@ -131,10 +147,20 @@ mod tests {
     use bitcoin::{Amount, ScriptBuf, TxOut, Txid};
 
     fn op(n: u8) -> OutPoint {
-        OutPoint { txid: Txid::from_byte_array([n; 32]), vout: 0 }
+        OutPoint {
+            txid: Txid::from_byte_array([n; 32]),
+            vout: 0,
+        }
     }
     fn coin(v: u64) -> Coin {
-        Coin { txout: TxOut { value: Amount::from_sat(v), script_pubkey: ScriptBuf::new() }, height: 1, coinbase: false }
+        Coin {
+            txout: TxOut {
+                value: Amount::from_sat(v),
+                script_pubkey: ScriptBuf::new(),
+            },
+            height: 1,
+            coinbase: false,
+        }
     }
 
     #[test]

@@ -43,16 +43,16 @@ pub fn block_script_flags(params: &ChainParams, index: &BlockIndex, id: EntryId)
         flags = VerifyFlags(*f);
     }
     if e.height >= params.bip66_height {
-        flags = flags | VerifyFlags::DERSIG;
+        flags |= VerifyFlags::DERSIG;
     }
     if e.height >= params.bip65_height {
-        flags = flags | VerifyFlags::CHECKLOCKTIMEVERIFY;
+        flags |= VerifyFlags::CHECKLOCKTIMEVERIFY;
     }
     if e.height >= params.csv_height {
-        flags = flags | VerifyFlags::CHECKSEQUENCEVERIFY;
+        flags |= VerifyFlags::CHECKSEQUENCEVERIFY;
     }
     if e.height >= params.segwit_height {
-        flags = flags | VerifyFlags::NULLDUMMY;
+        flags |= VerifyFlags::NULLDUMMY;
     }
     flags
 }
@@ -151,9 +151,17 @@ pub fn connect_block(
     let flags = block_script_flags(params, index, id);
     let enforce_bip68 = height >= params.csv_height;
     let enforce_bip30 = bip30_enforced(params, index, id);
-    let mut view = Overlay { base: coins, store, created: HashMap::new(), spent: HashSet::new() };
+    let mut view = Overlay {
+        base: coins,
+        store,
+        created: HashMap::new(),
+        spent: HashSet::new(),
+    };
     let mut undo = Vec::new();
-    let mut stats = ConnectStats { txs: block.txdata.len(), inputs: 0 };
+    let mut stats = ConnectStats {
+        txs: block.txdata.len(),
+        inputs: 0,
+    };
     let mut fees = 0u64;
     let mut sigop_cost = 0u64;
     let mut spent_outputs: Vec<Vec<TxOut>> = Vec::with_capacity(block.txdata.len());
@@ -201,7 +209,11 @@ pub fn connect_block(
             if value_in < value_out {
                 return Err(BlockError::consensus(
                     "bad-txns-in-belowout",
-                    format!("value in ({}) < value out ({})", Amount::from_sat(value_in), Amount::from_sat(value_out)),
+                    format!(
+                        "value in ({}) < value out ({})",
+                        Amount::from_sat(value_in),
+                        Amount::from_sat(value_out)
+                    ),
                 )
                 .into());
             }
@@ -210,7 +222,9 @@ pub fn connect_block(
                 return Err(BlockError::consensus("bad-txns-accumulated-fee-outofrange", "").into());
             }
             if enforce_bip68 && !sequence_locks_ok(index, id, tx, &prev_heights) {
-                return Err(BlockError::consensus("bad-txns-nonfinal", "contains a non-BIP68-final transaction").into());
+                return Err(
+                    BlockError::consensus("bad-txns-nonfinal", "contains a non-BIP68-final transaction").into(),
+                );
             }
         }
         sigop_cost += sigops::transaction_sigop_cost(tx, &spent, flags)
@@ -222,8 +236,18 @@ pub fn connect_block(
             if is_unspendable(out) {
                 continue;
             }
-            let coin = Coin { txout: out.clone(), height, coinbase: tx.is_coinbase() };
-            view.created.insert(OutPoint { txid, vout: vout as u32 }, coin);
+            let coin = Coin {
+                txout: out.clone(),
+                height,
+                coinbase: tx.is_coinbase(),
+            };
+            view.created.insert(
+                OutPoint {
+                    txid,
+                    vout: vout as u32,
+                },
+                coin,
+            );
         }
         spent_outputs.push(spent);
     }
@@ -282,7 +306,13 @@ pub fn disconnect_block(
         let txid = tx.compute_txid();
         for (vout, out) in tx.output.iter().enumerate() {
             if !is_unspendable(out) {
-                coins.spend(store, &OutPoint { txid, vout: vout as u32 })?;
+                coins.spend(
+                    store,
+                    &OutPoint {
+                        txid,
+                        vout: vout as u32,
+                    },
+                )?;
             }
         }
         if tx.is_coinbase() {

@@ -37,7 +37,11 @@ pub struct BlockError {
 impl BlockError {
     /// A failure with Core's `reason` and a log detail.
     pub fn new(fault: BlockFault, reason: impl Into<String>, debug: impl Into<String>) -> Self {
-        BlockError { fault, reason: reason.into(), debug: debug.into() }
+        BlockError {
+            fault,
+            reason: reason.into(),
+            debug: debug.into(),
+        }
     }
 
     /// A consensus failure.
@@ -57,7 +61,10 @@ impl BlockError {
 
     /// Whether the block hash itself may be marked invalid (not for a mutated body).
     pub fn marks_block_invalid(&self) -> bool {
-        !matches!(self.fault, BlockFault::Mutated | BlockFault::TimeFuture | BlockFault::MissingPrev)
+        !matches!(
+            self.fault,
+            BlockFault::Mutated | BlockFault::TimeFuture | BlockFault::MissingPrev
+        )
     }
 }
 

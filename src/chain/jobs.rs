@@ -10,7 +10,10 @@ use crate::p2p::chain_view::{Job, JobResult, Rejection};
 use crate::store::StoreError;
 
 fn rejection(e: &BlockError) -> Rejection {
-    Rejection { reason: e.reason.clone(), punish: e.punish() }
+    Rejection {
+        reason: e.reason.clone(),
+        punish: e.punish(),
+    }
 }
 
 /// Runs one job at wall-clock (or virtual) time `now_secs`; only a store failure is an error.
@@ -29,7 +32,12 @@ pub fn run_job(cs: &mut Chainstate, job: Job, now_secs: u64) -> Result<JobResult
                     Err(ChainError::Store(e)) => return Err(e),
                 }
             }
-            Ok(JobResult::Headers { peer, count: headers.len(), last_accepted, error })
+            Ok(JobResult::Headers {
+                peer,
+                count: headers.len(),
+                last_accepted,
+                error,
+            })
         }
         Job::Block { peer, block, requested } => {
             let hash = block.block_hash();
@@ -42,15 +50,27 @@ pub fn run_job(cs: &mut Chainstate, job: Job, now_secs: u64) -> Result<JobResult
                 }
                 Err(ChainError::Store(e)) => return Err(e),
             };
-            let invalid = cs.activate_best_chain()?.iter().map(|(h, e)| (*h, rejection(e))).collect();
-            Ok(JobResult::Block { peer, hash, error, invalid, tip_changed: cs.tip() != tip_before })
+            let invalid = cs
+                .activate_best_chain()?
+                .iter()
+                .map(|(h, e)| (*h, rejection(e)))
+                .collect();
+            Ok(JobResult::Block {
+                peer,
+                hash,
+                error,
+                invalid,
+                tip_changed: cs.tip() != tip_before,
+            })
         }
     }
 }
 
 /// A stored block as a `block` payload, with or without witnesses.
 pub fn block_payload(cs: &Chainstate, hash: &BlockHash, witness: bool) -> Result<Option<Vec<u8>>, StoreError> {
-    let Some(raw) = cs.store().get_block(hash)? else { return Ok(None) };
+    let Some(raw) = cs.store().get_block(hash)? else {
+        return Ok(None);
+    };
     if witness {
         return Ok(Some(raw));
     }

@@ -34,7 +34,13 @@ pub fn merkle_root(mut hashes: Vec<[u8; 32]>) -> ([u8; 32], bool) {
 
 /// The block's transaction merkle root and mutation flag.
 pub fn block_merkle_root(block: &Block) -> ([u8; 32], bool) {
-    merkle_root(block.txdata.iter().map(|tx| tx.compute_txid().to_byte_array()).collect())
+    merkle_root(
+        block
+            .txdata
+            .iter()
+            .map(|tx| tx.compute_txid().to_byte_array())
+            .collect(),
+    )
 }
 
 /// The witness merkle root: wtxids with the coinbase's replaced by zero.
@@ -43,7 +49,13 @@ pub fn block_witness_root(block: &Block) -> [u8; 32] {
         .txdata
         .iter()
         .enumerate()
-        .map(|(i, tx)| if i == 0 { [0; 32] } else { tx.compute_wtxid().to_byte_array() })
+        .map(|(i, tx)| {
+            if i == 0 {
+                [0; 32]
+            } else {
+                tx.compute_wtxid().to_byte_array()
+            }
+        })
         .collect();
     merkle_root(leaves).0
 }

@@ -23,5 +23,9 @@ pub fn utxo_stats(store: &dyn Store) -> Result<UtxoStats, StoreError> {
         txouts += 1;
         total += coin.txout.value.to_sat();
     })?;
-    Ok(UtxoStats { txouts, total_amount: total, muhash: acc.finalize() })
+    Ok(UtxoStats {
+        txouts,
+        total_amount: total,
+        muhash: acc.finalize(),
+    })
 }

@@ -29,7 +29,12 @@ impl SharedChain {
 
 fn block_ref(index: &BlockIndex, id: EntryId) -> BlockRef {
     let e = index.get(id);
-    BlockRef { hash: e.hash, height: e.height, work: e.chain_work, time: e.header.time }
+    BlockRef {
+        hash: e.hash,
+        height: e.height,
+        work: e.chain_work,
+        time: e.header.time,
+    }
 }
 
 /// Core's `FindForkInGlobalIndex`: the last locator entry on the active chain, else genesis.
@@ -90,7 +95,10 @@ impl ChainView for SharedChain {
         let index = cs.index();
         if locator.is_empty() {
             // Core answers an empty locator with just the header of `stop`.
-            return index.lookup(stop).map(|id| vec![index.get(id).header]).unwrap_or_default();
+            return index
+                .lookup(stop)
+                .map(|id| vec![index.get(id).header])
+                .unwrap_or_default();
         }
         let fork = find_fork(index, locator);
         let mut out = Vec::new();
@@ -109,9 +117,13 @@ impl ChainView for SharedChain {
     fn missing_blocks(&self, best: &BlockHash, from: u32, to: u32) -> Vec<(u32, BlockHash)> {
         let cs = self.lock();
         let index = cs.index();
-        let Some(best) = index.lookup(best) else { return Vec::new() };
+        let Some(best) = index.lookup(best) else {
+            return Vec::new();
+        };
         let top = to.min(index.get(best).height);
-        let Some(mut cur) = index.ancestor(best, top) else { return Vec::new() };
+        let Some(mut cur) = index.ancestor(best, top) else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         loop {
             let e = index.get(cur);

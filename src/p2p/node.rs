@@ -160,7 +160,10 @@ impl Node {
             HandshakeState::Ready => p.ping.next_deadline(self.config.ping_timeout),
             _ => p.connected_at + self.config.handshake_timeout,
         });
-        peers.chain(self.targets.next_deadline()).chain(self.download.next_deadline()).min()
+        peers
+            .chain(self.targets.next_deadline())
+            .chain(self.download.next_deadline())
+            .min()
     }
 
     /// Feeds one event.
@@ -182,12 +185,19 @@ impl Node {
                     self.forget_peer(now, peer);
                 }
             }
-            Event::JobDone(JobResult::Headers { peer, count, last_accepted, error }) => {
-                self.on_headers_done(now, peer, count, last_accepted, error)
-            }
-            Event::JobDone(JobResult::Block { peer, hash, error, invalid, tip_changed }) => {
-                self.on_block_done(now, peer, hash, error, invalid, tip_changed)
-            }
+            Event::JobDone(JobResult::Headers {
+                peer,
+                count,
+                last_accepted,
+                error,
+            }) => self.on_headers_done(now, peer, count, last_accepted, error),
+            Event::JobDone(JobResult::Block {
+                peer,
+                hash,
+                error,
+                invalid,
+                tip_changed,
+            }) => self.on_block_done(now, peer, hash, error, invalid, tip_changed),
         }
     }
 

@@ -16,8 +16,8 @@ use weft_transports::{Command, Message, TrafficClass};
 
 use super::driver::RtEvent;
 use crate::chain::import::read_block_file;
-use crate::chain::view::SharedChain;
 use crate::chain::jobs::{block_payload, run_job};
+use crate::chain::view::SharedChain;
 use crate::chain::ChainError;
 use crate::p2p::chain_view::{Job, JobResult};
 use crate::p2p::{Event, PeerId};
@@ -65,7 +65,11 @@ impl ChainWorker {
     /// Starts the thread; results go to the driver through `events`.
     pub fn spawn(setup: ChainSetup, events: tokio_mpsc::Sender<RtEvent>) -> Self {
         let (tx, rx) = mpsc::channel();
-        let ChainSetup { chain, loadblock, flush_interval } = setup;
+        let ChainSetup {
+            chain,
+            loadblock,
+            flush_interval,
+        } = setup;
         if !loadblock.is_empty() {
             let _ = tx.send(ChainTask::Import(loadblock));
         }
@@ -96,7 +100,10 @@ impl ChainWorker {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn run(chain: SharedChain, rx: mpsc::Receiver<ChainTask>, events: tokio_mpsc::Sender<RtEvent>, interval: Duration) {
@@ -122,8 +129,9 @@ fn run(chain: SharedChain, rx: mpsc::Receiver<ChainTask>, events: tokio_mpsc::Se
         };
         let outcome = match task {
             ChainTask::Job(job) => execute(&chain, job).map(|r| Some(RtEvent::Core(Event::JobDone(r)))),
-            ChainTask::SendBlock { peer, hash, witness } => block_message(&chain, &hash, witness)
-                .map(|m| m.map(|msg| RtEvent::Send { peer, msg })),
+            ChainTask::SendBlock { peer, hash, witness } => {
+                block_message(&chain, &hash, witness).map(|m| m.map(|msg| RtEvent::Send { peer, msg }))
+            }
             ChainTask::Import(paths) => import(&chain, &paths, interval).map(|()| None),
         };
         dirty = true;
@@ -155,7 +163,9 @@ fn execute(chain: &SharedChain, job: Job) -> Result<JobResult, StoreError> {
 }
 
 fn block_message(chain: &SharedChain, hash: &BlockHash, witness: bool) -> Result<Option<Message>, StoreError> {
-    let Some(payload) = block_payload(&chain.lock(), hash, witness)? else { return Ok(None) };
+    let Some(payload) = block_payload(&chain.lock(), hash, witness)? else {
+        return Ok(None);
+    };
     let command = Command::new("block").map_err(|e| StoreError::Db(e.to_string()))?;
     Ok(Some(Message::new(command, Bytes::from(payload), TrafficClass::Block)))
 }
@@ -197,7 +207,10 @@ fn import(chain: &SharedChain, paths: &[PathBuf], interval: Duration) -> Result<
                 queue.extend(waiting.remove(&hash).unwrap_or_default());
             }
         }
-        info!("Loaded {loaded} blocks from external file in {}ms", start.elapsed().as_millis());
+        info!(
+            "Loaded {loaded} blocks from external file in {}ms",
+            start.elapsed().as_millis()
+        );
         if skipped > 0 {
             warn!("{skipped} records in {} could not be read", path.display());
         }

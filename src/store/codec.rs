@@ -29,7 +29,10 @@ pub fn outpoint_from_key(key: &[u8]) -> Result<OutPoint, StoreError> {
     txid.copy_from_slice(&key[..32]);
     let mut vout = [0u8; 4];
     vout.copy_from_slice(&key[32..]);
-    Ok(OutPoint { txid: bitcoin::Txid::from_byte_array(txid), vout: u32::from_le_bytes(vout) })
+    Ok(OutPoint {
+        txid: bitcoin::Txid::from_byte_array(txid),
+        vout: u32::from_le_bytes(vout),
+    })
 }
 
 /// A coin as `varint(height*2 + coinbase) || varint(value) || script with its length`.
@@ -48,7 +51,14 @@ pub fn decode_coin(bytes: &mut &[u8]) -> Result<Coin, StoreError> {
     // ScriptBuf's decoder caps the length it trusts before allocating.
     let script = ScriptBuf::consensus_decode(bytes).map_err(corrupt)?;
     let height = u32::try_from(code >> 1).map_err(|_| StoreError::Corrupt("coin height out of range".into()))?;
-    Ok(Coin { txout: TxOut { value: Amount::from_sat(value), script_pubkey: script }, height, coinbase: code & 1 == 1 })
+    Ok(Coin {
+        txout: TxOut {
+            value: Amount::from_sat(value),
+            script_pubkey: script,
+        },
+        height,
+        coinbase: code & 1 == 1,
+    })
 }
 
 /// A whole value holding exactly one coin.
@@ -125,7 +135,10 @@ mod tests {
 
     fn coin(h: u32, cb: bool, v: u64, script: &[u8]) -> Coin {
         Coin {
-            txout: TxOut { value: Amount::from_sat(v), script_pubkey: ScriptBuf::from_bytes(script.to_vec()) },
+            txout: TxOut {
+                value: Amount::from_sat(v),
+                script_pubkey: ScriptBuf::from_bytes(script.to_vec()),
+            },
             height: h,
             coinbase: cb,
         }
@@ -133,7 +146,11 @@ mod tests {
 
     #[test]
     fn coin_and_undo_round_trip() {
-        let coins = vec![coin(0, true, 50_0000_0000, &[0x51]), coin(840_000, false, 1, &[]), coin(7, false, 0, &[0; 300])];
+        let coins = vec![
+            coin(0, true, 50_0000_0000, &[0x51]),
+            coin(840_000, false, 1, &[]),
+            coin(7, false, 0, &[0; 300]),
+        ];
         for c in &coins {
             let mut buf = Vec::new();
             encode_coin(c, &mut buf);

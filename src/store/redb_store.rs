@@ -31,7 +31,10 @@ fn db_err(e: impl std::fmt::Display) -> StoreError {
 impl RedbStore {
     /// Opens or creates the database at `path`, with `cache_bytes` of redb page cache.
     pub fn open(path: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
-        let db = Database::builder().set_cache_size(cache_bytes).create(path).map_err(db_err)?;
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(path)
+            .map_err(db_err)?;
         let store = RedbStore { db };
         store.init_schema()?;
         Ok(store)
@@ -44,7 +47,8 @@ impl RedbStore {
             let found = meta.get(KEY_VERSION).map_err(db_err)?.map(|v| v.value().to_vec());
             match found {
                 None => {
-                    meta.insert(KEY_VERSION, SCHEMA_VERSION.to_le_bytes().as_slice()).map_err(db_err)?;
+                    meta.insert(KEY_VERSION, SCHEMA_VERSION.to_le_bytes().as_slice())
+                        .map_err(db_err)?;
                 }
                 Some(v) if v == SCHEMA_VERSION.to_le_bytes() => {}
                 Some(v) => return Err(StoreError::Corrupt(format!("unknown store version {v:?}"))),
@@ -89,7 +93,8 @@ impl Store for RedbStore {
         {
             let mut t = txn.open_table(INDEX).map_err(db_err)?;
             for rec in records {
-                t.insert(rec.hash().as_byte_array().as_slice(), encode_index(rec).as_slice()).map_err(db_err)?;
+                t.insert(rec.hash().as_byte_array().as_slice(), encode_index(rec).as_slice())
+                    .map_err(db_err)?;
             }
         }
         txn.commit().map_err(db_err)
@@ -126,14 +131,21 @@ impl Store for RedbStore {
     }
 
     fn get_coin(&self, outpoint: &OutPoint) -> Result<Option<Coin>, StoreError> {
-        self.get_raw(COINS, &outpoint_key(outpoint))?.map(|v| coin_from_value(&v)).transpose()
+        self.get_raw(COINS, &outpoint_key(outpoint))?
+            .map(|v| coin_from_value(&v))
+            .transpose()
     }
 
     fn utxo_tip(&self) -> Result<Option<BlockHash>, StoreError> {
         let txn = self.db.begin_read().map_err(db_err)?;
         let meta = txn.open_table(META).map_err(db_err)?;
-        let Some(v) = meta.get(KEY_UTXO_TIP).map_err(db_err)? else { return Ok(None) };
-        let bytes: [u8; 32] = v.value().try_into().map_err(|_| StoreError::Corrupt("utxo tip length".into()))?;
+        let Some(v) = meta.get(KEY_UTXO_TIP).map_err(db_err)? else {
+            return Ok(None);
+        };
+        let bytes: [u8; 32] = v
+            .value()
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("utxo tip length".into()))?;
         Ok(Some(BlockHash::from_byte_array(bytes)))
     }
 
@@ -149,22 +161,28 @@ impl Store for RedbStore {
             for (op, coin) in &batch.coins_put {
                 buf.clear();
                 encode_coin(coin, &mut buf);
-                coins.insert(outpoint_key(op).as_slice(), buf.as_slice()).map_err(db_err)?;
+                coins
+                    .insert(outpoint_key(op).as_slice(), buf.as_slice())
+                    .map_err(db_err)?;
             }
             let mut undo = txn.open_table(UNDO).map_err(db_err)?;
             for h in &batch.undo_delete {
                 undo.remove(h.as_byte_array().as_slice()).map_err(db_err)?;
             }
             for (h, data) in &batch.undo_put {
-                undo.insert(h.as_byte_array().as_slice(), data.as_slice()).map_err(db_err)?;
+                undo.insert(h.as_byte_array().as_slice(), data.as_slice())
+                    .map_err(db_err)?;
             }
             let mut index = txn.open_table(INDEX).map_err(db_err)?;
             for rec in &batch.index_put {
-                index.insert(rec.hash().as_byte_array().as_slice(), encode_index(rec).as_slice()).map_err(db_err)?;
+                index
+                    .insert(rec.hash().as_byte_array().as_slice(), encode_index(rec).as_slice())
+                    .map_err(db_err)?;
             }
             if let Some(tip) = batch.utxo_tip {
                 let mut meta = txn.open_table(META).map_err(db_err)?;
-                meta.insert(KEY_UTXO_TIP, tip.as_byte_array().as_slice()).map_err(db_err)?;
+                meta.insert(KEY_UTXO_TIP, tip.as_byte_array().as_slice())
+                    .map_err(db_err)?;
             }
         }
         txn.commit().map_err(db_err)

@@ -29,7 +29,10 @@ pub struct CoreChain {
 
 /// Loads the Core regtest chain fixture.
 pub fn core_chain() -> CoreChain {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata/core-regtest-chain.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/testdata/core-regtest-chain.json"
+    );
     let text = std::fs::read_to_string(path).expect("read core-regtest-chain.json");
     let v: serde_json::Value = serde_json::from_str(&text).expect("parse fixture");
     let blocks = v["blocks_hex"]
@@ -54,27 +57,45 @@ pub const REGTEST_BITS: u32 = 0x207f_ffff;
 
 /// A coinbase for `height` paying `value` to OP_TRUE; `tag` makes sibling blocks differ.
 pub fn coinbase(height: u32, value: u64, tag: u8) -> Transaction {
-    let script_sig = Builder::new().push_int(i64::from(height)).push_slice([tag; 4]).into_script();
+    let script_sig = Builder::new()
+        .push_int(i64::from(height))
+        .push_slice([tag; 4])
+        .into_script();
     let mut witness = Witness::new();
     witness.push([0u8; 32]);
     Transaction {
         version: Version::TWO,
         lock_time: LockTime::ZERO,
-        input: vec![TxIn { previous_output: OutPoint::null(), script_sig, sequence: Sequence::MAX, witness }],
-        output: vec![TxOut { value: Amount::from_sat(value), script_pubkey: ScriptBuf::from_bytes(vec![0x51]) }],
+        input: vec![TxIn {
+            previous_output: OutPoint::null(),
+            script_sig,
+            sequence: Sequence::MAX,
+            witness,
+        }],
+        output: vec![TxOut {
+            value: Amount::from_sat(value),
+            script_pubkey: ScriptBuf::from_bytes(vec![0x51]),
+        }],
     }
 }
 
 /// Recomputes the witness commitment, the merkle root and the proof of work.
 pub fn finish_block(block: &mut Block) {
     let cb = &mut block.txdata[0];
-    cb.output.retain(|o| !o.script_pubkey.as_bytes().starts_with(&[0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed]));
+    cb.output.retain(|o| {
+        !o.script_pubkey
+            .as_bytes()
+            .starts_with(&[0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed])
+    });
     let mut buf = [0u8; 64];
     buf[..32].copy_from_slice(&block_witness_root(block));
     let commitment = sha256d::Hash::hash(&buf).to_byte_array();
     let mut script = vec![0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed];
     script.extend_from_slice(&commitment);
-    block.txdata[0].output.push(TxOut { value: Amount::ZERO, script_pubkey: ScriptBuf::from_bytes(script) });
+    block.txdata[0].output.push(TxOut {
+        value: Amount::ZERO,
+        script_pubkey: ScriptBuf::from_bytes(script),
+    });
     block.header.merkle_root = TxMerkleNode::from_byte_array(block_merkle_root(block).0);
     grind(block);
 }
@@ -125,5 +146,9 @@ pub fn datadir_utxo_stats(datadir: &std::path::Path) -> (u64, u64, String) {
     let store = weft::store::RedbStore::open(&datadir.join("regtest").join("chainstate.redb"), 8 << 20)
         .expect("open the node's chainstate");
     let stats = weft::chain::utxo_stats::utxo_stats(&store).expect("read the UTXO set");
-    (stats.txouts, stats.total_amount, weft::chain::muhash::to_core_hex(&stats.muhash))
+    (
+        stats.txouts,
+        stats.total_amount,
+        weft::chain::muhash::to_core_hex(&stats.muhash),
+    )
 }

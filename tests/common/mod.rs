@@ -104,7 +104,13 @@ impl Weftd {
     pub fn wait_for_within(&self, needles: &[&str], secs: u64) -> bool {
         let deadline = Instant::now() + Duration::from_secs(secs);
         while Instant::now() < deadline {
-            if self.lines.lock().unwrap().iter().any(|l| needles.iter().all(|n| l.contains(n))) {
+            if self
+                .lines
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| needles.iter().all(|n| l.contains(n)))
+            {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(25));

@@ -17,7 +17,10 @@ pub const NOW_SECS: u64 = 4_000_000_000;
 
 /// A regtest chainstate in memory holding `blocks`.
 pub fn chain_with(blocks: &[Arc<bitcoin::Block>]) -> SharedChain {
-    let opts = ChainOptions { log_tips: false, ..ChainOptions::default() };
+    let opts = ChainOptions {
+        log_tips: false,
+        ..ChainOptions::default()
+    };
     let mut cs = Chainstate::open(params(Chain::Regtest), Box::new(MemoryStore::new()), opts).unwrap();
     for b in blocks {
         cs.accept_block(b.clone(), true, NOW_SECS).unwrap();
@@ -64,19 +67,45 @@ impl Sim {
             .enumerate()
             .map(|(i, c)| Node::new(config.clone(), Box::new(c.clone()), i as u64, now))
             .collect();
-        Sim { nodes, chains, drops: Vec::new(), queue: VecDeque::new(), now }
+        Sim {
+            nodes,
+            chains,
+            drops: Vec::new(),
+            queue: VecDeque::new(),
+            now,
+        }
     }
 
     /// Connects `from` (outbound) to `to`.
     pub fn connect(&mut self, from: usize, to: usize) {
         let dialed = Some("tcp://127.0.0.1:1".parse().unwrap());
-        self.nodes[from].handle(self.now, Event::Connected { peer: PeerId(to as u64), info: conn(Direction::Outbound, to), dialed });
-        self.nodes[to].handle(self.now, Event::Connected { peer: PeerId(from as u64), info: conn(Direction::Inbound, from), dialed: None });
+        self.nodes[from].handle(
+            self.now,
+            Event::Connected {
+                peer: PeerId(to as u64),
+                info: conn(Direction::Outbound, to),
+                dialed,
+            },
+        );
+        self.nodes[to].handle(
+            self.now,
+            Event::Connected {
+                peer: PeerId(from as u64),
+                info: conn(Direction::Inbound, from),
+                dialed: None,
+            },
+        );
     }
 
     /// Delivers `msg` to `to` as if `from` sent it.
     pub fn inject(&mut self, from: usize, to: usize, msg: Message) {
-        self.queue.push_back((to, Event::Message { peer: PeerId(from as u64), msg }));
+        self.queue.push_back((
+            to,
+            Event::Message {
+                peer: PeerId(from as u64),
+                msg,
+            },
+        ));
     }
 
     /// Runs until no core has anything left to do.
@@ -102,10 +131,15 @@ impl Sim {
     fn perform(&mut self, i: usize, action: Action) {
         let from = PeerId(i as u64);
         match action {
-            Action::Send { peer, msg } => self.queue.push_back((peer.0 as usize, Event::Message { peer: from, msg })),
+            Action::Send { peer, msg } => self
+                .queue
+                .push_back((peer.0 as usize, Event::Message { peer: from, msg })),
             Action::Disconnect { peer, reason } => {
                 self.drops.push((i, peer, reason));
-                let ev = Event::Disconnected { peer: from, reason: "peer closed".into() };
+                let ev = Event::Disconnected {
+                    peer: from,
+                    reason: "peer closed".into(),
+                };
                 self.queue.push_back((peer.0 as usize, ev));
             }
             Action::Validate(job) => {
@@ -115,7 +149,8 @@ impl Sim {
             Action::SendBlock { peer, hash, witness } => {
                 if let Some(payload) = block_payload(&self.chains[i].lock(), &hash, witness).unwrap() {
                     let msg = Message::new(Command::new("block").unwrap(), payload.into(), TrafficClass::Block);
-                    self.queue.push_back((peer.0 as usize, Event::Message { peer: from, msg }));
+                    self.queue
+                        .push_back((peer.0 as usize, Event::Message { peer: from, msg }));
                 }
             }
             Action::Connect { .. } => {}

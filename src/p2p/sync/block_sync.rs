@@ -48,7 +48,11 @@ impl Node {
             match self.chain.block_info(&hash) {
                 // Core serves blocks of the active chain; others could fingerprint us.
                 Some(info) if info.have_data && info.active => {
-                    self.actions.push_back(Action::SendBlock { peer: id, hash, witness });
+                    self.actions.push_back(Action::SendBlock {
+                        peer: id,
+                        hash,
+                        witness,
+                    });
                 }
                 _ => debug!(target: "net", "peer={id} asked for block {hash} we do not serve"),
             }
@@ -61,7 +65,11 @@ impl Node {
         self.download.received(id, hash, now);
         debug!(target: "net", "received block {hash} peer={id}{}", if requested { "" } else { " (unrequested)" });
         self.block_source.insert(hash, id);
-        self.actions.push_back(Action::Validate(Job::Block { peer: id, block: Arc::new(block), requested }));
+        self.actions.push_back(Action::Validate(Job::Block {
+            peer: id,
+            block: Arc::new(block),
+            requested,
+        }));
     }
 
     /// A block job finished: punish senders of invalid blocks, move the window, announce.
@@ -83,7 +91,11 @@ impl Node {
             }
         }
         for (bad, e) in invalid {
-            let source = if bad == hash { Some(id) } else { self.block_source.remove(&bad) };
+            let source = if bad == hash {
+                Some(id)
+            } else {
+                self.block_source.remove(&bad)
+            };
             if let Some(src) = source.filter(|_| e.punish) {
                 self.misbehaving(now, src, format!("invalid block {bad}: {}", e.reason));
             }
@@ -98,15 +110,27 @@ impl Node {
     /// Asks every syncing peer for the blocks it can give within the window.
     pub(crate) fn request_blocks(&mut self, now: Time) {
         let tip = self.chain.tip();
-        let ids: Vec<PeerId> = self.peers.values().filter(|p| p.is_ready() && p.sync.serves_blocks).map(|p| p.id).collect();
+        let ids: Vec<PeerId> = self
+            .peers
+            .values()
+            .filter(|p| p.is_ready() && p.sync.serves_blocks)
+            .map(|p| p.id)
+            .collect();
         for id in ids {
-            let Some(best) = self.peers.get(&id).and_then(|p| p.sync.best_known) else { continue };
+            let Some(best) = self.peers.get(&id).and_then(|p| p.sync.best_known) else {
+                continue;
+            };
             let to = tip.height.saturating_add(BLOCK_DOWNLOAD_WINDOW + 1);
             let missing = self.chain.missing_blocks(&best, tip.height + 1, to);
             if missing.is_empty() {
                 continue;
             }
-            let needed = |h: u32| missing.binary_search_by_key(&h, |(mh, _)| *mh).ok().map(|i| missing[i].1);
+            let needed = |h: u32| {
+                missing
+                    .binary_search_by_key(&h, |(mh, _)| *mh)
+                    .ok()
+                    .map(|i| missing[i].1)
+            };
             let hashes = self.download.next_requests(id, now, needed, tip.height);
             if !hashes.is_empty() {
                 debug!(target: "net", "requesting {} blocks from peer={id}", hashes.len());
@@ -130,7 +154,11 @@ impl Node {
                 continue;
             }
             let prefers_headers = p.sync.prefers_headers;
-            let headers = if prefers_headers { self.headers_since(&known, tip.hash) } else { None };
+            let headers = if prefers_headers {
+                self.headers_since(&known, tip.hash)
+            } else {
+                None
+            };
             match headers {
                 Some(list) => self.send(id, NetMsg::Headers(list)),
                 None => self.send(id, NetMsg::Inv(vec![Inventory::Block(tip.hash)])),

@@ -23,8 +23,7 @@ impl Node {
     pub(crate) fn start_sync(&mut self, id: PeerId) {
         let Some(p) = self.peers.get_mut(&id) else { return };
         let services = p.version.as_ref().map_or(0, |v| v.services);
-        p.sync.serves_blocks =
-            services & NODE_WITNESS != 0 && services & (NODE_NETWORK | NODE_NETWORK_LIMITED) != 0;
+        p.sync.serves_blocks = services & NODE_WITNESS != 0 && services & (NODE_NETWORK | NODE_NETWORK_LIMITED) != 0;
         self.send(id, NetMsg::SendHeaders);
         if self.peers.get(&id).is_some_and(|p| p.sync.serves_blocks) {
             self.with_peer(id, |p| p.sync.started = true);
@@ -36,7 +35,10 @@ impl Node {
     pub(crate) fn send_getheaders(&mut self, id: PeerId, from: Option<BlockHash>) {
         let locator = self.chain.locator(from.as_ref());
         debug!(target: "net", "getheaders ({}) sent to peer={id}", locator.len());
-        self.send(id, NetMsg::GetHeaders(LocatorRequest::new(locator, BlockHash::all_zeros())));
+        self.send(
+            id,
+            NetMsg::GetHeaders(LocatorRequest::new(locator, BlockHash::all_zeros())),
+        );
     }
 
     /// Punishes a peer for breaking a rule: logged and disconnected.
@@ -70,7 +72,11 @@ impl Node {
             }
         }
         if let Some(bad) = headers.iter().find(|h| h.validate_pow(h.target()).is_err()) {
-            return self.misbehaving(now, id, format!("header {} with invalid proof of work", bad.block_hash()));
+            return self.misbehaving(
+                now,
+                id,
+                format!("header {} with invalid proof of work", bad.block_hash()),
+            );
         }
         let presync = self.peers.get(&id).and_then(|p| p.sync.presync.clone());
         let base = match (&presync, self.chain.block_info(&first.prev_blockhash)) {
@@ -87,7 +93,10 @@ impl Node {
             if full {
                 debug!(target: "net", "presync: peer={id} height={height} below minimum chain work, counting on");
                 self.with_peer(id, |p| p.sync.presync = Some(Presync { last, height, work }));
-                self.send(id, NetMsg::GetHeaders(LocatorRequest::new(vec![last], BlockHash::all_zeros())));
+                self.send(
+                    id,
+                    NetMsg::GetHeaders(LocatorRequest::new(vec![last], BlockHash::all_zeros())),
+                );
             } else {
                 info!(target: "net", "Ignoring low-work chain (height={height}) from peer={id}");
                 self.with_peer(id, |p| p.sync.presync = None);
@@ -100,7 +109,8 @@ impl Node {
             self.with_peer(id, |p| p.sync.presync = None);
             return self.send_getheaders(id, None);
         }
-        self.actions.push_back(Action::Validate(Job::Headers { peer: id, headers }));
+        self.actions
+            .push_back(Action::Validate(Job::Headers { peer: id, headers }));
     }
 
     fn on_unconnecting_headers(&mut self, now: Time, id: PeerId, first: &Header) {
@@ -144,7 +154,9 @@ impl Node {
 
     /// Raises what we know the peer has to `hash`, if it is more work.
     pub(crate) fn update_peer_best(&mut self, id: PeerId, hash: &BlockHash) {
-        let Some(info) = self.chain.block_info(hash) else { return };
+        let Some(info) = self.chain.block_info(hash) else {
+            return;
+        };
         let current = self.peers.get(&id).and_then(|p| p.sync.best_known);
         let current_work = current.and_then(|h| self.chain.block_info(&h)).map(|i| i.at.work);
         if current_work.is_some_and(|w: Work| w >= info.at.work) {
