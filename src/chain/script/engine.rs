@@ -195,13 +195,13 @@ mod tests {
         let err = verify_transaction(&tx, &[out(&[0x53, 0x87])], VerifyFlags::STANDARD).expect_err("2 != 3");
         assert_eq!(err.code(), Some(ScriptErrorCode::EvalFalse));
         assert_eq!(err.input, 0);
-        // A non-push scriptSig is only policy: consensus flags accept it.
-        let tx = spend(&[0x52, 0x61]); // 2 NOP
-        let spk = [0x52, 0x87];
+        // An upgradable NOP is only policy: consensus flags accept it.
+        let tx = spend(&[0x52]);
+        let spk = [0xb9, 0x52, 0x87]; // NOP10 2 EQUAL
         assert_eq!(verify_transaction(&tx, &[out(&spk)], VerifyFlags::MANDATORY), Ok(()));
         let err = verify_transaction(&tx, &[out(&spk)], VerifyFlags::STANDARD).expect_err("policy");
-        assert_eq!(err.code(), Some(ScriptErrorCode::SigPushOnly));
-        assert!(err.mempool_reason().starts_with("mempool-script-verify-flag-failed"));
+        assert_eq!(err.code(), Some(ScriptErrorCode::DiscourageUpgradableNops));
+        assert!(err.mempool_reason().starts_with("non-mandatory-script-verify-flag ("));
     }
 
     #[test]
