@@ -13,7 +13,10 @@ use weft::chain::{params, Chain, ChainOptions, Chainstate};
 use weft::store::{MemoryStore, RedbStore, Store};
 
 fn runs() -> usize {
-    std::env::var("CHAIN_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5)
+    std::env::var("CHAIN_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5)
 }
 
 fn blocks() -> Vec<Arc<Block>> {
@@ -29,7 +32,10 @@ fn blocks() -> Vec<Arc<Block>> {
 
 /// Connects every block; returns the time and (blocks, txs, inputs).
 fn connect(store: Box<dyn Store>, blocks: &[Arc<Block>]) -> (Duration, (usize, usize, usize)) {
-    let opts = ChainOptions { log_tips: false, ..ChainOptions::default() };
+    let opts = ChainOptions {
+        log_tips: false,
+        ..ChainOptions::default()
+    };
     let mut cs = Chainstate::open(params(Chain::Regtest), store, opts).expect("open");
     let start = Instant::now();
     for b in blocks {

@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 use bitcoin::hashes::hex::FromHex;
 
 fn runs() -> usize {
-    std::env::var("SYNC_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3)
+    std::env::var("SYNC_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
 }
 
 struct Node {
@@ -42,7 +45,11 @@ impl Node {
                 }
             }
         });
-        Node { child, lines, _dir: dir }
+        Node {
+            child,
+            lines,
+            _dir: dir,
+        }
     }
 
     fn wait_for(&self, needle: &str) -> String {
@@ -81,8 +88,8 @@ fn write_blk(path: &Path) -> String {
     let mut out = Vec::new();
     let mut last = None;
     for h in doc["blocks_hex"].as_array().expect("blocks") {
-        let block: bitcoin::Block = bitcoin::consensus::deserialize(&Vec::from_hex(h.as_str().expect("hex")).expect("hex"))
-            .expect("block");
+        let block: bitcoin::Block =
+            bitcoin::consensus::deserialize(&Vec::from_hex(h.as_str().expect("hex")).expect("hex")).expect("block");
         weft::chain::import::write_block_record(&mut out, weft::chain::Chain::Regtest.magic(), &block);
         last = Some(block.block_hash());
     }
@@ -124,6 +131,9 @@ fn main() {
             best = best.min(start.elapsed());
             rss = rss.max(b.peak_rss_mib());
         }
-        println!("sync {name:7}: {:.0} ms for 221 blocks (process start to tip), peak RSS {rss:.0} MiB with -dbcache=50", best.as_secs_f64() * 1e3);
+        println!(
+            "sync {name:7}: {:.0} ms for 221 blocks (process start to tip), peak RSS {rss:.0} MiB with -dbcache=50",
+            best.as_secs_f64() * 1e3
+        );
     }
 }

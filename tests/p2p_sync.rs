@@ -62,3 +62,33 @@ fn sender_of_a_header_without_proof_of_work_is_disconnected() {
     assert!(why.contains("proof of work"), "{why}");
     assert_eq!(sim.tip(0), core.blocks[199].block_hash());
 }
+
+#[test]
+fn two_nodes_with_competing_branches_agree_on_the_most_work() {
+    use std::sync::Arc;
+    use weft::chain::utxo_stats::utxo_stats;
+
+    let core = core_chain();
+    // Node 0 holds Core's blocks 201..210, with transactions; node 1 a longer branch of empty blocks.
+    let mut branch = core.blocks[..200].to_vec();
+    let mut parent = (*core.blocks[199]).clone();
+    for h in 201..=212u32 {
+        let b = build_block(&parent, h, vec![], regtest_subsidy(h), 0xb1);
+        parent = b.clone();
+        branch.push(Arc::new(b));
+    }
+    let mut sim = Sim::new(vec![chain_with(&core.blocks[..210]), chain_with(&branch)]);
+    sim.connect(0, 1);
+    sim.run();
+    let winner = branch.last().unwrap().block_hash();
+    assert_eq!(sim.tip(0), winner);
+    assert_eq!(sim.tip(1), winner);
+    let fresh = chain_with(&branch);
+    let stats = |c: &weft::chain::view::SharedChain| {
+        let mut cs = c.lock();
+        cs.flush().unwrap();
+        utxo_stats(cs.store()).unwrap()
+    };
+    assert_eq!(stats(&sim.chains[0]), stats(&fresh));
+    assert_eq!(stats(&sim.chains[1]), stats(&fresh));
+}

@@ -114,6 +114,13 @@ impl ChainView for SharedChain {
         out
     }
 
+    fn fork_height(&self, best: &BlockHash) -> Option<u32> {
+        let cs = self.lock();
+        let index = cs.index();
+        let id = index.lookup(best)?;
+        Some(index.get(index.fork_point(cs.tip(), id)).height)
+    }
+
     fn missing_blocks(&self, best: &BlockHash, from: u32, to: u32) -> Vec<(u32, BlockHash)> {
         let cs = self.lock();
         let index = cs.index();

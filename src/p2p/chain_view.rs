@@ -49,6 +49,8 @@ pub trait ChainView: Send {
     fn locator(&self, from: Option<&BlockHash>) -> Vec<BlockHash>;
     /// Core's `getheaders` answer: active-chain headers after the first locator hit, up to `stop` or `max`.
     fn headers_after(&self, locator: &[BlockHash], stop: &BlockHash, max: usize) -> Vec<Header>;
+    /// Height of the last block that the chain ending at `best` shares with the active chain.
+    fn fork_height(&self, best: &BlockHash) -> Option<u32>;
     /// Blocks of the chain ending at `best` with heights in `from..=to` whose bodies we lack.
     fn missing_blocks(&self, best: &BlockHash, from: u32, to: u32) -> Vec<(u32, BlockHash)>;
     /// The minimum chain work a header chain needs before we store it.

@@ -109,7 +109,6 @@ impl Node {
 
     /// Asks every syncing peer for the blocks it can give within the window.
     pub(crate) fn request_blocks(&mut self, now: Time) {
-        let tip = self.chain.tip();
         let ids: Vec<PeerId> = self
             .peers
             .values()
@@ -120,8 +119,12 @@ impl Node {
             let Some(best) = self.peers.get(&id).and_then(|p| p.sync.best_known) else {
                 continue;
             };
-            let to = tip.height.saturating_add(BLOCK_DOWNLOAD_WINDOW + 1);
-            let missing = self.chain.missing_blocks(&best, tip.height + 1, to);
+            // As Core, the window starts at the last block our chain shares with the peer's.
+            let Some(start) = self.chain.fork_height(&best) else {
+                continue;
+            };
+            let to = start.saturating_add(BLOCK_DOWNLOAD_WINDOW + 1);
+            let missing = self.chain.missing_blocks(&best, start + 1, to);
             if missing.is_empty() {
                 continue;
             }
@@ -131,7 +134,7 @@ impl Node {
                     .ok()
                     .map(|i| missing[i].1)
             };
-            let hashes = self.download.next_requests(id, now, needed, tip.height);
+            let hashes = self.download.next_requests(id, now, needed, start);
             if !hashes.is_empty() {
                 debug!(target: "net", "requesting {} blocks from peer={id}", hashes.len());
                 let inv = hashes.into_iter().map(Inventory::WitnessBlock).collect();
