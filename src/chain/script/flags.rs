@@ -147,7 +147,7 @@ impl VerifyFlags {
         if self.contains(Self::CLEANSTACK) && !self.contains(Self::WITNESS) {
             return false;
         }
-        !(self.contains(Self::WITNESS) && !self.contains(Self::P2SH))
+        !self.contains(Self::WITNESS) || self.contains(Self::P2SH)
     }
 
     /// Parses Core's comma-separated flag names (`""` and `"NONE"` are empty).
