@@ -154,8 +154,8 @@ impl ScriptError {
     }
 
     /// Core's block reject reason, `block-script-verify-flag-failed (<ScriptErrorString>)`
-    /// (validation.cpp `ConnectBlock`/`CheckInputScripts`; Core before v30 said
-    /// `mandatory-script-verify-flag-failed`).
+    /// (validation.cpp `ConnectBlock`/`CheckInputScripts` of the linked Core; Core v29 and
+    /// earlier said `mandatory-script-verify-flag-failed`).
     pub fn block_reason(&self) -> String {
         format!("block-script-verify-flag-failed ({})", self.detail())
     }
