@@ -33,11 +33,23 @@ fn main() {
 fn core_source_dir() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline", "--manifest-path"])
-        .arg(PathBuf::from(&manifest_dir).join("Cargo.toml"))
-        .output()
-        .expect("run cargo metadata");
+    let target = std::env::var("TARGET").expect("cargo sets TARGET");
+    // Offline first: the outer build has fetched every package for this target. Only if
+    // that fails (an odd cache) ask the registry.
+    let run = |offline: bool| {
+        let mut cmd = Command::new(&cargo);
+        cmd.args(["metadata", "--format-version", "1", "--filter-platform", &target])
+            .arg("--manifest-path")
+            .arg(PathBuf::from(&manifest_dir).join("Cargo.toml"));
+        if offline {
+            cmd.arg("--offline");
+        }
+        cmd.output().expect("run cargo metadata")
+    };
+    let mut out = run(true);
+    if !out.status.success() {
+        out = run(false);
+    }
     assert!(
         out.status.success(),
         "cargo metadata failed: {}",

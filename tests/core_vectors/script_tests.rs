@@ -85,8 +85,8 @@ fn witness(items: &[serde_json::Value]) -> Result<(Witness, i64, Option<[u8; 32]
     Ok((Witness::from_slice(&stack), btc_to_sat(amount)?, output_key))
 }
 
-/// Error names the linked Core (v31.99) reports where the vectors in `../shared/testdata`
-/// (from Core v29) expect an older name, for the same failing scripts:
+/// Error names the linked Core (v31.99) reports where the older copy of the file in
+/// `../shared/testdata` expects a previous name, for the same failing scripts:
 /// Core now reports CScriptNum range and minimality failures as `SCRIPTNUM` (before:
 /// the caught exception's `UNKNOWN_ERROR`), and OP_IF/OP_NOTIF on an empty stack as
 /// `INVALID_STACK_OPERATION` (before: `UNBALANCED_CONDITIONAL`). The linked Core's own
@@ -186,7 +186,7 @@ fn run_file(file: &'static str, tests: &[serde_json::Value], renames: &[(&str, &
         }
     }
     if renamed > 0 {
-        println!("{file}: {renamed} cases matched under Core v30's renamed script errors");
+        println!("{file}: {renamed} cases matched under the linked Core's newer error names");
     }
     tally.finish();
 }

@@ -195,13 +195,22 @@ mod tests {
         let err = verify_transaction(&tx, &[out(&[0x53, 0x87])], VerifyFlags::STANDARD).expect_err("2 != 3");
         assert_eq!(err.code(), Some(ScriptErrorCode::EvalFalse));
         assert_eq!(err.input, 0);
-        // An upgradable NOP is only policy: consensus flags accept it.
+        // An upgradable NOP is only refused by policy.
         let tx = spend(&[0x52]);
-        let spk = [0xb9, 0x52, 0x87]; // NOP10 2 EQUAL
+        let spk = [0xb0, 0x52, 0x87]; // NOP1 2 EQUAL
         assert_eq!(verify_transaction(&tx, &[out(&spk)], VerifyFlags::MANDATORY), Ok(()));
         let err = verify_transaction(&tx, &[out(&spk)], VerifyFlags::STANDARD).expect_err("policy");
         assert_eq!(err.code(), Some(ScriptErrorCode::DiscourageUpgradableNops));
+        assert_eq!(
+            err.block_reason(),
+            "mandatory-script-verify-flag-failed (NOPx reserved for soft-fork upgrades)"
+        );
         assert!(err.mempool_reason().starts_with("non-mandatory-script-verify-flag ("));
+        // SIGPUSHONLY is a flag Core's C API would refuse; here it runs.
+        let tx = spend(&[0x52, 0x61]); // 2 NOP
+        let flags = VerifyFlags::MANDATORY | VerifyFlags::SIGPUSHONLY;
+        let err = verify_transaction(&tx, &[out(&[0x52, 0x87])], flags).expect_err("push only");
+        assert_eq!(err.code(), Some(ScriptErrorCode::SigPushOnly));
     }
 
     #[test]
