@@ -118,8 +118,9 @@ fn main() {
         ];
         a_args.extend(extra.map(String::from));
         let a = Node::start(&a_args);
-        a.wait_for("Loaded 221 blocks from external file");
+        // Lines are consumed in order: the listener is logged before the import ends.
         let bound = a.wait_for(&format!("Bound to {scheme}://"));
+        a.wait_for("Loaded 221 blocks from external file");
         let addr = bound.split("Bound to ").nth(1).expect("address").trim().to_string();
         let (mut best, mut rss) = (Duration::MAX, 0.0f64);
         for _ in 0..runs() {
