@@ -92,3 +92,19 @@ fn two_nodes_with_competing_branches_agree_on_the_most_work() {
     assert_eq!(stats(&sim.chains[0]), stats(&fresh));
     assert_eq!(stats(&sim.chains[1]), stats(&fresh));
 }
+
+#[test]
+fn a_new_block_is_announced_and_fetched_across_nodes() {
+    let core = core_chain();
+    let base = &core.blocks[..220];
+    let mut sim = Sim::new(vec![chain_with(base), chain_with(base), chain_with(base)]);
+    sim.connect(1, 0);
+    sim.connect(2, 0);
+    sim.run();
+    // Node 2 hands node 0 the next block; node 0 announces it (BIP130 headers) and node 1 fetches it.
+    sim.inject(2, 0, NetMsg::Block(Box::new((*core.blocks[220]).clone())).encode());
+    sim.run();
+    assert_eq!(sim.tip(0), core.tip_hash);
+    assert_eq!(sim.tip(1), core.tip_hash);
+    assert!(sim.drops.is_empty(), "{:?}", sim.drops);
+}

@@ -153,7 +153,13 @@ impl Node {
         for id in ids {
             let Some(p) = self.peers.get(&id) else { continue };
             let known = [p.sync.best_known, p.sync.announced];
-            if known.contains(&Some(tip.hash)) {
+            // As Core's PeerHasHeader: skip peers whose chain already holds our tip.
+            let has_tip = p
+                .sync
+                .best_known
+                .and_then(|b| self.chain.fork_height(&b))
+                .is_some_and(|h| h >= tip.height);
+            if known.contains(&Some(tip.hash)) || has_tip {
                 continue;
             }
             let prefers_headers = p.sync.prefers_headers;
