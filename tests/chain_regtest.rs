@@ -19,6 +19,7 @@ fn open(store: Box<dyn Store>, dbcache: usize) -> Chainstate {
     let opts = ChainOptions {
         dbcache_bytes: dbcache,
         log_tips: false,
+        prune_target: None,
     };
     Chainstate::open(params(Chain::Regtest), store, opts).expect("open chainstate")
 }
@@ -98,4 +99,46 @@ fn reorg_to_more_work_then_back_matches_fresh_nodes() {
     // Core's chain grows past branch b: A goes back to it and ends on Core's own figures.
     connect_all(&mut a, &core.blocks[210..]);
     assert_core_tip(&mut a, &core);
+}
+
+#[test]
+fn pruning_deletes_old_blocks_keeps_the_last_288_and_the_utxo_set() {
+    let core = core_chain();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chainstate.redb");
+    let mut blocks = core.blocks.clone();
+    let mut parent = (*core.blocks[220]).clone();
+    for h in 222..=521u32 {
+        let b = build_block(&parent, h, vec![], regtest_subsidy(h), 0xc0);
+        parent = b.clone();
+        blocks.push(Arc::new(b));
+    }
+    let mut cs = open(Box::new(RedbStore::open(&path, 4 << 20).unwrap()), 450 << 20);
+    connect_all(&mut cs, &blocks);
+    cs.flush().unwrap();
+    let before = utxo_stats(cs.store()).unwrap();
+    let stored = cs.stored_bytes();
+    // Everything but genesis and the last 288 blocks may go: 521 - 288 = 233 blocks.
+    assert_eq!(cs.prune(0).unwrap(), 233);
+    assert!(cs.stored_bytes() < stored);
+    for (i, b) in blocks.iter().enumerate() {
+        let height = i + 1;
+        let have = cs.read_block(&b.block_hash()).unwrap().is_some();
+        assert_eq!(have, height > 233, "block at height {height}");
+    }
+    assert_eq!(utxo_stats(cs.store()).unwrap(), before);
+    drop(cs);
+    // The pruned state survives a restart, and the chain keeps growing.
+    let mut cs = open(Box::new(RedbStore::open(&path, 4 << 20).unwrap()), 450 << 20);
+    assert_eq!(cs.index().get(cs.tip()).height, 521);
+    assert_eq!(cs.stored_bytes(), {
+        let ids: Vec<_> = cs.index().ids().collect();
+        ids.iter()
+            .filter(|&&id| cs.index().get(id).status.have_data())
+            .map(|&id| u64::from(cs.index().get(id).data_size))
+            .sum::<u64>()
+    });
+    let next = build_block(&parent, 522, vec![], regtest_subsidy(522), 0xc0);
+    connect_all(&mut cs, &[Arc::new(next)]);
+    assert_eq!(cs.index().get(cs.tip()).height, 522);
 }

@@ -7,7 +7,7 @@ use tracing::info;
 use weft::chain::view::SharedChain;
 use weft::chain::{params, ChainOptions, Chainstate};
 use weft::config::{args, Args, Config};
-use weft::p2p::config::{NODE_NETWORK, NODE_P2P_V2, NODE_WITNESS};
+use weft::p2p::config::{NODE_NETWORK, NODE_NETWORK_LIMITED, NODE_P2P_V2, NODE_WITNESS};
 use weft::p2p::NodeConfig;
 use weft::store::RedbStore;
 use weft::{logging, runtime};
@@ -32,7 +32,13 @@ async fn run(config: Config) -> Result<()> {
     let chain = open_chain(&config, data_dir).await?;
     let transports = runtime::transports::build(&config).await?;
     let node_config = NodeConfig {
-        services: NODE_NETWORK | NODE_WITNESS | if config.v2transport { NODE_P2P_V2 } else { 0 },
+        // A pruned node serves only recent blocks: NODE_NETWORK_LIMITED instead of NODE_NETWORK.
+        services: if config.prune_bytes.is_some() {
+            NODE_NETWORK_LIMITED
+        } else {
+            NODE_NETWORK
+        } | NODE_WITNESS
+            | if config.v2transport { NODE_P2P_V2 } else { 0 },
         connect: config.connect.clone(),
         addnode: config.addnode.clone(),
         max_tip_age: config.max_tip_age,
@@ -62,6 +68,7 @@ async fn run(config: Config) -> Result<()> {
 async fn open_chain(config: &Config, data_dir: &std::path::Path) -> Result<SharedChain> {
     let path = data_dir.join("chainstate.redb");
     let dbcache = config.dbcache_bytes;
+    let prune_target = config.prune_bytes;
     let chain = config.chain;
     let cs = tokio::task::spawn_blocking(move || -> Result<Chainstate> {
         // redb's page cache takes an eighth of -dbcache, the coins cache the rest.
@@ -69,6 +76,7 @@ async fn open_chain(config: &Config, data_dir: &std::path::Path) -> Result<Share
         let opts = ChainOptions {
             dbcache_bytes: dbcache - dbcache / 8,
             log_tips: true,
+            prune_target,
         };
         let mut cs = Chainstate::open(params(chain), Box::new(store), opts).context("loading the block index")?;
         let tip = cs.index().get(cs.tip());

@@ -27,13 +27,19 @@ pub struct ChainOptions {
     pub dbcache_bytes: usize,
     /// Log every connected block as Core's `UpdateTip`.
     pub log_tips: bool,
+    /// Keep stored blocks and undo data under this many bytes (`-prune`), `None` to keep all.
+    pub prune_target: Option<u64>,
 }
+
+/// Core's `MIN_BLOCKS_TO_KEEP`: a pruned node keeps at least the last 288 blocks.
+pub const MIN_BLOCKS_TO_KEEP: u32 = 288;
 
 impl Default for ChainOptions {
     fn default() -> Self {
         ChainOptions {
             dbcache_bytes: 450 << 20,
             log_tips: true,
+            prune_target: None,
         }
     }
 }
@@ -92,6 +98,7 @@ pub struct Chainstate {
     best_header: EntryId,
     opts: ChainOptions,
     totals: ConnectStats,
+    stored_bytes: u64,
 }
 
 impl Chainstate {
@@ -117,6 +124,7 @@ impl Chainstate {
             best_header: 0,
             opts,
             totals: ConnectStats::default(),
+            stored_bytes: 0,
         };
         if fresh {
             cs.init_genesis()?;
@@ -132,6 +140,9 @@ impl Chainstate {
         cs.index.set_tip(tip);
         for id in cs.index.ids().collect::<Vec<_>>() {
             let e = cs.index.get(id);
+            if e.status.have_data() {
+                cs.stored_bytes += u64::from(e.data_size);
+            }
             if !e.status.failed() && cs.index.better(id, cs.best_header) {
                 cs.best_header = id;
             }
@@ -270,6 +281,8 @@ impl Chainstate {
         e.status.0 |= BlockStatus::HAVE_DATA;
         e.status.raise(BlockStatus::VALID_TRANSACTIONS);
         e.n_tx = block.txdata.len() as u32;
+        e.data_size = raw.len() as u32;
+        self.stored_bytes += raw.len() as u64;
         self.index.mark_received(id);
         self.dirty.insert(id);
         self.link_chain_tx(id);
@@ -392,7 +405,63 @@ impl Chainstate {
         let tip = self.tip();
         let index = &self.index;
         self.candidates.retain(|&c| !index.better(tip, c));
+        if let Some(target) = self.opts.prune_target {
+            if self.stored_bytes > target {
+                self.prune(target)?;
+            }
+        }
         Ok(invalid)
+    }
+
+    /// Bytes of block bodies and undo data stored.
+    pub fn stored_bytes(&self) -> u64 {
+        self.stored_bytes
+    }
+
+    /// Whether old blocks are being deleted (`-prune`).
+    pub fn is_pruning(&self) -> bool {
+        self.opts.prune_target.is_some()
+    }
+
+    /// Deletes the oldest active-chain blocks and their undo data until at most `target`
+    /// bytes are stored, keeping genesis and the last [`MIN_BLOCKS_TO_KEEP`] blocks.
+    pub fn prune(&mut self, target: u64) -> Result<usize, StoreError> {
+        // Undo data must be on disk, and the index consistent, before anything goes.
+        self.flush()?;
+        let tip_height = self.index.height();
+        let max_height = tip_height.saturating_sub(MIN_BLOCKS_TO_KEEP);
+        let before = self.stored_bytes;
+        let mut gone = Vec::new();
+        let mut height = 1;
+        while self.stored_bytes > target && height <= max_height {
+            if let Some(id) = self.index.at_height(height) {
+                let e = self.index.get_mut(id);
+                if e.status.have_data() {
+                    e.status.0 &= !(BlockStatus::HAVE_DATA | BlockStatus::HAVE_UNDO);
+                    self.stored_bytes = self.stored_bytes.saturating_sub(u64::from(e.data_size));
+                    gone.push((id, e.hash));
+                }
+            }
+            height += 1;
+        }
+        if gone.is_empty() {
+            return Ok(0);
+        }
+        let hashes: Vec<BlockHash> = gone.iter().map(|(_, h)| *h).collect();
+        self.store.delete_blocks(&hashes)?;
+        for (id, _) in &gone {
+            self.dirty.insert(*id);
+            self.recent.remove(id);
+        }
+        self.flush()?;
+        tracing::info!(
+            "Prune: target={}MiB actual={}MiB diff={}MiB max_prune_height={max_height} removed {} blocks",
+            target >> 20,
+            self.stored_bytes >> 20,
+            (before - self.stored_bytes) >> 20,
+            gone.len()
+        );
+        Ok(gone.len())
     }
 
     fn load_block(&mut self, id: EntryId) -> Result<Arc<Block>, StoreError> {
@@ -419,11 +488,14 @@ impl Chainstate {
             &self.script_cache,
             check_scripts,
         )?;
+        let undo = encode_undo(&undo);
         let e = self.index.get_mut(id);
         e.status.raise(BlockStatus::VALID_SCRIPTS);
         e.status.0 |= BlockStatus::HAVE_UNDO;
+        e.data_size = e.data_size.saturating_add(undo.len() as u32);
+        self.stored_bytes += undo.len() as u64;
         let hash = e.hash;
-        self.undo_pending.insert(hash, encode_undo(&undo));
+        self.undo_pending.insert(hash, undo);
         self.dirty.insert(id);
         self.index.set_tip(id);
         self.totals.txs += stats.txs;
@@ -468,7 +540,10 @@ impl Chainstate {
                 ChainError::Invalid(b) => StoreError::Corrupt(b.to_string()),
             },
         )?;
-        self.index.get_mut(tip).status.0 &= !BlockStatus::HAVE_UNDO;
+        let e = self.index.get_mut(tip);
+        e.status.0 &= !BlockStatus::HAVE_UNDO;
+        e.data_size = e.data_size.saturating_sub(undo_raw.len() as u32);
+        self.stored_bytes = self.stored_bytes.saturating_sub(undo_raw.len() as u64);
         self.dirty.insert(tip);
         self.index.set_tip(prev);
         self.candidates.insert(tip);

@@ -82,6 +82,8 @@ pub struct Entry {
     pub sequence: u64,
     /// Transactions in the chain up to here; non-zero only when every body up to here is stored.
     pub chain_tx: u64,
+    /// Bytes of stored body and undo data.
+    pub data_size: u32,
 }
 
 impl Entry {
@@ -93,6 +95,7 @@ impl Entry {
             chain_work: self.chain_work,
             status: self.status.0,
             n_tx: self.n_tx,
+            data_size: self.data_size,
         }
     }
 }
@@ -163,6 +166,7 @@ impl BlockIndex {
             prev,
             sequence: 0,
             chain_tx: 0,
+            data_size: 0,
         });
         self.by_hash.insert(hash, id);
         id
@@ -187,6 +191,7 @@ impl BlockIndex {
                 return Err(format!("block index entry {} has a wrong height", e.hash));
             }
             e.n_tx = rec.n_tx;
+            e.data_size = rec.data_size;
             if rec.n_tx > 0 {
                 let parent_tx = match prev {
                     None => Some(0),

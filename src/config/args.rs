@@ -58,6 +58,9 @@ pub struct Args {
     /// Flush the chain state at least every this many seconds while busy (default 3600, Core's interval).
     #[arg(long)]
     pub flushinterval: Option<u64>,
+    /// Delete old blocks to keep block and undo data under this many MiB (0 off, at least 550).
+    #[arg(long)]
+    pub prune: Option<u64>,
     /// Import blocks from a file in Core's blk*.dat format on start-up (repeatable).
     #[arg(long)]
     pub loadblock: Vec<String>,

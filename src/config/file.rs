@@ -29,6 +29,8 @@ pub struct FileSettings {
     pub debug: Option<Vec<String>>,
     /// `dbcache` in MiB.
     pub dbcache: Option<u64>,
+    /// `prune` in MiB.
+    pub prune: Option<u64>,
 }
 
 /// A whole config file.

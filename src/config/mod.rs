@@ -49,6 +49,24 @@ pub struct Config {
     pub max_tip_age: std::time::Duration,
     /// `-flushinterval`.
     pub flush_interval: std::time::Duration,
+    /// `-prune` target in bytes, `None` when not pruning.
+    pub prune_bytes: Option<u64>,
+}
+
+/// Core's `MIN_DISK_SPACE_FOR_BLOCK_FILES` in MiB: the smallest automatic prune target.
+pub const MIN_PRUNE_MIB: u64 = 550;
+
+fn prune_target(mib: Option<u64>) -> Result<Option<u64>, ConfigError> {
+    match mib.unwrap_or(0) {
+        0 => Ok(None),
+        1 => Err(ConfigError::Invalid(
+            "-prune=1 (manual pruning with pruneblockchain) is not supported yet; use a target of at least 550".into(),
+        )),
+        m if m < MIN_PRUNE_MIB => Err(ConfigError::Invalid(format!(
+            "Prune configured below the minimum of {MIN_PRUNE_MIB} MiB.  Please use a higher number."
+        ))),
+        m => Ok(Some(m << 20)),
+    }
 }
 
 /// Core's default `-dbcache`, in MiB.
@@ -60,7 +78,18 @@ fn merge(into: &mut FileSettings, over: &FileSettings) {
     macro_rules! take {
         ($($f:ident),*) => { $( if over.$f.is_some() { into.$f = over.$f.clone(); } )* };
     }
-    take!(chain, listen, bind, port, connect, addnode, v2transport, debug, dbcache);
+    take!(
+        chain,
+        listen,
+        bind,
+        port,
+        connect,
+        addnode,
+        v2transport,
+        debug,
+        dbcache,
+        prune
+    );
 }
 
 fn chain_from_args(a: &Args) -> Result<Option<Chain>, ConfigError> {
@@ -162,6 +191,7 @@ impl Config {
                 .map_err(ConfigError::Invalid)?,
             debug: (!args.debug.is_empty()).then(|| args.debug.clone()),
             dbcache: args.dbcache,
+            prune: args.prune,
         };
         merge(&mut s, &cli);
 
@@ -215,6 +245,7 @@ impl Config {
                 .maxtipage
                 .map(std::time::Duration::from_secs)
                 .unwrap_or(crate::p2p::config::DEFAULT_MAX_TIP_AGE),
+            prune_bytes: prune_target(s.prune)?,
             flush_interval: args
                 .flushinterval
                 .map(std::time::Duration::from_secs)
@@ -275,5 +306,23 @@ mod tests {
         assert!(resolve(d.path(), "", &["-bind=udp://1.2.3.4:5"]).is_err());
         let c = resolve(d.path(), "", &["-testnet4"]).unwrap();
         assert_eq!(c.data_dir, d.path().join("testnet4"));
+    }
+
+    #[test]
+    fn chain_state_flags() {
+        let d = tempfile::tempdir().unwrap();
+        let c = resolve(d.path(), "", &[]).unwrap();
+        assert_eq!(c.dbcache_bytes, 450 << 20);
+        assert_eq!(c.prune_bytes, None);
+        let c = resolve(d.path(), "dbcache = 1\nprune = 550\n", &[]).unwrap();
+        assert_eq!(c.dbcache_bytes, 4 << 20, "clamped to Core's minimum");
+        assert_eq!(c.prune_bytes, Some(550 << 20));
+        let e = resolve(d.path(), "", &["-prune=300"]).unwrap_err().to_string();
+        assert!(e.contains("Prune configured below the minimum of 550 MiB"), "{e}");
+        assert!(resolve(d.path(), "", &["-prune=1"]).is_err());
+        assert_eq!(
+            resolve(d.path(), "prune = 600", &["-prune=0"]).unwrap().prune_bytes,
+            None
+        );
     }
 }

@@ -97,30 +97,32 @@ pub fn decode_undo(mut bytes: &[u8]) -> Result<Vec<Coin>, StoreError> {
     Ok(coins)
 }
 
-/// Index record: header (80) || height (4) || status (4) || n_tx (4) || chain work (32, big-endian).
+/// Index record: header (80) || height (4) || status (4) || n_tx (4) || data size (4) || chain work (32, big-endian).
 pub fn encode_index(rec: &IndexRecord) -> Vec<u8> {
     let mut out = serialize(&rec.header);
     out.extend_from_slice(&rec.height.to_le_bytes());
     out.extend_from_slice(&rec.status.to_le_bytes());
     out.extend_from_slice(&rec.n_tx.to_le_bytes());
+    out.extend_from_slice(&rec.data_size.to_le_bytes());
     out.extend_from_slice(&rec.chain_work.to_be_bytes());
     out
 }
 
 /// Decodes an index record written by [`encode_index`].
 pub fn decode_index(bytes: &[u8]) -> Result<IndexRecord, StoreError> {
-    if bytes.len() != 80 + 12 + 32 {
+    if bytes.len() != 80 + 16 + 32 {
         return Err(StoreError::Corrupt(format!("index record of {} bytes", bytes.len())));
     }
     let header: Header = deserialize(&bytes[..80]).map_err(corrupt)?;
     let word = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
     let mut work = [0u8; 32];
-    work.copy_from_slice(&bytes[92..]);
+    work.copy_from_slice(&bytes[96..]);
     Ok(IndexRecord {
         header,
         height: word(80),
         status: word(84),
         n_tx: word(88),
+        data_size: word(92),
         chain_work: Work::from_be_bytes(work),
     })
 }

@@ -17,7 +17,8 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 const KEY_VERSION: &str = "version";
 const KEY_UTXO_TIP: &str = "utxo_tip";
-const SCHEMA_VERSION: u32 = 1;
+/// Version 2 added the data size to index records.
+const SCHEMA_VERSION: u32 = 2;
 
 /// A [`Store`] backed by a redb database file.
 pub struct RedbStore {

@@ -28,6 +28,8 @@ pub struct IndexRecord {
     pub status: u32,
     /// Number of transactions, 0 until the block body was seen.
     pub n_tx: u32,
+    /// Bytes the stored body and undo data take (for pruning).
+    pub data_size: u32,
 }
 
 impl IndexRecord {
