@@ -108,3 +108,76 @@ fn a_new_block_is_announced_and_fetched_across_nodes() {
     assert_eq!(sim.tip(1), core.tip_hash);
     assert!(sim.drops.is_empty(), "{:?}", sim.drops);
 }
+
+#[test]
+fn blocks_come_from_several_peers_in_parallel() {
+    let core = core_chain();
+    let mut sim = Sim::new(vec![
+        chain_with(&core.blocks),
+        chain_with(&core.blocks),
+        chain_with(&[]),
+    ]);
+    sim.connect(2, 0);
+    sim.connect(2, 1);
+    sim.run();
+    assert_eq!(sim.tip(2), core.tip_hash);
+    assert!(sim.served[0] > 0 && sim.served[1] > 0, "served {:?}", sim.served);
+    assert_eq!(sim.served[0] + sim.served[1], 221, "each block fetched once");
+    assert!(sim.drops.is_empty(), "{:?}", sim.drops);
+}
+
+#[test]
+fn every_kind_of_invalid_block_gets_its_sender_disconnected_with_cores_reason() {
+    use bitcoin::{OutPoint, Transaction, TxIn};
+    let core = core_chain();
+    let base = &core.blocks[..200];
+    let parent = &core.blocks[199];
+    let signed: Transaction = core.blocks[200]
+        .txdata
+        .iter()
+        .skip(1)
+        .find(|t| t.input[0].witness.nth(0).is_some_and(|w| w.len() >= 64))
+        .unwrap()
+        .clone();
+    let mut immature = signed.clone();
+    immature.input.truncate(1);
+    immature.input[0] = TxIn {
+        previous_output: OutPoint {
+            txid: parent.txdata[0].compute_txid(),
+            vout: 0,
+        },
+        ..immature.input[0].clone()
+    };
+    let mut bad_sig = signed.clone();
+    let mut items: Vec<Vec<u8>> = bad_sig.input[0].witness.iter().map(<[u8]>::to_vec).collect();
+    items[0][10] ^= 1;
+    bad_sig.input[0].witness = bitcoin::Witness::from_slice(&items);
+    let mut bad_root = build_block(parent, 201, vec![], regtest_subsidy(201), 7);
+    bad_root.header.merkle_root = bitcoin::TxMerkleNode::from_raw_hash(bitcoin::hashes::Hash::all_zeros());
+    common::chain::grind(&mut bad_root);
+    let cases = [
+        (
+            build_block(parent, 201, vec![], regtest_subsidy(201) + 1, 1),
+            "bad-cb-amount",
+        ),
+        (
+            build_block(parent, 201, vec![immature], regtest_subsidy(201), 2),
+            "bad-txns-premature-spend-of-coinbase",
+        ),
+        (
+            build_block(parent, 201, vec![bad_sig], regtest_subsidy(201), 3),
+            "mandatory-script-verify-flag-failed",
+        ),
+        (bad_root, "bad-txnmrklroot"),
+    ];
+    for (block, reason) in cases {
+        let mut sim = Sim::new(vec![chain_with(base), chain_with(base)]);
+        sim.connect(1, 0);
+        sim.run();
+        sim.inject(1, 0, NetMsg::Block(Box::new(block)).encode());
+        sim.run();
+        let why = misbehaving_reason(&sim, 0);
+        assert!(why.contains(reason), "{reason}: {why}");
+        assert_eq!(sim.tip(0), parent.block_hash());
+    }
+}

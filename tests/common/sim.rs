@@ -37,6 +37,8 @@ pub struct Sim {
     pub chains: Vec<SharedChain>,
     /// Every disconnect a core asked for: (node, peer, reason).
     pub drops: Vec<(usize, PeerId, DisconnectReason)>,
+    /// Blocks each node has served.
+    pub served: Vec<usize>,
     queue: VecDeque<(usize, Event)>,
     now: Time,
 }
@@ -68,6 +70,7 @@ impl Sim {
             .map(|(i, c)| Node::new(config.clone(), Box::new(c.clone()), i as u64, now))
             .collect();
         Sim {
+            served: vec![0; chains.len()],
             nodes,
             chains,
             drops: Vec::new(),
@@ -148,6 +151,7 @@ impl Sim {
             }
             Action::SendBlock { peer, hash, witness } => {
                 if let Some(payload) = block_payload(&self.chains[i].lock(), &hash, witness).unwrap() {
+                    self.served[i] += 1;
                     let msg = Message::new(Command::new("block").unwrap(), payload.into(), TrafficClass::Block);
                     self.queue
                         .push_back((peer.0 as usize, Event::Message { peer: from, msg }));
