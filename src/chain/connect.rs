@@ -190,7 +190,10 @@ pub fn connect_block(
                 if coin.coinbase && height.saturating_sub(coin.height) < params.coinbase_maturity {
                     return Err(BlockError::consensus(
                         "bad-txns-premature-spend-of-coinbase",
-                        format!("tried to spend coinbase at depth {}", height.saturating_sub(coin.height)),
+                        format!(
+                            "tried to spend coinbase at depth {}",
+                            height.saturating_sub(coin.height)
+                        ),
                     )
                     .into());
                 }
