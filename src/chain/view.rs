@@ -137,6 +137,10 @@ impl ChainView for SharedChain {
             if e.height < from {
                 break;
             }
+            if e.status.failed() {
+                // A chain through an invalid block is never downloaded.
+                return Vec::new();
+            }
             if !e.status.have_data() {
                 out.push((e.height, e.hash));
             }
