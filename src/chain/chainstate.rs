@@ -418,11 +418,6 @@ impl Chainstate {
         self.stored_bytes
     }
 
-    /// Whether old blocks are being deleted (`-prune`).
-    pub fn is_pruning(&self) -> bool {
-        self.opts.prune_target.is_some()
-    }
-
     /// Deletes the oldest active-chain blocks and their undo data until at most `target`
     /// bytes are stored, keeping genesis and the last [`MIN_BLOCKS_TO_KEEP`] blocks.
     pub fn prune(&mut self, target: u64) -> Result<usize, StoreError> {
@@ -560,10 +555,5 @@ impl Chainstate {
         batch.index_put = self.dirty.drain().map(|id| self.index.get(id).record()).collect();
         batch.utxo_tip = Some(self.index.get(self.tip()).hash);
         self.store.commit(batch)
-    }
-
-    /// Bytes held by the coins cache.
-    pub fn cache_usage(&self) -> usize {
-        self.coins.usage()
     }
 }

@@ -96,13 +96,13 @@ impl Overlay<'_> {
         Ok(!self.spent.contains(op) && self.base.have(self.store, op)?)
     }
 
-    fn apply(self, fresh_coinbase: bool) -> Result<(), ChainError> {
+    fn apply(self) -> Result<(), ChainError> {
         for op in &self.spent {
             self.base.spend(self.store, op)?;
         }
         for (op, coin) in self.created {
             // Coinbase outputs may duplicate an old coinbase's (BIP30 exceptions), so they are not fresh.
-            let fresh = !coin.coinbase || fresh_coinbase;
+            let fresh = !coin.coinbase;
             self.base.add(op, coin, fresh);
         }
         Ok(())
@@ -277,7 +277,7 @@ pub fn connect_block(
             return Err(BlockError::consensus(e.to_string(), format!("in tx {tx}")).into());
         }
     }
-    view.apply(false)?;
+    view.apply()?;
     Ok((undo, stats))
 }
 
