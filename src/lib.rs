@@ -6,5 +6,6 @@ pub mod chain;
 pub mod config;
 pub mod logging;
 pub mod p2p;
+pub mod rpc;
 pub mod runtime;
 pub mod store;

@@ -52,6 +52,17 @@ impl Chain {
         }
     }
 
+    /// Core's default RPC port for this chain.
+    pub fn default_rpc_port(self) -> u16 {
+        match self {
+            Chain::Main => 8332,
+            Chain::Testnet => 18332,
+            Chain::Testnet4 => 48332,
+            Chain::Signet => 38332,
+            Chain::Regtest => 18443,
+        }
+    }
+
     /// Sub-directory of the data dir, as Core names it (mainnet uses the top level).
     pub fn data_subdir(self) -> Option<&'static str> {
         match self {

@@ -64,6 +64,39 @@ pub struct Args {
     /// Import blocks from a file in Core's blk*.dat format on start-up (repeatable).
     #[arg(long)]
     pub loadblock: Vec<String>,
+    /// Accept JSON-RPC commands (default 1).
+    #[arg(long, num_args = 0..=1, default_missing_value = "1")]
+    pub server: Option<String>,
+    /// RPC port, TCP for HTTP/1.1 and UDP for HTTP/3 (default 8332, regtest 18443).
+    #[arg(long)]
+    pub rpcport: Option<u16>,
+    /// RPC listen address (repeatable; used only with -rpcallowip).
+    #[arg(long)]
+    pub rpcbind: Vec<String>,
+    /// Allow RPC clients from this address or subnet (repeatable).
+    #[arg(long)]
+    pub rpcallowip: Vec<String>,
+    /// RPC user name.
+    #[arg(long)]
+    pub rpcuser: Option<String>,
+    /// RPC password (or the WEFT_RPCPASSWORD environment variable).
+    #[arg(long)]
+    pub rpcpassword: Option<String>,
+    /// `<user>:<salt>$<hash>` credentials, as Core's share/rpcauth makes (repeatable).
+    #[arg(long)]
+    pub rpcauth: Vec<String>,
+    /// Cookie file location (default <datadir>/.cookie).
+    #[arg(long)]
+    pub rpccookiefile: Option<String>,
+    /// Serve HTTP/3 on the RPC port over UDP (default 1).
+    #[arg(long, num_args = 0..=1, default_missing_value = "1")]
+    pub rpchttp3: Option<String>,
+    /// Serve the REST interface (default 0).
+    #[arg(long, num_args = 0..=1, default_missing_value = "1")]
+    pub rest: Option<String>,
+    /// Keep an index of all transactions, for getrawtransaction (default 0).
+    #[arg(long, num_args = 0..=1, default_missing_value = "1")]
+    pub txindex: Option<String>,
     /// Debug categories: net, validation, mempool, rpc, or 1/all (repeatable).
     #[arg(long, num_args = 0..=1, default_missing_value = "1")]
     pub debug: Vec<String>,
@@ -95,7 +128,7 @@ pub fn normalize(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
 }
 
 /// Flags that take Core's `-noX` form.
-const NEGATABLE: [&str; 2] = ["listen", "v2transport"];
+const NEGATABLE: [&str; 6] = ["listen", "v2transport", "server", "rpchttp3", "rest", "txindex"];
 
 /// Parses a Core boolean value: `1`/`0`, plus `true`/`false`.
 pub fn parse_bool(flag: &str, v: &str) -> Result<bool, String> {

@@ -31,6 +31,28 @@ pub struct FileSettings {
     pub dbcache: Option<u64>,
     /// `prune` in MiB.
     pub prune: Option<u64>,
+    /// Run the RPC server.
+    pub server: Option<bool>,
+    /// RPC port.
+    pub rpcport: Option<u16>,
+    /// RPC listen addresses.
+    pub rpcbind: Option<Vec<String>>,
+    /// Allowed RPC client subnets.
+    pub rpcallowip: Option<Vec<String>>,
+    /// RPC user.
+    pub rpcuser: Option<String>,
+    /// RPC password.
+    pub rpcpassword: Option<String>,
+    /// `-rpcauth` entries.
+    pub rpcauth: Option<Vec<String>>,
+    /// Cookie file.
+    pub rpccookiefile: Option<String>,
+    /// HTTP/3 on the RPC port.
+    pub rpchttp3: Option<bool>,
+    /// REST interface.
+    pub rest: Option<bool>,
+    /// Transaction index.
+    pub txindex: Option<bool>,
 }
 
 /// A whole config file.

@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod file;
+pub mod rpc;
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +11,7 @@ use weft_transports::{PeerAddr, Scheme};
 use crate::chain::Chain;
 pub use args::Args;
 use file::{ConfigFile, FileSettings};
+pub use rpc::{RpcConfig, RpcSettings};
 
 /// A config that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +53,10 @@ pub struct Config {
     pub flush_interval: std::time::Duration,
     /// `-prune` target in bytes, `None` when not pruning.
     pub prune_bytes: Option<u64>,
+    /// `-txindex`.
+    pub txindex: bool,
+    /// The RPC server.
+    pub rpc: RpcConfig,
 }
 
 /// Core's `MIN_DISK_SPACE_FOR_BLOCK_FILES` in MiB: the smallest automatic prune target.
@@ -88,8 +94,26 @@ fn merge(into: &mut FileSettings, over: &FileSettings) {
         v2transport,
         debug,
         dbcache,
-        prune
+        prune,
+        server,
+        rpcport,
+        rpcbind,
+        rpcallowip,
+        rpcuser,
+        rpcpassword,
+        rpcauth,
+        rpccookiefile,
+        rpchttp3,
+        rest,
+        txindex
     );
+}
+
+fn flag_bool(v: &Option<String>, name: &str) -> Result<Option<bool>, ConfigError> {
+    v.as_deref()
+        .map(|v| args::parse_bool(name, v))
+        .transpose()
+        .map_err(ConfigError::Invalid)
 }
 
 fn chain_from_args(a: &Args) -> Result<Option<Chain>, ConfigError> {
@@ -173,25 +197,26 @@ impl Config {
         }
         let cli = FileSettings {
             chain: None,
-            listen: args
-                .listen
-                .as_deref()
-                .map(|v| args::parse_bool("listen", v))
-                .transpose()
-                .map_err(ConfigError::Invalid)?,
+            listen: flag_bool(&args.listen, "listen")?,
             bind: (!args.bind.is_empty()).then(|| args.bind.clone()),
             port: args.port,
             connect: (!args.connect.is_empty()).then(|| args.connect.clone()),
             addnode: (!args.addnode.is_empty()).then(|| args.addnode.clone()),
-            v2transport: args
-                .v2transport
-                .as_deref()
-                .map(|v| args::parse_bool("v2transport", v))
-                .transpose()
-                .map_err(ConfigError::Invalid)?,
+            v2transport: flag_bool(&args.v2transport, "v2transport")?,
             debug: (!args.debug.is_empty()).then(|| args.debug.clone()),
             dbcache: args.dbcache,
             prune: args.prune,
+            server: flag_bool(&args.server, "server")?,
+            rpcport: args.rpcport,
+            rpcbind: (!args.rpcbind.is_empty()).then(|| args.rpcbind.clone()),
+            rpcallowip: (!args.rpcallowip.is_empty()).then(|| args.rpcallowip.clone()),
+            rpcuser: args.rpcuser.clone(),
+            rpcpassword: args.rpcpassword.clone(),
+            rpcauth: (!args.rpcauth.is_empty()).then(|| args.rpcauth.clone()),
+            rpccookiefile: args.rpccookiefile.clone(),
+            rpchttp3: flag_bool(&args.rpchttp3, "rpchttp3")?,
+            rest: flag_bool(&args.rest, "rest")?,
+            txindex: flag_bool(&args.txindex, "txindex")?,
         };
         merge(&mut s, &cli);
 
@@ -229,6 +254,20 @@ impl Config {
             Some(sub) => root.join(sub),
             None => root,
         };
+        let rpc = RpcSettings {
+            server: s.server,
+            rpcport: s.rpcport,
+            rpcbind: s.rpcbind.clone(),
+            rpcallowip: s.rpcallowip.clone(),
+            rpcuser: s.rpcuser.clone(),
+            // Secrets may come from the environment instead of the command line.
+            rpcpassword: s.rpcpassword.clone().or_else(|| std::env::var("WEFT_RPCPASSWORD").ok()),
+            rpcauth: s.rpcauth.clone(),
+            rpccookiefile: s.rpccookiefile.clone(),
+            rest: s.rest,
+            rpchttp3: s.rpchttp3,
+        }
+        .resolve(chain.default_rpc_port(), &data_dir)?;
         Ok(Config {
             chain,
             data_dir,
@@ -250,6 +289,8 @@ impl Config {
                 .flushinterval
                 .map(std::time::Duration::from_secs)
                 .unwrap_or(crate::runtime::chain_worker::DEFAULT_FLUSH_INTERVAL),
+            txindex: s.txindex.unwrap_or(false),
+            rpc,
         })
     }
 
