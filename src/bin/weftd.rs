@@ -3,14 +3,18 @@
 use anyhow::{Context, Result};
 use clap::Parser;
 use rand::RngCore;
-use tracing::info;
+use std::sync::Arc;
+
+use tracing::{info, warn};
+use weft::rpc::context::RpcContext;
+use weft::rpc::dispatch::RpcHandler;
 use weft::chain::view::SharedChain;
 use weft::chain::{params, ChainOptions, Chainstate};
 use weft::config::{args, Args, Config};
 use weft::p2p::config::{NODE_NETWORK, NODE_NETWORK_LIMITED, NODE_P2P_V2, NODE_WITNESS};
 use weft::p2p::NodeConfig;
 use weft::store::RedbStore;
-use weft::{logging, runtime};
+use weft::{logging, rpc, runtime};
 
 fn main() -> Result<()> {
     let args = Args::parse_from(args::normalize(std::env::args_os()));
@@ -30,6 +34,7 @@ async fn run(config: Config) -> Result<()> {
     info!("Chain: {}", config.chain);
 
     let chain = open_chain(&config, data_dir).await?;
+    let shared_chain = chain.clone();
     let transports = runtime::transports::build(&config).await?;
     let node_config = NodeConfig {
         // A pruned node serves only recent blocks: NODE_NETWORK_LIMITED instead of NODE_NETWORK.
@@ -44,6 +49,8 @@ async fn run(config: Config) -> Result<()> {
         max_tip_age: config.max_tip_age,
         ..NodeConfig::default()
     };
+    let services = node_config.services;
+    let user_agent = node_config.user_agent.clone();
     let seed = rand::rngs::OsRng.next_u64();
     let setup = runtime::ChainSetup {
         chain,
@@ -54,11 +61,35 @@ async fn run(config: Config) -> Result<()> {
     for addr in &handle.listen_addrs {
         info!(target: "net", "Bound to {addr}");
     }
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let rpc_server = if config.rpc.enabled {
+        for w in &config.rpc.warnings {
+            warn!("{w}");
+        }
+        let ctx = RpcContext::new(
+            shared_chain,
+            config.chain,
+            Some(handle.net()),
+            stop_tx,
+            config.txindex,
+            config.max_tip_age,
+            services,
+            user_agent,
+        );
+        let service = Arc::new(RpcHandler::new(Arc::new(ctx)));
+        Some(rpc::server::start(&config.rpc, service).await.context("starting the RPC server")?)
+    } else {
+        None
+    };
     tokio::select! {
         r = wait_for_signal() => r?,
         _ = wait_finished(&handle) => {}
+        _ = stop_rx.changed() => info!("Shutdown requested by RPC"),
     }
     info!("Shutdown: In progress...");
+    if let Some(server) = rpc_server {
+        server.shutdown().await;
+    }
     handle.shutdown().await;
     info!("Shutdown: done");
     Ok(())
@@ -69,6 +100,7 @@ async fn open_chain(config: &Config, data_dir: &std::path::Path) -> Result<Share
     let path = data_dir.join("chainstate.redb");
     let dbcache = config.dbcache_bytes;
     let prune_target = config.prune_bytes;
+    let txindex = config.txindex;
     let chain = config.chain;
     let cs = tokio::task::spawn_blocking(move || -> Result<Chainstate> {
         // redb's page cache takes an eighth of -dbcache, the coins cache the rest.
@@ -77,11 +109,13 @@ async fn open_chain(config: &Config, data_dir: &std::path::Path) -> Result<Share
             dbcache_bytes: dbcache - dbcache / 8,
             log_tips: true,
             prune_target,
+            txindex,
         };
         let mut cs = Chainstate::open(params(chain), Box::new(store), opts).context("loading the block index")?;
         let tip = cs.index().get(cs.tip());
         info!("Loaded best chain: hashBestChain={} height={}", tip.hash, tip.height);
         cs.activate_best_chain().context("resuming the best chain")?;
+        cs.build_txindex().context("building the transaction index")?;
         Ok(cs)
     })
     .await??;

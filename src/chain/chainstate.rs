@@ -18,6 +18,8 @@ use super::pow::AncestorView;
 use super::script::ScriptCache;
 use super::tip_log::log_update_tip;
 use crate::store::codec::{decode_undo, encode_undo};
+
+mod operator;
 use crate::store::{FlushBatch, Store, StoreError};
 
 /// Tuning of a chainstate.
@@ -29,6 +31,8 @@ pub struct ChainOptions {
     pub log_tips: bool,
     /// Keep stored blocks and undo data under this many bytes (`-prune`), `None` to keep all.
     pub prune_target: Option<u64>,
+    /// Maintain the transaction index (`-txindex`).
+    pub txindex: bool,
 }
 
 /// Core's `MIN_BLOCKS_TO_KEEP`: a pruned node keeps at least the last 288 blocks.
@@ -40,6 +44,7 @@ impl Default for ChainOptions {
             dbcache_bytes: 450 << 20,
             log_tips: true,
             prune_target: None,
+            txindex: false,
         }
     }
 }
@@ -99,6 +104,7 @@ pub struct Chainstate {
     opts: ChainOptions,
     totals: ConnectStats,
     stored_bytes: u64,
+    txindex_pending: Vec<(bitcoin::Txid, BlockHash)>,
 }
 
 impl Chainstate {
@@ -125,6 +131,7 @@ impl Chainstate {
             opts,
             totals: ConnectStats::default(),
             stored_bytes: 0,
+            txindex_pending: Vec::new(),
         };
         if fresh {
             cs.init_genesis()?;
@@ -492,6 +499,10 @@ impl Chainstate {
         let hash = e.hash;
         self.undo_pending.insert(hash, undo);
         self.dirty.insert(id);
+        if self.opts.txindex {
+            self.txindex_pending
+                .extend(block.txdata.iter().map(|tx| (tx.compute_txid(), hash)));
+        }
         self.index.set_tip(id);
         self.totals.txs += stats.txs;
         self.totals.inputs += stats.inputs;
@@ -548,12 +559,20 @@ impl Chainstate {
 
     /// Writes coins, undo data, index changes and the tip in one durable transaction.
     pub fn flush(&mut self) -> Result<(), StoreError> {
+        self.commit_flush(false)
+    }
+
+    /// A flush that can also mark the transaction index complete.
+    fn commit_flush(&mut self, txindex_done: bool) -> Result<(), StoreError> {
         let mut batch = FlushBatch::default();
         self.coins.take_batch(&mut batch);
         batch.undo_put = self.undo_pending.drain().collect();
         batch.undo_delete = std::mem::take(&mut self.undo_deleted);
         batch.index_put = self.dirty.drain().map(|id| self.index.get(id).record()).collect();
         batch.utxo_tip = Some(self.index.get(self.tip()).hash);
+        batch.txindex_put = std::mem::take(&mut self.txindex_pending);
+        // Blocks connected without -txindex leave the index incomplete until it is rebuilt.
+        batch.txindex_complete = if self.opts.txindex { txindex_done.then_some(true) } else { Some(false) };
         self.store.commit(batch)
     }
 }

@@ -74,6 +74,17 @@ impl Chain {
         }
     }
 
+    /// The `bitcoin` crate's network, for address encoding.
+    pub fn network(self) -> bitcoin::Network {
+        match self {
+            Chain::Main => bitcoin::Network::Bitcoin,
+            Chain::Testnet => bitcoin::Network::Testnet,
+            Chain::Testnet4 => bitcoin::Network::Testnet4,
+            Chain::Signet => bitcoin::Network::Signet,
+            Chain::Regtest => bitcoin::Network::Regtest,
+        }
+    }
+
     /// Core's `-chain` name.
     pub fn name(self) -> &'static str {
         match self {

@@ -289,7 +289,10 @@ impl Config {
                 .flushinterval
                 .map(std::time::Duration::from_secs)
                 .unwrap_or(crate::runtime::chain_worker::DEFAULT_FLUSH_INTERVAL),
-            txindex: s.txindex.unwrap_or(false),
+            txindex: match (s.txindex.unwrap_or(false), prune_target(s.prune)?) {
+                (true, Some(_)) => return Err(ConfigError::Invalid("Prune mode is incompatible with -txindex.".into())),
+                (t, _) => t,
+            },
             rpc,
         })
     }

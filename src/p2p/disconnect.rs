@@ -42,6 +42,9 @@ pub enum DisconnectReason {
         /// The decoding error.
         error: String,
     },
+    /// The operator asked for it (`disconnectnode`).
+    #[error("disconnectnode requested by the operator")]
+    Operator,
     /// The transport reported a violation or failure.
     #[error("transport: {0}")]
     Transport(String),

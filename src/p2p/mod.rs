@@ -6,6 +6,7 @@
 
 pub mod chain_view;
 pub mod config;
+pub mod control;
 pub mod disconnect;
 pub mod handshake;
 pub mod node;

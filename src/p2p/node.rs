@@ -107,7 +107,9 @@ pub struct Node {
     pub(super) download: BlockDownload,
     pub(super) block_source: HashMap<bitcoin::BlockHash, PeerId>,
     pub(super) left_ibd: bool,
-    targets: Targets,
+    pub(super) targets: Targets,
+    /// The time of the latest event or timer, for stamping sends.
+    pub(super) clock: Time,
 }
 
 impl Node {
@@ -129,6 +131,7 @@ impl Node {
             block_source: HashMap::new(),
             left_ibd: false,
             targets,
+            clock: now,
         };
         node.dial_due(now);
         node
@@ -168,6 +171,7 @@ impl Node {
 
     /// Feeds one event.
     pub fn handle(&mut self, now: Time, event: Event) {
+        self.clock = now;
         match event {
             Event::Connected { peer, info, dialed } => self.on_connected(now, peer, info, dialed),
             Event::ConnectFailed { addr, error } => {
@@ -203,6 +207,7 @@ impl Node {
 
     /// Runs timers that are due at `now`: handshake and ping timeouts, pings, redials.
     pub fn handle_timeout(&mut self, now: Time) {
+        self.clock = now;
         let mut drop = Vec::new();
         let mut ping = Vec::new();
         for p in self.peers.values() {
@@ -250,10 +255,12 @@ impl Node {
     /// Queues `msg` for `peer`.
     pub(super) fn send(&mut self, peer: PeerId, msg: NetMsg) {
         debug!(target: "net", "sending {} peer={peer}", msg.command_name());
-        self.actions.push_back(Action::Send {
-            peer,
-            msg: msg.encode(),
-        });
+        let msg = msg.encode();
+        if let Some(p) = self.peers.get_mut(&peer) {
+            p.last_send = Some(self.clock);
+            Peer::count_msg(&mut p.sent_per_msg, msg.command.as_str(), msg.payload.len());
+        }
+        self.actions.push_back(Action::Send { peer, msg });
     }
 
     fn dial_due(&mut self, now: Time) {
@@ -278,7 +285,9 @@ impl Node {
     }
 
     fn on_message(&mut self, now: Time, id: PeerId, msg: Message) {
-        let Some(peer) = self.peers.get(&id) else { return };
+        let Some(peer) = self.peers.get_mut(&id) else { return };
+        peer.last_recv = Some(now);
+        Peer::count_msg(&mut peer.recv_per_msg, msg.command.as_str(), msg.payload.len());
         let state = peer.state;
         let decoded = match NetMsg::decode(&msg.command, &msg.payload) {
             Ok(m) => m,
@@ -331,7 +340,7 @@ impl Node {
         }
     }
 
-    fn send_ping(&mut self, now: Time, id: PeerId) {
+    pub(super) fn send_ping(&mut self, now: Time, id: PeerId) {
         // Zero means "cancel" to the pong handler, so never send it.
         let nonce = self.rng.gen_range(1..=u64::MAX);
         let interval = self.config.ping_interval;

@@ -56,6 +56,31 @@ impl Targets {
         }
     }
 
+    /// Adds `addr`, to be dialed at `now`; false if it is already a target.
+    pub fn add(&mut self, addr: PeerAddr, now: Time) -> bool {
+        if self.targets.iter().any(|t| t.addr == addr) {
+            return false;
+        }
+        self.targets.push(Target {
+            addr,
+            state: TargetState::Idle(now),
+            backoff: RETRY_MIN,
+        });
+        true
+    }
+
+    /// Stops keeping `addr` connected (an open connection stays); false if it was not a target.
+    pub fn remove(&mut self, addr: &PeerAddr) -> bool {
+        let before = self.targets.len();
+        self.targets.retain(|t| &t.addr != addr);
+        self.targets.len() != before
+    }
+
+    /// Every target, in the order added.
+    pub fn iter(&self) -> impl Iterator<Item = &Target> {
+        self.targets.iter()
+    }
+
     /// Targets due for a dial at `now`; they move to `Dialing`.
     pub fn take_due(&mut self, now: Time) -> Vec<PeerAddr> {
         let mut due = Vec::new();

@@ -30,6 +30,9 @@ pub enum HandshakeState {
     Ready,
 }
 
+/// Core counts each message with its 24-byte v1 header, whatever the transport.
+const MSG_HEADER_BYTES: u64 = 24;
+
 /// One peer's state.
 #[derive(Clone, Debug)]
 pub struct Peer {
@@ -55,6 +58,14 @@ pub struct Peer {
     pub ping: PingState,
     /// Headers-first sync state.
     pub sync: PeerSync,
+    /// When we last queued a message for it.
+    pub last_send: Option<Time>,
+    /// When a message from it last arrived.
+    pub last_recv: Option<Time>,
+    /// Bytes sent per message type, counting a 24-byte v1 header each as Core does.
+    pub sent_per_msg: std::collections::BTreeMap<String, u64>,
+    /// Bytes received per message type, counted the same way.
+    pub recv_per_msg: std::collections::BTreeMap<String, u64>,
 }
 
 impl Peer {
@@ -72,6 +83,10 @@ impl Peer {
             addrv2: false,
             ping: PingState::default(),
             sync: PeerSync::default(),
+            last_send: None,
+            last_recv: None,
+            sent_per_msg: Default::default(),
+            recv_per_msg: Default::default(),
         }
     }
 
@@ -83,6 +98,11 @@ impl Peer {
     /// Whether `version` and `verack` have both been received.
     pub fn is_ready(&self) -> bool {
         self.state == HandshakeState::Ready
+    }
+
+    /// Counts one message in a per-type byte map.
+    pub fn count_msg(map: &mut std::collections::BTreeMap<String, u64>, command: &str, payload_len: usize) {
+        *map.entry(command.to_string()).or_default() += payload_len as u64 + MSG_HEADER_BYTES;
     }
 
     /// Last measured round trip, if any.

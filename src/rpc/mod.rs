@@ -1,6 +1,12 @@
 //! JSON-RPC and REST: one handler ([`Service`]) behind two front doors, HTTP/1.1 and
 //! HTTP/3 ([`server`]), with Core's methods, fields and error codes.
 
+pub mod context;
+pub mod dispatch;
+pub mod error;
+pub mod methods;
+pub mod params;
+pub mod rest;
 pub mod server;
 
 use std::future::Future;

@@ -12,6 +12,7 @@ use tracing::warn;
 use weft_transports::{Connection, PeerAddr, Scheme, Transport};
 
 use super::chain_worker::{ChainTask, ChainWorker};
+use super::control::{NetCommand, NetTotals};
 use super::peer_io::PeerTasks;
 use super::summary::PeerSummary;
 use crate::p2p::{Action, DisconnectReason, Event, Node, PeerId, Time};
@@ -27,6 +28,8 @@ pub enum RtEvent {
     Core(Event),
     /// A snapshot of the peers, for RPC and tests.
     Peers(oneshot::Sender<Vec<PeerSummary>>),
+    /// An operator request from RPC.
+    Control(NetCommand),
     /// A message produced off the driver (a stored block) for a peer.
     Send {
         /// To whom.
@@ -66,6 +69,8 @@ pub struct Driver {
     closing: Vec<JoinHandle<()>>,
     worker: Option<ChainWorker>,
     fatal: bool,
+    /// Bytes of connections already closed, for `getnettotals`.
+    closed_totals: NetTotals,
 }
 
 impl Driver {
@@ -80,6 +85,7 @@ impl Driver {
         Driver {
             worker: Some(worker),
             fatal: false,
+            closed_totals: NetTotals::default(),
             node,
             tasks: HashMap::new(),
             dialers: Arc::new(dialers),
@@ -149,6 +155,7 @@ impl Driver {
             }
             RtEvent::Core(Event::Disconnected { peer, reason }) => {
                 if let Some(tasks) = self.tasks.remove(&peer) {
+                    self.count_closed(&tasks);
                     self.closing.push(tasks.close(reason.clone()));
                 }
                 self.node.handle(t, Event::Disconnected { peer, reason });
@@ -167,15 +174,51 @@ impl Driver {
                 self.fatal = true;
             }
             RtEvent::Peers(reply) => {
-                let list = self
-                    .node
-                    .peers()
-                    .map(|p| PeerSummary::new(p, self.tasks.get(&p.id).map(|t| t.stats.snapshot()).unwrap_or_default()))
-                    .collect();
-                let _ = reply.send(list);
+                let _ = reply.send(self.peer_summaries());
             }
+            RtEvent::Control(cmd) => self.on_control(t, cmd),
         }
         self.closing.retain(|h| !h.is_finished());
+    }
+
+    fn peer_summaries(&self) -> Vec<PeerSummary> {
+        self.node
+            .peers()
+            .map(|p| {
+                let stats = self.tasks.get(&p.id).map(|t| t.stats.snapshot()).unwrap_or_default();
+                PeerSummary::new(&self.node, p, stats, now())
+            })
+            .collect()
+    }
+
+    fn count_closed(&mut self, tasks: &PeerTasks) {
+        let s = tasks.stats.snapshot();
+        self.closed_totals.bytes_sent += s.bytes_sent;
+        self.closed_totals.bytes_recv += s.bytes_recv;
+    }
+
+    fn on_control(&mut self, t: crate::p2p::Time, cmd: NetCommand) {
+        match cmd {
+            NetCommand::Peers(reply) => {
+                let _ = reply.send(self.peer_summaries());
+            }
+            NetCommand::Totals(reply) => {
+                let mut total = self.closed_totals;
+                for tasks in self.tasks.values() {
+                    let s = tasks.stats.snapshot();
+                    total.bytes_sent += s.bytes_sent;
+                    total.bytes_recv += s.bytes_recv;
+                }
+                let _ = reply.send(total);
+            }
+            NetCommand::AddNode { addr, cmd, reply } => {
+                let _ = reply.send(self.node.add_node(t, addr, cmd));
+            }
+            NetCommand::Disconnect { which, reply } => {
+                let _ = reply.send(self.node.disconnect_peer(t, &which));
+            }
+            NetCommand::PingAll => self.node.ping_all(t),
+        }
     }
 
     fn perform_actions(&mut self) {
@@ -190,6 +233,7 @@ impl Driver {
                 }
                 Action::Disconnect { peer, reason } => {
                     if let Some(tasks) = self.tasks.remove(&peer) {
+                        self.count_closed(&tasks);
                         self.closing.push(tasks.close(reason.to_string()));
                     }
                 }

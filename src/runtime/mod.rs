@@ -2,6 +2,7 @@
 //! and the driver task.
 
 pub mod chain_worker;
+pub mod control;
 pub mod driver;
 pub mod peer_io;
 pub mod summary;
@@ -52,6 +53,11 @@ impl RuntimeHandle {
             return Vec::new();
         }
         rx.await.unwrap_or_default()
+    }
+
+    /// A handle for RPC methods (blocking callers).
+    pub fn net(&self) -> control::NetHandle {
+        control::NetHandle::new(self.events.clone())
     }
 
     /// Whether the driver stopped by itself (a fatal chain-state error).

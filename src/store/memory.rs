@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use bitcoin::{BlockHash, OutPoint};
+use bitcoin::{BlockHash, OutPoint, Txid};
 
 use super::codec::{outpoint_from_key, outpoint_key, OUTPOINT_KEY_LEN};
 use super::{Coin, FlushBatch, IndexRecord, Store, StoreError};
@@ -15,6 +15,8 @@ pub struct MemoryStore {
     undo: HashMap<BlockHash, Vec<u8>>,
     coins: BTreeMap<[u8; OUTPOINT_KEY_LEN], Coin>,
     tip: Option<BlockHash>,
+    txindex: HashMap<Txid, BlockHash>,
+    txindex_complete: bool,
 }
 
 impl MemoryStore {
@@ -80,7 +82,19 @@ impl Store for MemoryStore {
         if batch.utxo_tip.is_some() {
             self.tip = batch.utxo_tip;
         }
+        self.txindex.extend(batch.txindex_put);
+        if let Some(done) = batch.txindex_complete {
+            self.txindex_complete = done;
+        }
         Ok(())
+    }
+
+    fn tx_block(&self, txid: &Txid) -> Result<Option<BlockHash>, StoreError> {
+        Ok(self.txindex.get(txid).copied())
+    }
+
+    fn txindex_complete(&self) -> Result<bool, StoreError> {
+        Ok(self.txindex_complete)
     }
 
     fn for_each_coin(&self, f: &mut dyn FnMut(OutPoint, Coin)) -> Result<(), StoreError> {

@@ -14,7 +14,7 @@ pub use memory::MemoryStore;
 pub use redb_store::RedbStore;
 pub use types::{Coin, FlushBatch, IndexRecord};
 
-use bitcoin::{BlockHash, OutPoint};
+use bitcoin::{BlockHash, OutPoint, Txid};
 
 /// A store failure. Any of these stops the node rather than risk the state.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +49,10 @@ pub trait Store: Send {
     fn commit(&mut self, batch: FlushBatch) -> Result<(), StoreError>;
     /// Visits every committed coin in outpoint-key order.
     fn for_each_coin(&self, f: &mut dyn FnMut(OutPoint, Coin)) -> Result<(), StoreError>;
+    /// The block a transaction was indexed in (`-txindex`).
+    fn tx_block(&self, txid: &Txid) -> Result<Option<BlockHash>, StoreError>;
+    /// Whether the transaction index was ever completed over the active chain.
+    fn txindex_complete(&self) -> Result<bool, StoreError>;
 }
 
 impl<S: Store + ?Sized> Store for Box<S> {
@@ -81,5 +85,11 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn for_each_coin(&self, f: &mut dyn FnMut(OutPoint, Coin)) -> Result<(), StoreError> {
         (**self).for_each_coin(f)
+    }
+    fn tx_block(&self, txid: &Txid) -> Result<Option<BlockHash>, StoreError> {
+        (**self).tx_block(txid)
+    }
+    fn txindex_complete(&self) -> Result<bool, StoreError> {
+        (**self).txindex_complete()
     }
 }

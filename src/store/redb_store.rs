@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use bitcoin::hashes::Hash as _;
-use bitcoin::{BlockHash, OutPoint};
+use bitcoin::{BlockHash, OutPoint, Txid};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::codec::{coin_from_value, decode_index, encode_coin, encode_index, outpoint_from_key, outpoint_key};
@@ -14,9 +14,11 @@ const BLOCKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blocks");
 const UNDO: TableDefinition<&[u8], &[u8]> = TableDefinition::new("undo");
 const COINS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("coins");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const TXINDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("txindex");
 
 const KEY_VERSION: &str = "version";
 const KEY_UTXO_TIP: &str = "utxo_tip";
+const KEY_TXINDEX_COMPLETE: &str = "txindex_complete";
 /// Version 2 added the data size to index records.
 const SCHEMA_VERSION: u32 = 2;
 
@@ -59,6 +61,7 @@ impl RedbStore {
             txn.open_table(BLOCKS).map_err(db_err)?;
             txn.open_table(UNDO).map_err(db_err)?;
             txn.open_table(COINS).map_err(db_err)?;
+            txn.open_table(TXINDEX).map_err(db_err)?;
         }
         txn.commit().map_err(db_err)
     }
@@ -180,13 +183,45 @@ impl Store for RedbStore {
                     .insert(rec.hash().as_byte_array().as_slice(), encode_index(rec).as_slice())
                     .map_err(db_err)?;
             }
+            let mut txindex = txn.open_table(TXINDEX).map_err(db_err)?;
+            for (txid, block) in &batch.txindex_put {
+                txindex
+                    .insert(txid.as_byte_array().as_slice(), block.as_byte_array().as_slice())
+                    .map_err(db_err)?;
+            }
+            let mut meta = txn.open_table(META).map_err(db_err)?;
             if let Some(tip) = batch.utxo_tip {
-                let mut meta = txn.open_table(META).map_err(db_err)?;
                 meta.insert(KEY_UTXO_TIP, tip.as_byte_array().as_slice())
                     .map_err(db_err)?;
             }
+            match batch.txindex_complete {
+                Some(true) => {
+                    meta.insert(KEY_TXINDEX_COMPLETE, [1u8].as_slice()).map_err(db_err)?;
+                }
+                Some(false) => {
+                    meta.remove(KEY_TXINDEX_COMPLETE).map_err(db_err)?;
+                }
+                None => {}
+            }
         }
         txn.commit().map_err(db_err)
+    }
+
+    fn tx_block(&self, txid: &Txid) -> Result<Option<BlockHash>, StoreError> {
+        let Some(v) = self.get_raw(TXINDEX, txid.as_byte_array())? else {
+            return Ok(None);
+        };
+        let bytes: [u8; 32] = v
+            .as_slice()
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("txindex entry length".into()))?;
+        Ok(Some(BlockHash::from_byte_array(bytes)))
+    }
+
+    fn txindex_complete(&self) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let meta = txn.open_table(META).map_err(db_err)?;
+        Ok(meta.get(KEY_TXINDEX_COMPLETE).map_err(db_err)?.is_some())
     }
 
     fn for_each_coin(&self, f: &mut dyn FnMut(OutPoint, Coin)) -> Result<(), StoreError> {

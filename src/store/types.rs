@@ -54,4 +54,8 @@ pub struct FlushBatch {
     pub index_put: Vec<IndexRecord>,
     /// The block the UTXO set corresponds to after this batch.
     pub utxo_tip: Option<BlockHash>,
+    /// Transaction-index entries (`-txindex`): txid to the block holding it.
+    pub txindex_put: Vec<(bitcoin::Txid, BlockHash)>,
+    /// Marks the transaction index complete (`Some(true)`) or not (`Some(false)`).
+    pub txindex_complete: Option<bool>,
 }

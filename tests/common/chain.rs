@@ -25,6 +25,8 @@ pub struct CoreChain {
     pub total_sat: u64,
     /// Core's MuHash at the tip (display hex).
     pub muhash: String,
+    /// Core's `hash_serialized_3` at the tip (display hex).
+    pub hash_serialized_3: String,
 }
 
 /// Loads the Core regtest chain fixture.
@@ -49,6 +51,7 @@ pub fn core_chain() -> CoreChain {
         txouts: tip["txouts"].as_u64().unwrap(),
         total_sat: (amount * 1e8).round() as u64,
         muhash: tip["muhash"].as_str().unwrap().to_string(),
+        hash_serialized_3: tip["hash_serialized_3"].as_str().unwrap().to_string(),
     }
 }
 

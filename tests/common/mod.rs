@@ -16,6 +16,8 @@ pub struct Weftd {
     lines: Arc<Mutex<Vec<String>>>,
     _dir: Option<tempfile::TempDir>,
     name: String,
+    /// The root data dir (`-datadir`).
+    pub datadir: std::path::PathBuf,
 }
 
 impl Weftd {
@@ -28,11 +30,14 @@ impl Weftd {
     }
 
     /// Starts `weftd` on a data dir the caller keeps (to restart it or read it afterwards).
+    /// The RPC server gets a free port unless `args` choose one.
     pub fn start_in(name: &str, datadir: &std::path::Path, args: &[&str]) -> Weftd {
+        let rpc_port_given = args.iter().any(|a| a.starts_with("-rpcport"));
         let mut child = Command::new(env!("CARGO_BIN_EXE_weftd"))
             .arg("-regtest")
             .arg("-debug=net")
             .arg(format!("-datadir={}", datadir.display()))
+            .args((!rpc_port_given).then_some("-rpcport=0"))
             .args(args)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
@@ -53,6 +58,7 @@ impl Weftd {
             lines,
             _dir: None,
             name: name.to_string(),
+            datadir: datadir.to_path_buf(),
         }
     }
 
@@ -90,6 +96,29 @@ impl Weftd {
         let line = self.wait_for(&["Bound to ", &format!("{scheme}://")]);
         let at = line.find("Bound to ").unwrap() + "Bound to ".len();
         line[at..].trim().to_string()
+    }
+
+    /// The HTTP/1.1 RPC address on 127.0.0.1, from the log.
+    pub fn rpc_addr(&self) -> std::net::SocketAddr {
+        self.logged_addr("HTTP RPC server listening on 127.0.0.1")
+    }
+
+    /// The HTTP/3 RPC address on 127.0.0.1, from the log.
+    pub fn h3_addr(&self) -> std::net::SocketAddr {
+        self.logged_addr("HTTP/3 RPC server listening on 127.0.0.1")
+    }
+
+    fn logged_addr(&self, prefix: &str) -> std::net::SocketAddr {
+        let line = self.wait_for(&[prefix]);
+        let at = line.find(prefix).unwrap() + prefix.len() - "127.0.0.1".len();
+        line[at..].split_whitespace().next().unwrap().parse().unwrap()
+    }
+
+    /// The regtest cookie as `(user, password)`.
+    pub fn cookie(&self) -> (String, String) {
+        let text = std::fs::read_to_string(self.datadir.join("regtest/.cookie")).expect("cookie file");
+        let (u, p) = text.trim().split_once(':').expect("user:password");
+        (u.to_string(), p.to_string())
     }
 
     /// Kills the process with SIGKILL, as a crash would.

@@ -1,0 +1,95 @@
+//! The RPC side's handle on the network: snapshots of peers and totals, and operator
+//! commands (`addnode`, `disconnectnode`, `ping`) carried to the driver task.
+
+use tokio::sync::{mpsc, oneshot};
+use weft_transports::PeerAddr;
+
+use super::driver::RtEvent;
+use super::summary::PeerSummary;
+use crate::p2p::control::{AddNodeCommand, ControlError, PeerSelector};
+
+/// Bytes moved by every connection since start, closed ones included.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetTotals {
+    /// Bytes received.
+    pub bytes_recv: u64,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+}
+
+/// A request for the driver.
+pub enum NetCommand {
+    /// The connected peers.
+    Peers(oneshot::Sender<Vec<PeerSummary>>),
+    /// Byte totals.
+    Totals(oneshot::Sender<NetTotals>),
+    /// `addnode`.
+    AddNode {
+        /// The address.
+        addr: PeerAddr,
+        /// What to do.
+        cmd: AddNodeCommand,
+        /// The outcome.
+        reply: oneshot::Sender<Result<(), ControlError>>,
+    },
+    /// `disconnectnode`.
+    Disconnect {
+        /// Which peer.
+        which: PeerSelector,
+        /// The outcome.
+        reply: oneshot::Sender<Result<(), ControlError>>,
+    },
+    /// `ping`.
+    PingAll,
+}
+
+/// The network is gone (shutting down).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the network is shutting down")]
+pub struct NetGone;
+
+/// A cloneable handle for blocking callers (RPC methods run on the blocking pool).
+#[derive(Clone)]
+pub struct NetHandle {
+    events: mpsc::Sender<RtEvent>,
+}
+
+impl NetHandle {
+    /// A handle sending to the driver's queue.
+    pub(crate) fn new(events: mpsc::Sender<RtEvent>) -> Self {
+        NetHandle { events }
+    }
+
+    fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> NetCommand) -> Result<T, NetGone> {
+        let (tx, rx) = oneshot::channel();
+        self.events.blocking_send(RtEvent::Control(make(tx))).map_err(|_| NetGone)?;
+        rx.blocking_recv().map_err(|_| NetGone)
+    }
+
+    /// The connected peers. Must not be called from an async task.
+    pub fn peers(&self) -> Result<Vec<PeerSummary>, NetGone> {
+        self.ask(NetCommand::Peers)
+    }
+
+    /// Byte totals.
+    pub fn totals(&self) -> Result<NetTotals, NetGone> {
+        self.ask(NetCommand::Totals)
+    }
+
+    /// `addnode`.
+    pub fn add_node(&self, addr: PeerAddr, cmd: AddNodeCommand) -> Result<Result<(), ControlError>, NetGone> {
+        self.ask(|reply| NetCommand::AddNode { addr, cmd, reply })
+    }
+
+    /// `disconnectnode`.
+    pub fn disconnect(&self, which: PeerSelector) -> Result<Result<(), ControlError>, NetGone> {
+        self.ask(|reply| NetCommand::Disconnect { which, reply })
+    }
+
+    /// `ping`.
+    pub fn ping_all(&self) -> Result<(), NetGone> {
+        self.events
+            .blocking_send(RtEvent::Control(NetCommand::PingAll))
+            .map_err(|_| NetGone)
+    }
+}
