@@ -308,7 +308,7 @@ mod tests {
             ("4c00", "0"),
             ("4d0100ab", "-43"),
             ("4c", "[error]"),
-            ("51 4c05 0102".replace(' ', "").as_str(), "1 [error]"),
+            ("514c050102", "1 [error]"),
             ("6a0b68656c6c6f20776f726c64", "OP_RETURN 68656c6c6f20776f726c64"),
         ];
         for (script, want) in cases {
