@@ -7,6 +7,7 @@ pub mod error;
 pub mod methods;
 pub mod params;
 pub mod rest;
+pub mod json;
 pub mod server;
 
 use std::future::Future;
