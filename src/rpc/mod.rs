@@ -6,8 +6,8 @@ pub mod dispatch;
 pub mod error;
 pub mod methods;
 pub mod params;
-pub mod rest;
 pub mod json;
+pub mod rest;
 pub mod server;
 
 use std::future::Future;

@@ -93,7 +93,10 @@ pub fn read_block(cs: &Chainstate, id: EntryId) -> Result<Block, RpcError> {
 /// Core's `blockToJSON` at verbosity 1, 2 or 3.
 pub fn block_json(cs: &Chainstate, id: EntryId, block: &Block, verbosity: u8, network: bitcoin::Network) -> Result<Value, RpcError> {
     let mut o = header_json(cs, id);
-    o.insert("strippedsize".into(), json!(block.base_size()));
+    let stripped = 80
+        + bitcoin::consensus::encode::VarInt(block.txdata.len() as u64).size()
+        + block.txdata.iter().map(|t| t.base_size()).sum::<usize>();
+    o.insert("strippedsize".into(), json!(stripped));
     o.insert("size".into(), json!(block.total_size()));
     o.insert("weight".into(), json!(block.weight().to_wu()));
     let txs: Vec<Value> = if verbosity <= 1 {
