@@ -123,7 +123,7 @@ pub struct Reply {
 
 enum Inner {
     Http1(http1::Http1),
-    Http3(http3::Http3),
+    Http3(Box<http3::Http3>),
 }
 
 /// A connected client; cheap to share by reference across tasks.
@@ -137,7 +137,7 @@ impl RpcClient {
     pub async fn connect(target: ClientTarget) -> Result<RpcClient, ClientError> {
         let inner = match &target.door {
             Door::Http1 => Inner::Http1(http1::Http1::connect(&target).await?),
-            Door::Http3 { cert } => Inner::Http3(http3::Http3::connect(&target, cert).await?),
+            Door::Http3 { cert } => Inner::Http3(Box::new(http3::Http3::connect(&target, cert).await?)),
         };
         Ok(RpcClient { target, inner })
     }

@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn same_layout_as_serde_and_numbers_kept() {
-        let text = r#"{"a":[1,{"b":"x,]\"}"},[],{}],"c":{"d":null,"e":true},"f":"""#;
+        let text = r#"{"a":[1,{"b":"x,]\"}"},[],{}],"c":{"d":null,"e":true},"f":""}"#;
         let v: serde_json::Value = serde_json::from_str(text).unwrap();
         assert_eq!(pretty(text), serde_json::to_string_pretty(&v).unwrap());
         assert_eq!(pretty(r#"{"fee": 0.00001000}"#), "{\n  \"fee\": 0.00001000\n}");
