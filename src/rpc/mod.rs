@@ -1,6 +1,7 @@
 //! JSON-RPC and REST: one handler ([`Service`]) behind two front doors, HTTP/1.1 and
 //! HTTP/3 ([`server`]), with Core's methods, fields and error codes.
 
+pub mod client;
 pub mod context;
 pub mod dispatch;
 pub mod error;
