@@ -211,12 +211,10 @@ fn getnettotals(ctx: &RpcContext, _: &Params) -> RpcResult {
     }))
 }
 
-/// weft's version as Core's `CLIENT_VERSION` number: major * 10000 + minor * 100 + patch.
-fn client_version() -> u64 {
-    let mut parts = env!("CARGO_PKG_VERSION").split('.').map(|p| p.parse::<u64>().unwrap_or(0));
-    let (a, b, c) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    a * 10000 + b * 100 + c
-}
+/// The Core release whose RPC interface weft follows, as `CLIENT_VERSION`. Core's client
+/// libraries gate on this number (e.g. `bitcoincore-rpc` parses `getblockchaininfo` the
+/// pre-0.19 way below 190000); weft's own version is in `subversion`.
+const RPC_COMPAT_VERSION: u64 = 290_000;
 
 fn getnetworkinfo(ctx: &RpcContext, _: &Params) -> RpcResult {
     let peers = net(ctx)?.peers().map_err(gone)?;
@@ -225,7 +223,7 @@ fn getnetworkinfo(ctx: &RpcContext, _: &Params) -> RpcResult {
         json!({ "name": name, "limited": !reachable, "reachable": reachable, "proxy": "", "proxy_randomize_credentials": false })
     };
     Ok(json!({
-        "version": client_version(),
+        "version": RPC_COMPAT_VERSION,
         "subversion": ctx.user_agent,
         "protocolversion": PROTOCOL_VERSION,
         "localservices": format!("{:016x}", ctx.services),
