@@ -42,12 +42,14 @@ pub fn load_or_create(cert_file: &Path, key_file: &Path) -> Result<CertKey, RpcS
     Ok(CertKey { chain, key })
 }
 
-/// A self-signed end-entity certificate (CA:false, no EKU restriction): rustls/webpki and
-/// OpenSSL (aioquic) both accept it as its own trust anchor, so no separate CA is needed.
+/// A self-signed end-entity certificate with no basicConstraints and no EKU: rustls/webpki
+/// and aioquic (cryptography + OpenSSL) both accept it as its own trust anchor, so no
+/// separate CA is needed. Not rcgen's `ExplicitNoCa`: it encodes the DEFAULT `cA FALSE`,
+/// which is invalid DER that Python's cryptography refuses to parse.
 fn create(cert_file: &Path, key_file: &Path) -> Result<(), RpcServerError> {
     let names: Vec<String> = CERT_NAMES.iter().map(|s| s.to_string()).collect();
     let mut params = rcgen::CertificateParams::new(names).map_err(|e| cert_err(cert_file, e))?;
-    params.is_ca = rcgen::IsCa::ExplicitNoCa;
+    params.is_ca = rcgen::IsCa::NoCa;
     params.distinguished_name.push(rcgen::DnType::CommonName, "weft RPC");
     let key = rcgen::KeyPair::generate().map_err(|e| cert_err(key_file, e))?;
     let cert = params.self_signed(&key).map_err(|e| cert_err(cert_file, e))?;
@@ -125,6 +127,10 @@ mod tests {
         let a = load_or_create(&cf, &kf).unwrap();
         let b = load_or_create(&cf, &kf).unwrap();
         assert_eq!(a.chain, b.chain);
+        // No basicConstraints at all (OID 2.5.29.19): rcgen's explicit `cA FALSE` is invalid
+        // DER that Python's cryptography, hence aioquic, refuses.
+        let bc_oid = [0x06, 0x03, 0x55, 0x1d, 0x13];
+        assert!(!a.chain[0].windows(5).any(|w| w == bc_oid));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
