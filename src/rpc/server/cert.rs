@@ -4,7 +4,6 @@
 use std::fs;
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -75,7 +74,7 @@ fn cert_err(path: &Path, e: impl std::fmt::Display) -> RpcServerError {
 
 /// A TLS 1.3 server config for QUIC with ALPN `h3`, on ring.
 pub fn quic_server_config(ck: CertKey) -> Result<quinn::crypto::rustls::QuicServerConfig, RpcServerError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = weft_transports::quic::tls::provider();
     let tls_err = |e: &dyn std::fmt::Display| RpcServerError::Tls(e.to_string());
     let mut tls = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
@@ -92,6 +91,7 @@ mod tests {
     use super::*;
     use rustls::client::danger::ServerCertVerifier;
     use rustls::pki_types::{ServerName, UnixTime};
+    use std::sync::Arc;
 
     /// The check the brief asks for: a rustls client whose only root is `cert_file`
     /// verifies the server's chain for every name clients use.
@@ -104,7 +104,7 @@ mod tests {
         for c in CertificateDer::pem_file_iter(&cf).unwrap() {
             roots.add(c.unwrap()).unwrap();
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = weft_transports::quic::tls::provider();
         let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
             .build()
             .unwrap();
