@@ -91,7 +91,7 @@ impl Resp {
 }
 
 /// Reads one HTTP/1.x response with a `Content-Length` body.
-async fn read_resp(r: &mut BufReader<TcpStream>) -> Resp {
+async fn read_resp<R: tokio::io::AsyncRead + Unpin>(r: &mut BufReader<R>) -> Resp {
     let mut line = String::new();
     r.read_line(&mut line).await.unwrap();
     let status = line
@@ -340,6 +340,43 @@ async fn rate_limit_answers_429() {
     );
     assert!(limited > 0, "{seen:?} in {secs}s");
     drop(writer.await);
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn connection_cap_header_limit_and_idle_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let lim = limits::Limits {
+        max_connections: 2,
+        timeout: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let srv = server::start_with_limits(&config(dir.path(), false, false), Arc::new(Echo), lim)
+        .await
+        .unwrap();
+    let addr = srv.http_addrs[0];
+    let mut a = connect(addr).await;
+    let mut b = connect(addr).await;
+    assert_eq!(call(&mut a, &post("/", Some(ALICE), "{}")).await.status, 200);
+    assert_eq!(call(&mut b, &post("/", Some(ALICE), "{}")).await.status, 200);
+    // A third connection is closed at once.
+    let mut c = connect(addr).await;
+    let mut buf = Vec::new();
+    let _ = c.get_mut().write_all(post("/", Some(ALICE), "{}").as_bytes()).await;
+    assert_eq!(c.read_to_end(&mut buf).await.unwrap_or(0), 0);
+    // Idle connections end after the server timeout, freeing their slots.
+    let t0 = Instant::now();
+    assert_eq!(a.read_to_end(&mut buf).await.unwrap_or(0), 0);
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    drop(b);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut d = connect(addr).await;
+    // A header section over the limit is refused (hyper answers 431).
+    let raw = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\nContent-Length: 2\r\n\r\n{{}}",
+        "p".repeat(limits::MAX_HEADER_BYTES)
+    );
+    assert_eq!(call(&mut d, &raw).await.status, 431);
     srv.shutdown().await;
 }
 

@@ -4,7 +4,6 @@
 use std::fs;
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -42,12 +41,14 @@ pub fn load_or_create(cert_file: &Path, key_file: &Path) -> Result<CertKey, RpcS
     Ok(CertKey { chain, key })
 }
 
-/// A self-signed end-entity certificate (CA:false, no EKU restriction): rustls/webpki and
-/// OpenSSL (aioquic) both accept it as its own trust anchor, so no separate CA is needed.
+/// A self-signed end-entity certificate with no basicConstraints and no EKU: rustls/webpki
+/// and aioquic (cryptography + OpenSSL) both accept it as its own trust anchor, so no
+/// separate CA is needed. Not rcgen's `ExplicitNoCa`: it encodes the DEFAULT `cA FALSE`,
+/// which is invalid DER that Python's cryptography refuses to parse.
 fn create(cert_file: &Path, key_file: &Path) -> Result<(), RpcServerError> {
     let names: Vec<String> = CERT_NAMES.iter().map(|s| s.to_string()).collect();
     let mut params = rcgen::CertificateParams::new(names).map_err(|e| cert_err(cert_file, e))?;
-    params.is_ca = rcgen::IsCa::ExplicitNoCa;
+    params.is_ca = rcgen::IsCa::NoCa;
     params.distinguished_name.push(rcgen::DnType::CommonName, "weft RPC");
     let key = rcgen::KeyPair::generate().map_err(|e| cert_err(key_file, e))?;
     let cert = params.self_signed(&key).map_err(|e| cert_err(cert_file, e))?;
@@ -73,7 +74,7 @@ fn cert_err(path: &Path, e: impl std::fmt::Display) -> RpcServerError {
 
 /// A TLS 1.3 server config for QUIC with ALPN `h3`, on ring.
 pub fn quic_server_config(ck: CertKey) -> Result<quinn::crypto::rustls::QuicServerConfig, RpcServerError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = weft_transports::quic::tls::provider();
     let tls_err = |e: &dyn std::fmt::Display| RpcServerError::Tls(e.to_string());
     let mut tls = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
@@ -90,6 +91,7 @@ mod tests {
     use super::*;
     use rustls::client::danger::ServerCertVerifier;
     use rustls::pki_types::{ServerName, UnixTime};
+    use std::sync::Arc;
 
     /// The check the brief asks for: a rustls client whose only root is `cert_file`
     /// verifies the server's chain for every name clients use.
@@ -102,7 +104,7 @@ mod tests {
         for c in CertificateDer::pem_file_iter(&cf).unwrap() {
             roots.add(c.unwrap()).unwrap();
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = weft_transports::quic::tls::provider();
         let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
             .build()
             .unwrap();
@@ -125,6 +127,10 @@ mod tests {
         let a = load_or_create(&cf, &kf).unwrap();
         let b = load_or_create(&cf, &kf).unwrap();
         assert_eq!(a.chain, b.chain);
+        // No basicConstraints at all (OID 2.5.29.19): rcgen's explicit `cA FALSE` is invalid
+        // DER that Python's cryptography, hence aioquic, refuses.
+        let bc_oid = [0x06, 0x03, 0x55, 0x1d, 0x13];
+        assert!(!a.chain[0].windows(5).any(|w| w == bc_oid));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

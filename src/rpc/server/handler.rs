@@ -179,6 +179,61 @@ fn too_large() -> HttpReply {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rpc::BoxFuture;
+
+    struct Echo;
+
+    impl Service for Echo {
+        fn json_rpc(&self, body: Bytes) -> BoxFuture<HttpReply> {
+            Box::pin(async move { HttpReply::json(200, body) })
+        }
+
+        fn rest(&self, path_and_query: String) -> BoxFuture<HttpReply> {
+            Box::pin(async move { HttpReply::text(200, path_and_query) })
+        }
+    }
+
+    fn shared(allow: Vec<AllowIp>) -> Shared {
+        let mut config = crate::config::rpc::RpcSettings::default()
+            .resolve(18443, std::path::Path::new("/nonexistent"))
+            .unwrap();
+        config.user = Some(("u".into(), "p".into()));
+        let limits = Limits::default();
+        Shared {
+            service: Arc::new(Echo),
+            creds: Credentials::new(&config, None),
+            allow,
+            rest: true,
+            limits,
+            slots: ConnSlots::new(limits.max_connections),
+        }
+    }
+
+    /// What the doors do for a peer outside `-rpcallowip`: 403 and close, before auth,
+    /// routing or reading anything (loopback sockets cannot show this end to end).
+    #[tokio::test]
+    async fn refused_peer_gets_403_and_close() {
+        let sh = shared(AllowIp::loopback().to_vec());
+        let outsider = ConnCtx::new(&sh, "10.0.0.7".parse().unwrap());
+        let local = ConnCtx::new(&sh, "127.0.0.1".parse().unwrap());
+        let (head, ()) = http::Request::get("/rest/chaininfo.json")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let never = |_| async { panic!("body read for a refused peer") };
+        let ans = answer(&sh, &outsider, &head, never).await;
+        assert_eq!((ans.reply.status, ans.close), (403, true));
+        let ok = answer(&sh, &local, &head, |_| async { Ok(Bytes::new()) }).await;
+        assert_eq!((ok.reply.status, ok.close), (200, false));
+        // `u:p`
+        let (head, ()) = http::Request::post("/")
+            .header(AUTHORIZATION, "Basic dTpw")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let ans = answer(&sh, &local, &head, |_| async { Ok(Bytes::from_static(b"[]")) }).await;
+        assert_eq!((ans.reply.status, ans.reply.body.as_ref()), (200, &b"[]"[..]));
+    }
 
     #[test]
     fn routes_follow_core() {
