@@ -42,7 +42,11 @@ fn assert_core_tip(cs: &mut Chainstate, core: &CoreChain) {
     assert_eq!(stats.txouts, core.txouts, "UTXO count");
     assert_eq!(stats.total_amount, core.total_sat, "total amount");
     assert_eq!(to_core_hex(&stats.muhash), core.muhash, "MuHash");
-    assert_eq!(stats.hash_serialized_3.to_string(), core.hash_serialized_3, "hash_serialized_3");
+    assert_eq!(
+        stats.hash_serialized_3.to_string(),
+        core.hash_serialized_3,
+        "hash_serialized_3"
+    );
     // The fixture's "transactions" (6,712) is the chain's transaction count, not gettxoutsetinfo's
     // count of transactions with unspent outputs, so it is not compared here.
 }

@@ -60,7 +60,10 @@ fn typed_results_decode_and_error_codes_match_core() {
     assert_eq!(block.block_hash(), h100);
     assert_eq!(serialize_hex(&block), serialize_hex(core.blocks[99].as_ref()));
     let binfo = rpc.get_block_info(&h100).expect("getblock 1");
-    assert_eq!((binfo.height, binfo.confirmations, binfo.n_tx), (100, 122, block.txdata.len()));
+    assert_eq!(
+        (binfo.height, binfo.confirmations, binfo.n_tx),
+        (100, 122, block.txdata.len())
+    );
     assert_eq!(binfo.nextblockhash, Some(core.blocks[100].block_hash()));
     let hinfo = rpc.get_block_header_info(&h100).expect("getblockheader");
     assert_eq!(hinfo.merkle_root, block.header.merkle_root);
@@ -84,12 +87,18 @@ fn typed_results_decode_and_error_codes_match_core() {
     // A spent-and-created transaction from the fixture, with the transaction index.
     let tx = &core.blocks[150].txdata[1];
     let txid = tx.compute_txid();
-    let raw = rpc.get_raw_transaction(&txid, None).expect("getrawtransaction with -txindex");
+    let raw = rpc
+        .get_raw_transaction(&txid, None)
+        .expect("getrawtransaction with -txindex");
     assert_eq!(raw, *tx);
-    let verbose = rpc.get_raw_transaction_info(&txid, None).expect("getrawtransaction 1 decodes");
+    let verbose = rpc
+        .get_raw_transaction_info(&txid, None)
+        .expect("getrawtransaction 1 decodes");
     assert_eq!(verbose.blockhash, Some(core.blocks[150].block_hash()));
     assert_eq!(verbose.vout.len(), tx.output.len());
-    let out = rpc.get_tx_out(&core.blocks[220].txdata[0].compute_txid(), 0, None).unwrap();
+    let out = rpc
+        .get_tx_out(&core.blocks[220].txdata[0].compute_txid(), 0, None)
+        .unwrap();
     assert!(out.expect("tip coinbase output is unspent").coinbase);
     assert!(rpc.get_tx_out(&txid, 99, None).unwrap().is_none());
 
@@ -98,27 +107,50 @@ fn typed_results_decode_and_error_codes_match_core() {
     assert_eq!(rpc_code(rpc.get_block_hash(5000).unwrap_err()), -8);
     assert_eq!(rpc_code(rpc.call::<Value>("nosuchmethod", &[]).unwrap_err()), -32601);
     assert_eq!(rpc_code(rpc.call::<Value>("getblock", &[json!("zz")]).unwrap_err()), -8);
-    assert_eq!(rpc_code(rpc.call::<Value>("getblockhash", &[json!("x")]).unwrap_err()), -3);
+    assert_eq!(
+        rpc_code(rpc.call::<Value>("getblockhash", &[json!("x")]).unwrap_err()),
+        -3
+    );
 
     // invalidateblock / reconsiderblock move the tip and show in getchaintips.
     let tip = core.tip_hash;
     rpc.invalidate_block(&tip).unwrap();
     assert_eq!(rpc.get_block_count().unwrap(), 220);
     let tips = rpc.get_chain_tips().unwrap();
-    assert!(tips.iter().any(|t| t.hash == tip && format!("{:?}", t.status) == "Invalid"), "{tips:?}");
+    assert!(
+        tips.iter()
+            .any(|t| t.hash == tip && format!("{:?}", t.status) == "Invalid"),
+        "{tips:?}"
+    );
     rpc.reconsider_block(&tip).unwrap();
     assert_eq!(rpc.get_best_block_hash().unwrap(), tip);
 
     // addnode / disconnectnode / ping with Core's codes.
     rpc.ping().unwrap();
     let peer_id = peers[0].id;
-    assert_eq!(rpc_code(rpc.call::<Value>("disconnectnode", &[json!(""), json!(9999)]).unwrap_err()), -29);
-    rpc.call::<Value>("disconnectnode", &[json!(""), json!(peer_id)]).unwrap();
+    assert_eq!(
+        rpc_code(
+            rpc.call::<Value>("disconnectnode", &[json!(""), json!(9999)])
+                .unwrap_err()
+        ),
+        -29
+    );
+    rpc.call::<Value>("disconnectnode", &[json!(""), json!(peer_id)])
+        .unwrap();
     let addr = format!("127.0.0.1:{}", 1);
     rpc.call::<Value>("addnode", &[json!(addr), json!("add")]).unwrap();
-    assert_eq!(rpc_code(rpc.call::<Value>("addnode", &[json!(addr), json!("add")]).unwrap_err()), -23);
+    assert_eq!(
+        rpc_code(rpc.call::<Value>("addnode", &[json!(addr), json!("add")]).unwrap_err()),
+        -23
+    );
     rpc.call::<Value>("addnode", &[json!(addr), json!("remove")]).unwrap();
-    assert_eq!(rpc_code(rpc.call::<Value>("addnode", &[json!(addr), json!("remove")]).unwrap_err()), -24);
+    assert_eq!(
+        rpc_code(
+            rpc.call::<Value>("addnode", &[json!(addr), json!("remove")])
+                .unwrap_err()
+        ),
+        -24
+    );
     let totals = rpc.get_net_totals().unwrap();
     assert!(totals.total_bytes_recv > 0 && totals.total_bytes_sent > 0);
     assert!(rpc.uptime().unwrap() < 600);
@@ -140,7 +172,10 @@ fn typed_results_decode_and_error_codes_match_core() {
 /// A plain HTTP/1.0 request: weft's own client is not used here.
 fn http(addr: SocketAddr, method: &str, path: &str, auth: Option<(&str, &str)>, body: &[u8]) -> (u16, Vec<u8>) {
     let mut s = TcpStream::connect(addr).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Length: {}\r\n", body.len());
+    let mut req = format!(
+        "{method} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     if let Some((u, p)) = auth {
         req.push_str(&format!("Authorization: Basic {}\r\n", base64_enc(&format!("{u}:{p}"))));
     }
@@ -160,7 +195,8 @@ fn base64_enc(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = String::new();
     for c in b.chunks(3) {
-        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        let n =
+            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
         for i in 0..4 {
             if i <= c.len() {
                 out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
@@ -190,7 +226,11 @@ fn rest_matches_rpc_byte_for_byte() {
         format!("{v}\n")
     };
     let (_, json2) = http(addr, "GET", &format!("/rest/block/{h}.json"), None, b"");
-    assert_eq!(String::from_utf8(json2).unwrap(), rpc_json(2), ".json is getblock <hash> 2");
+    assert_eq!(
+        String::from_utf8(json2).unwrap(),
+        rpc_json(2),
+        ".json is getblock <hash> 2"
+    );
     let (_, json1) = http(addr, "GET", &format!("/rest/block/notxdetails/{h}.json"), None, b"");
     assert_eq!(String::from_utf8(json1).unwrap(), rpc_json(1));
 
@@ -210,7 +250,9 @@ fn rest_matches_rpc_byte_for_byte() {
 
     let tx = &core.blocks[150].txdata[1];
     let (_, txbin) = http(addr, "GET", &format!("/rest/tx/{}.bin", tx.compute_txid()), None, b"");
-    let rawhex: String = rpc.call("getrawtransaction", &[json!(tx.compute_txid().to_string())]).unwrap();
+    let rawhex: String = rpc
+        .call("getrawtransaction", &[json!(tx.compute_txid().to_string())])
+        .unwrap();
     assert_eq!(hex::encode(txbin), rawhex);
 
     let (_, chaininfo) = http(addr, "GET", "/rest/chaininfo.json", None, b"");
@@ -218,7 +260,10 @@ fn rest_matches_rpc_byte_for_byte() {
     assert_eq!(v["bestblockhash"], json!(core.tip_hash.to_string()));
 
     let (status, body) = http(addr, "GET", "/rest/block/nothex.bin", None, b"");
-    assert_eq!((status, String::from_utf8(body).unwrap().trim()), (400, "Invalid hash: nothex"));
+    assert_eq!(
+        (status, String::from_utf8(body).unwrap().trim()),
+        (400, "Invalid hash: nothex")
+    );
     let (status, _) = http(addr, "GET", &format!("/rest/block/{}.bin", "00".repeat(32)), None, b"");
     assert_eq!(status, 404);
     a.stop();
@@ -261,12 +306,18 @@ fn independent_python_clients_over_http1_and_http3() {
 fn bad_logins_and_oversized_requests_are_refused_over_http1() {
     let w = Weftd::start("A", &["-rpcuser=alice", "-rpcpassword=secret"]);
     let addr = w.rpc_addr();
-    assert!(!w.datadir.join("regtest/.cookie").exists(), "a password turns the cookie off");
+    assert!(
+        !w.datadir.join("regtest/.cookie").exists(),
+        "a password turns the cookie off"
+    );
     let body = br#"{"method":"getblockcount","id":1}"#;
     let started = std::time::Instant::now();
     let (status, _) = http(addr, "POST", "/", Some(("alice", "wrong")), body);
     assert_eq!(status, 401);
-    assert!(started.elapsed() >= std::time::Duration::from_millis(200), "a bad login is answered after a delay");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(200),
+        "a bad login is answered after a delay"
+    );
     let (status, reply) = http(addr, "POST", "/", Some(("alice", "secret")), body);
     assert_eq!(status, 200);
     assert_eq!(serde_json::from_slice::<Value>(&reply).unwrap()["result"], json!(0));

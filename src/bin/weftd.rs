@@ -6,13 +6,13 @@ use rand::RngCore;
 use std::sync::Arc;
 
 use tracing::{info, warn};
-use weft::rpc::context::RpcContext;
-use weft::rpc::dispatch::RpcHandler;
 use weft::chain::view::SharedChain;
 use weft::chain::{params, ChainOptions, Chainstate};
 use weft::config::{args, Args, Config};
 use weft::p2p::config::{NODE_NETWORK, NODE_NETWORK_LIMITED, NODE_P2P_V2, NODE_WITNESS};
 use weft::p2p::NodeConfig;
+use weft::rpc::context::RpcContext;
+use weft::rpc::dispatch::RpcHandler;
 use weft::store::RedbStore;
 use weft::{logging, rpc, runtime};
 
@@ -77,7 +77,11 @@ async fn run(config: Config) -> Result<()> {
             user_agent,
         );
         let service = Arc::new(RpcHandler::new(Arc::new(ctx)));
-        Some(rpc::server::start(&config.rpc, service).await.context("starting the RPC server")?)
+        Some(
+            rpc::server::start(&config.rpc, service)
+                .await
+                .context("starting the RPC server")?,
+        )
     } else {
         None
     };

@@ -572,7 +572,11 @@ impl Chainstate {
         batch.utxo_tip = Some(self.index.get(self.tip()).hash);
         batch.txindex_put = std::mem::take(&mut self.txindex_pending);
         // Blocks connected without -txindex leave the index incomplete until it is rebuilt.
-        batch.txindex_complete = if self.opts.txindex { txindex_done.then_some(true) } else { Some(false) };
+        batch.txindex_complete = if self.opts.txindex {
+            txindex_done.then_some(true)
+        } else {
+            Some(false)
+        };
         self.store.commit(batch)
     }
 }

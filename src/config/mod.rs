@@ -290,7 +290,9 @@ impl Config {
                 .map(std::time::Duration::from_secs)
                 .unwrap_or(crate::runtime::chain_worker::DEFAULT_FLUSH_INTERVAL),
             txindex: match (s.txindex.unwrap_or(false), prune_target(s.prune)?) {
-                (true, Some(_)) => return Err(ConfigError::Invalid("Prune mode is incompatible with -txindex.".into())),
+                (true, Some(_)) => {
+                    return Err(ConfigError::Invalid("Prune mode is incompatible with -txindex.".into()))
+                }
                 (t, _) => t,
             },
             rpc,

@@ -75,7 +75,10 @@ impl Node {
             PeerSelector::Addr(a) => self
                 .peers
                 .values()
-                .find(|p| p.dialed.as_ref().is_some_and(|d| addr_matches(&d.to_string(), a)) || addr_matches(&p.conn.remote_id.to_string(), a))
+                .find(|p| {
+                    p.dialed.as_ref().is_some_and(|d| addr_matches(&d.to_string(), a))
+                        || addr_matches(&p.conn.remote_id.to_string(), a)
+                })
                 .map(|p| p.id),
         };
         let id = id.ok_or(ControlError::NotConnected)?;
@@ -100,5 +103,8 @@ impl Node {
 
 /// Whether `shown` (`tcp://1.2.3.4:5`, `1.2.3.4:5`) names the address `asked`.
 fn addr_matches(shown: &str, asked: &str) -> bool {
-    shown == asked || shown.split_once("://").is_some_and(|(_, rest)| rest == asked || rest.rsplit_once('@').is_some_and(|(_, a)| a == asked))
+    shown == asked
+        || shown
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest == asked || rest.rsplit_once('@').is_some_and(|(_, a)| a == asked))
 }

@@ -5,9 +5,9 @@ pub mod client;
 pub mod context;
 pub mod dispatch;
 pub mod error;
+pub mod json;
 pub mod methods;
 pub mod params;
-pub mod json;
 pub mod rest;
 pub mod server;
 

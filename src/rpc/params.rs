@@ -39,14 +39,27 @@ impl Params {
             Value::Null => Vec::new(),
             Value::Array(a) => a.iter().map(|v| Some(v.clone())).collect(),
             Value::Object(o) => named(names, o).map_err(Some)?,
-            _ => return Err(Some(RpcError::new(code::INVALID_REQUEST, "Params must be an array or object"))),
+            _ => {
+                return Err(Some(RpcError::new(
+                    code::INVALID_REQUEST,
+                    "Params must be an array or object",
+                )))
+            }
         };
         if values.len() > names.len() {
             return Err(None);
         }
         // A trailing explicit null counts as omitted, as in Core.
-        let given = values.iter().rposition(|v| v.as_ref().is_some_and(|v| !v.is_null())).map_or(0, |i| i + 1);
-        if given < required || values.iter().take(required).any(|v| v.as_ref().is_none_or(Value::is_null)) {
+        let given = values
+            .iter()
+            .rposition(|v| v.as_ref().is_some_and(|v| !v.is_null()))
+            .map_or(0, |i| i + 1);
+        if given < required
+            || values
+                .iter()
+                .take(required)
+                .any(|v| v.as_ref().is_none_or(Value::is_null))
+        {
             return Err(None);
         }
         Ok(Params { values, names })
@@ -73,7 +86,8 @@ impl Params {
 
     /// A required string argument.
     pub fn req_str(&self, i: usize) -> Result<&str, RpcError> {
-        self.str(i)?.ok_or_else(|| RpcError::invalid_param(format!("Missing required parameter {}", self.name(i))))
+        self.str(i)?
+            .ok_or_else(|| RpcError::invalid_param(format!("Missing required parameter {}", self.name(i))))
     }
 
     /// An integer argument.
@@ -102,14 +116,18 @@ impl Params {
 
     /// A required 32-byte hash.
     pub fn req_hash<H: Hash<Bytes = [u8; 32]>>(&self, i: usize) -> Result<H, RpcError> {
-        self.hash(i)?.ok_or_else(|| RpcError::invalid_param(format!("Missing required parameter {}", self.name(i))))
+        self.hash(i)?
+            .ok_or_else(|| RpcError::invalid_param(format!("Missing required parameter {}", self.name(i))))
     }
 }
 
 /// Parses a hash as Core's `ParseHashV`, naming the parameter in errors.
 pub fn parse_hash<H: Hash<Bytes = [u8; 32]>>(s: &str, name: &str) -> Result<H, RpcError> {
     if s.len() != 64 {
-        return Err(RpcError::invalid_param(format!("{name} must be of length 64 (not {}, for '{s}')", s.len())));
+        return Err(RpcError::invalid_param(format!(
+            "{name} must be of length 64 (not {}, for '{s}')",
+            s.len()
+        )));
     }
     let mut bytes = [0u8; 32];
     hex::decode_to_slice(s, &mut bytes)
@@ -173,10 +191,15 @@ mod tests {
         assert!(Params::bind(NAMES, 1, &json!(["a", 1, 2])).unwrap_err().is_none());
         let e = Params::bind(NAMES, 1, &json!({"nope": 1})).unwrap_err().unwrap();
         assert_eq!((e.code, e.message.as_str()), (-8, "Unknown named parameter nope"));
-        let e = Params::bind(NAMES, 1, &json!({"args": ["a"], "blockhash": "b"})).unwrap_err().unwrap();
+        let e = Params::bind(NAMES, 1, &json!({"args": ["a"], "blockhash": "b"}))
+            .unwrap_err()
+            .unwrap();
         assert!(e.message.contains("specified twice"));
         let p = Params::bind(NAMES, 1, &json!(["x", "y"])).unwrap();
-        assert_eq!(p.int(1).unwrap_err().message, "JSON value of type string is not of expected type number");
+        assert_eq!(
+            p.int(1).unwrap_err().message,
+            "JSON value of type string is not of expected type number"
+        );
     }
 
     #[test]

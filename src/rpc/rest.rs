@@ -87,10 +87,17 @@ fn block(ctx: &RpcContext, r: &str, verbosity: u8) -> Result<HttpReply, HttpRepl
     let (name, format) = split_format(r)?;
     let hash: BlockHash = parse_hash(name)?;
     let cs = ctx.chain.lock();
-    let id = cs.index().lookup(&hash).ok_or_else(|| error(404, format!("{name} not found")))?;
+    let id = cs
+        .index()
+        .lookup(&hash)
+        .ok_or_else(|| error(404, format!("{name} not found")))?;
     let e = cs.index().get(id);
     if !e.status.have_data() {
-        let what = if e.n_tx > 0 { "not available (pruned data)" } else { "not found" };
+        let what = if e.n_tx > 0 {
+            "not available (pruned data)"
+        } else {
+            "not found"
+        };
         return Err(error(404, format!("{name} {what}")));
     }
     let block = cs
@@ -109,7 +116,10 @@ fn headers(ctx: &RpcContext, r: &str, query: &str) -> Result<HttpReply, HttpRepl
     let (count_str, rest) = match r.split_once('/') {
         Some((c, rest)) => (Some(c.to_string()), rest),
         None => (
-            query.split('&').find_map(|kv| kv.strip_prefix("count=")).map(str::to_string),
+            query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("count="))
+                .map(str::to_string),
             r,
         ),
     };
@@ -120,14 +130,23 @@ fn headers(ctx: &RpcContext, r: &str, query: &str) -> Result<HttpReply, HttpRepl
             .parse::<u64>()
             .ok()
             .filter(|n| (1..=MAX_HEADERS).contains(n))
-            .ok_or_else(|| error(400, format!("Header count is invalid or out of acceptable range (1-{MAX_HEADERS}): {c}")))?,
+            .ok_or_else(|| {
+                error(
+                    400,
+                    format!("Header count is invalid or out of acceptable range (1-{MAX_HEADERS}): {c}"),
+                )
+            })?,
     };
     let hash: BlockHash = parse_hash(name)?;
     let cs = ctx.chain.lock();
     let ids = header_run(&cs, &hash, count);
     Ok(reply(
         format,
-        || ids.iter().flat_map(|&id| serialize(&cs.index().get(id).header)).collect(),
+        || {
+            ids.iter()
+                .flat_map(|&id| serialize(&cs.index().get(id).header))
+                .collect()
+        },
         || Value::Array(ids.iter().map(|&id| Value::Object(header_json(&cs, id))).collect()),
     ))
 }
@@ -135,7 +154,9 @@ fn headers(ctx: &RpcContext, r: &str, query: &str) -> Result<HttpReply, HttpRepl
 /// Up to `count` headers from `hash` along the active chain (only `hash` itself when off it).
 fn header_run(cs: &Chainstate, hash: &BlockHash, count: u64) -> Vec<u32> {
     let index = cs.index();
-    let Some(start) = index.lookup(hash) else { return Vec::new() };
+    let Some(start) = index.lookup(hash) else {
+        return Vec::new();
+    };
     let mut out = vec![start];
     if index.is_active(start) {
         let mut h = index.get(start).height;
@@ -152,9 +173,14 @@ fn header_run(cs: &Chainstate, hash: &BlockHash, count: u64) -> Vec<u32> {
 
 fn hash_by_height(ctx: &RpcContext, r: &str) -> Result<HttpReply, HttpReply> {
     let (name, format) = split_format(r)?;
-    let height: u32 = name.parse().map_err(|_| error(400, format!("Invalid height: {name}")))?;
+    let height: u32 = name
+        .parse()
+        .map_err(|_| error(400, format!("Invalid height: {name}")))?;
     let cs = ctx.chain.lock();
-    let id = cs.index().at_height(height).ok_or_else(|| error(404, "Block height out of range"))?;
+    let id = cs
+        .index()
+        .at_height(height)
+        .ok_or_else(|| error(404, "Block height out of range"))?;
     let hash = cs.index().get(id).hash;
     Ok(reply(
         format,
@@ -172,8 +198,15 @@ fn tx(ctx: &RpcContext, r: &str) -> Result<HttpReply, HttpReply> {
     }
     let cs = ctx.chain.lock();
     let block_hash = cs.tx_block(&txid).map_err(|e| error(500, e))?.ok_or_else(not_found)?;
-    let block = cs.read_block(&block_hash).map_err(|e| error(500, e))?.ok_or_else(not_found)?;
-    let tx = block.txdata.into_iter().find(|t| t.compute_txid() == txid).ok_or_else(not_found)?;
+    let block = cs
+        .read_block(&block_hash)
+        .map_err(|e| error(500, e))?
+        .ok_or_else(not_found)?;
+    let tx = block
+        .txdata
+        .into_iter()
+        .find(|t| t.compute_txid() == txid)
+        .ok_or_else(not_found)?;
     let opts = crate::rpc::json::TxJsonOptions {
         network: ctx.chain_kind.network(),
         include_hex: true,
@@ -181,5 +214,9 @@ fn tx(ctx: &RpcContext, r: &str) -> Result<HttpReply, HttpReply> {
         prevouts: None,
         include_prevout: false,
     };
-    Ok(reply(format, || serialize(&tx), || crate::rpc::json::tx_to_json(&tx, &opts)))
+    Ok(reply(
+        format,
+        || serialize(&tx),
+        || crate::rpc::json::tx_to_json(&tx, &opts),
+    ))
 }

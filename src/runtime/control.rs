@@ -62,7 +62,9 @@ impl NetHandle {
 
     fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> NetCommand) -> Result<T, NetGone> {
         let (tx, rx) = oneshot::channel();
-        self.events.blocking_send(RtEvent::Control(make(tx))).map_err(|_| NetGone)?;
+        self.events
+            .blocking_send(RtEvent::Control(make(tx)))
+            .map_err(|_| NetGone)?;
         rx.blocking_recv().map_err(|_| NetGone)
     }
 

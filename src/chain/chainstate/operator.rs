@@ -26,7 +26,9 @@ impl Chainstate {
         let tip_height = self.index.height();
         tracing::info!("txindex: indexing {tip_height} blocks");
         for height in 1..=tip_height {
-            let Some(id) = self.index.at_height(height) else { continue };
+            let Some(id) = self.index.at_height(height) else {
+                continue;
+            };
             let hash = self.index.get(id).hash;
             let block = self
                 .read_block(&hash)?

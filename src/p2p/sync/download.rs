@@ -64,7 +64,9 @@ impl Default for BlockDownload {
 impl BlockDownload {
     /// Heights of the blocks `peer` is asked for, oldest request first (`getpeerinfo`'s `inflight`).
     pub fn in_flight_heights(&self, peer: PeerId) -> Vec<u32> {
-        self.peers.get(&peer).map_or_else(Vec::new, |p| p.queue.iter().map(|(_, h)| *h).collect())
+        self.peers
+            .get(&peer)
+            .map_or_else(Vec::new, |p| p.queue.iter().map(|(_, h)| *h).collect())
     }
 
     /// An empty scheduler with Core's constants and 10-minute block spacing.

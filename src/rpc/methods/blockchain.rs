@@ -128,20 +128,9 @@ pub(super) fn methods() -> Vec<Method> {
     ]
 }
 
-/// Core's `GetDifficulty`: the minimum-difficulty target over this one, from the compact bits.
+/// Core's `GetDifficulty` for compact bits.
 pub fn difficulty(bits: CompactTarget) -> f64 {
-    let bits = bits.to_consensus();
-    let mut shift = (bits >> 24) & 0xff;
-    let mut diff = f64::from(0xffffu32) / f64::from((bits & 0x00ff_ffff).max(1));
-    while shift < 29 {
-        diff *= 256.0;
-        shift += 1;
-    }
-    while shift > 29 {
-        diff /= 256.0;
-        shift -= 1;
-    }
-    diff
+    crate::rpc::json::difficulty(bits.to_consensus())
 }
 
 /// A 256-bit number as Core's `GetHex`: 64 hex digits, most significant first.
@@ -275,7 +264,9 @@ fn gettxout(ctx: &RpcContext, p: &Params) -> RpcResult {
 fn gettxoutsetinfo(ctx: &RpcContext, p: &Params) -> RpcResult {
     let hash_type = p.str(0)?.unwrap_or("hash_serialized_3");
     if !matches!(hash_type, "hash_serialized_3" | "muhash" | "none") {
-        return Err(RpcError::invalid_param(format!("'{hash_type}' is not a valid hash_type")));
+        return Err(RpcError::invalid_param(format!(
+            "'{hash_type}' is not a valid hash_type"
+        )));
     }
     if p.get(1).is_some() {
         return Err(RpcError::invalid_param(

@@ -35,7 +35,9 @@ pub(super) fn methods() -> Vec<Method> {
 }
 
 fn lookup(cs: &Chainstate, hash: &BlockHash) -> Result<EntryId, RpcError> {
-    cs.index().lookup(hash).ok_or_else(|| RpcError::not_found("Block not found"))
+    cs.index()
+        .lookup(hash)
+        .ok_or_else(|| RpcError::not_found("Block not found"))
 }
 
 /// Core's `blockheaderToJSON`.
@@ -55,7 +57,10 @@ pub fn header_json(cs: &Chainstate, id: EntryId) -> Map<String, Value> {
     o.insert("confirmations".into(), json!(confirmations));
     o.insert("height".into(), json!(e.height));
     o.insert("version".into(), json!(e.header.version.to_consensus()));
-    o.insert("versionHex".into(), json!(format!("{:08x}", e.header.version.to_consensus())));
+    o.insert(
+        "versionHex".into(),
+        json!(format!("{:08x}", e.header.version.to_consensus())),
+    );
     o.insert("merkleroot".into(), json!(e.header.merkle_root.to_string()));
     o.insert("time".into(), json!(e.header.time));
     o.insert("mediantime".into(), json!(index.median_time_past(id)));
@@ -91,7 +96,13 @@ pub fn read_block(cs: &Chainstate, id: EntryId) -> Result<Block, RpcError> {
 }
 
 /// Core's `blockToJSON` at verbosity 1, 2 or 3.
-pub fn block_json(cs: &Chainstate, id: EntryId, block: &Block, verbosity: u8, network: bitcoin::Network) -> Result<Value, RpcError> {
+pub fn block_json(
+    cs: &Chainstate,
+    id: EntryId,
+    block: &Block,
+    verbosity: u8,
+    network: bitcoin::Network,
+) -> Result<Value, RpcError> {
     let mut o = header_json(cs, id);
     let stripped = 80
         + bitcoin::consensus::encode::VarInt(block.txdata.len() as u64).size()
@@ -100,7 +111,11 @@ pub fn block_json(cs: &Chainstate, id: EntryId, block: &Block, verbosity: u8, ne
     o.insert("size".into(), json!(block.total_size()));
     o.insert("weight".into(), json!(block.weight().to_wu()));
     let txs: Vec<Value> = if verbosity <= 1 {
-        block.txdata.iter().map(|tx| json!(tx.compute_txid().to_string())).collect()
+        block
+            .txdata
+            .iter()
+            .map(|tx| json!(tx.compute_txid().to_string()))
+            .collect()
     } else {
         let hash = cs.index().get(id).hash;
         let spent = cs.spent_coins(&hash).map_err(RpcError::database)?;

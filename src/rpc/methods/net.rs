@@ -101,7 +101,11 @@ fn service_names(services: u64) -> Vec<&'static str> {
         (NODE_NETWORK_LIMITED, "NETWORK_LIMITED"),
         (NODE_P2P_V2, "P2P_V2"),
     ];
-    known.iter().filter(|(bit, _)| services & bit != 0).map(|(_, n)| *n).collect()
+    known
+        .iter()
+        .filter(|(bit, _)| services & bit != 0)
+        .map(|(_, n)| *n)
+        .collect()
 }
 
 /// Core's network name for an address: loopback and private ranges are not routable.
@@ -182,7 +186,10 @@ fn peer_json(ctx: &RpcContext, p: &PeerSummary) -> Value {
     };
     o.insert("connection_type".into(), json!(conn_type));
     o.insert("transport_protocol_type".into(), json!(p.transport.as_str()));
-    o.insert("session_id".into(), json!(p.session_id.map(hex::encode).unwrap_or_default()));
+    o.insert(
+        "session_id".into(),
+        json!(p.session_id.map(hex::encode).unwrap_or_default()),
+    );
     Value::Object(o)
 }
 
@@ -219,9 +226,7 @@ const RPC_COMPAT_VERSION: u64 = 290_000;
 fn getnetworkinfo(ctx: &RpcContext, _: &Params) -> RpcResult {
     let peers = net(ctx)?.peers().map_err(gone)?;
     let inbound = peers.iter().filter(|p| p.direction == Direction::Inbound).count();
-    let network = |name: &str, reachable: bool| {
-        json!({ "name": name, "limited": !reachable, "reachable": reachable, "proxy": "", "proxy_randomize_credentials": false })
-    };
+    let network = |name: &str, reachable: bool| json!({ "name": name, "limited": !reachable, "reachable": reachable, "proxy": "", "proxy_randomize_credentials": false });
     Ok(json!({
         "version": RPC_COMPAT_VERSION,
         "subversion": ctx.user_agent,
@@ -254,7 +259,14 @@ fn addnode(ctx: &RpcContext, p: &Params) -> RpcResult {
         "add" => AddNodeCommand::Add,
         "remove" => AddNodeCommand::Remove,
         "onetry" => AddNodeCommand::OneTry,
-        _ => return Err(RpcError::misc(super::table().iter().find(|m| m.name == "addnode").map_or("", |m| m.help))),
+        _ => {
+            return Err(RpcError::misc(
+                super::table()
+                    .iter()
+                    .find(|m| m.name == "addnode")
+                    .map_or("", |m| m.help),
+            ))
+        }
     };
     p.bool(2)?;
     let port = ctx.chain_kind.default_port();
@@ -289,4 +301,3 @@ fn disconnectnode(ctx: &RpcContext, p: &Params) -> RpcResult {
     net(ctx)?.disconnect(which).map_err(gone)?.map_err(control_error)?;
     Ok(Value::Null)
 }
-

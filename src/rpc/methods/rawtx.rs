@@ -79,7 +79,11 @@ fn getrawtransaction(ctx: &RpcContext, p: &Params) -> RpcResult {
         None => None,
         Some(s) => {
             let hash: BlockHash = parse_hash(s, "parameter 3")?;
-            Some(cs.index().lookup(&hash).ok_or_else(|| RpcError::not_found("Block hash not found"))?)
+            Some(
+                cs.index()
+                    .lookup(&hash)
+                    .ok_or_else(|| RpcError::not_found("Block hash not found"))?,
+            )
         }
     };
     let suffix = ". Use gettransaction for wallet transactions.";
