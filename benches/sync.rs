@@ -30,6 +30,8 @@ impl Node {
         let mut child = Command::new(env!("CARGO_BIN_EXE_weftd"))
             .arg("-regtest")
             .arg(format!("-datadir={}", dir.path().display()))
+            // Two nodes per run: keep their RPC servers off the fixed default port.
+            .arg("-rpcport=0")
             .args(args)
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())

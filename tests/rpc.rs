@@ -335,3 +335,89 @@ fn bad_logins_and_oversized_requests_are_refused_over_http1() {
     assert_eq!(&resp[9..12], b"413");
     w.stop();
 }
+
+/// Runs the built `weft-cli` against a node; returns (exit code, stdout, stderr).
+fn cli(w: &Weftd, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weft-cli"))
+        .arg("-regtest")
+        .arg(format!("-datadir={}", w.datadir.display()))
+        .arg(format!("-rpcport={}", w.rpc_addr().port()))
+        .args(args)
+        .output()
+        .expect("run weft-cli");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn weft_cli_over_http1_and_http3() {
+    let (a, core, _f) = node_with_chain("A", &[]);
+    let h1 = core.blocks[0].block_hash().to_string();
+    for door in [&[][..], &["--http3"][..]] {
+        let with = |rest: &[&str]| -> Vec<String> { door.iter().chain(rest).map(|s| s.to_string()).collect() };
+        let run = |rest: &[&str]| {
+            let args = with(rest);
+            cli(&a, &args.iter().map(String::as_str).collect::<Vec<_>>())
+        };
+        assert_eq!(run(&["getblockcount"]), (0, "221\n".into(), String::new()), "{door:?}");
+        assert_eq!(run(&["getblockhash", "1"]).1.trim(), h1);
+        assert_eq!(run(&["-named", "getblockhash", "height=1"]).1.trim(), h1);
+        let (code, hex, _) = run(&["getblock", &h1, "0"]);
+        assert_eq!((code, hex.trim()), (0, serialize_hex(core.blocks[0].as_ref()).as_str()));
+        let (code, json, _) = run(&["getblockheader", &h1]);
+        let v: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!((code, v["height"].clone()), (0, json!(1)));
+        let (code, _, err) = run(&["getblock", &"00".repeat(32)]);
+        assert_eq!(code, 5, "exit code is the error code's magnitude");
+        assert_eq!(err, "error code: -5\nerror message:\nBlock not found\n");
+    }
+    // A wrong certificate: the HTTP/3 door refuses the client.
+    let other = tempfile::tempdir().unwrap();
+    let cert = other.path().join("c.pem");
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    std::fs::write(&cert, key.cert.pem()).unwrap();
+    let (code, _, err) = cli(
+        &a,
+        &["--http3", &format!("-rpccert={}", cert.display()), "getblockcount"],
+    );
+    assert_ne!(code, 0, "{err}");
+    a.stop();
+}
+
+/// Core's own `bitcoin-cli` against `weftd` (extra evidence; needs `BITCOIND` pointing at a
+/// Core build whose `bitcoin-cli` sits beside it).
+#[test]
+fn core_bitcoin_cli_works_unchanged() {
+    let Ok(bitcoind) = std::env::var("BITCOIND") else {
+        eprintln!("skipped: set BITCOIND to a Bitcoin Core build to run bitcoin-cli against weftd");
+        return;
+    };
+    let bitcoin_cli = std::path::Path::new(&bitcoind).with_file_name("bitcoin-cli");
+    let (a, core, _f) = node_with_chain("A", &[]);
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(&bitcoin_cli)
+            .arg("-regtest")
+            .arg(format!("-datadir={}", a.datadir.display()))
+            .arg(format!("-rpcport={}", a.rpc_addr().port()))
+            .args(args)
+            .output()
+            .expect("run bitcoin-cli");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(run(&["getblockcount"]).1, "221");
+    assert_eq!(run(&["getbestblockhash"]).1, core.tip_hash.to_string());
+    let (_, info, _) = run(&["getblockchaininfo"]);
+    assert!(info.contains("\"chain\": \"regtest\""), "{info}");
+    let (_, _, err) = run(&["getblock", &"00".repeat(32)]);
+    assert!(err.contains("error code: -5"), "{err}");
+    let (code, out, err) = run(&["-getinfo"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    a.stop();
+}
