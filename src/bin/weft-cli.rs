@@ -424,7 +424,11 @@ async fn call_with_wait(s: &Settings, password: &str, method: &str, params: Valu
             }
             Err(ClientError::Rpc { code, message }) => {
                 eprintln!("error code: {code}\nerror message:\n{message}");
-                Ok(code.unsigned_abs().clamp(1, 255) as u8)
+                // Core exits with abs(code), which the OS keeps the low 8 bits of; never report success.
+                Ok(match (code.unsigned_abs() & 0xff) as u8 {
+                    0 => 1,
+                    c => c,
+                })
             }
             Err(ClientError::Unauthorized) if no_cookie => bail!(
                 "Could not locate RPC credentials. No authentication cookie could be found, and RPC password is not \
