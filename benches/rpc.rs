@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use weft::config::RpcSettings;
+use weft::config::file::FileSettings;
+use weft::config::RpcConfig;
 use weft::rpc::client::{ClientTarget, Door, RpcClient};
 use weft::rpc::{BoxFuture, HttpReply, Service};
 
@@ -127,13 +128,13 @@ fn main() {
 
     // The floor: the same doors and client, a handler that does nothing.
     let floor_dir = tempfile::tempdir().expect("tempdir");
-    let settings = RpcSettings {
+    let settings = FileSettings {
         rpcport: Some(0),
         rpcuser: Some("u".into()),
         rpcpassword: Some("p".into()),
-        ..RpcSettings::default()
+        ..FileSettings::default()
     };
-    let config = settings.resolve(0, floor_dir.path()).expect("config");
+    let config = RpcConfig::resolve(&settings, 0, floor_dir.path()).expect("config");
     let floor = rt
         .block_on(weft::rpc::server::start(&config, Arc::new(Fixed)))
         .expect("floor server");

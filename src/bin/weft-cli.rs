@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
 use serde_json::Value;
-use weft::chain::Chain;
 use weft::config::args::{normalize, parse_bool};
-use weft::config::file::{ConfigFile, FileSettings};
+use weft::config::{load_root, pick_chain, ChainFlags};
 use weft::rpc::client::convert::{convert_named, convert_positional};
 use weft::rpc::client::pretty::pretty;
 use weft::rpc::client::{ClientError, ClientTarget, Door, RpcClient};
@@ -218,30 +217,21 @@ fn run(args: &CliArgs, rest: &[OsString]) -> Result<u8> {
 }
 
 fn resolve(args: &CliArgs) -> Result<Settings> {
-    let root = match &args.datadir {
-        Some(d) => {
-            let p = PathBuf::from(d);
-            if !p.is_dir() {
-                bail!("Error: Specified data directory \"{d}\" does not exist.");
-            }
-            p
-        }
-        None => std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("."))
-            .join(".weft"),
-    };
+    let (root, file) =
+        load_root(args.datadir.as_deref(), args.conf.as_deref()).map_err(|e| anyhow::anyhow!("Error: {e}"))?;
     let conf_path = args
         .conf
         .as_ref()
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("weft.toml"));
-    let file = ConfigFile::load(&conf_path, args.conf.is_some())?;
-    let chain = pick_chain(args, &file)?;
-    let mut fs = file.top.clone();
-    if let Some(sec) = file.section(chain.name()) {
-        overlay(&mut fs, sec);
-    }
+    let flags = ChainFlags {
+        regtest: args.regtest,
+        testnet: args.testnet,
+        testnet4: args.testnet4,
+        signet: args.signet,
+        chain: args.chain.as_deref(),
+    };
+    let (chain, fs) = pick_chain(flags, &file).map_err(|e| anyhow!("Error: {e}"))?;
     let data_dir = match chain.data_subdir() {
         Some(sub) => root.join(sub),
         None => root,
@@ -300,48 +290,6 @@ fn resolve(args: &CliArgs) -> Result<Settings> {
         stdin: flag(&args.stdin, "stdin")?,
         stdinrpcpass: flag(&args.stdinrpcpass, "stdinrpcpass")?,
     })
-}
-
-fn pick_chain(args: &CliArgs, file: &ConfigFile) -> Result<Chain> {
-    let mut picked: Vec<Chain> = [
-        (args.regtest, Chain::Regtest),
-        (args.testnet, Chain::Testnet),
-        (args.testnet4, Chain::Testnet4),
-        (args.signet, Chain::Signet),
-    ]
-    .into_iter()
-    .filter_map(|(on, c)| on.then_some(c))
-    .collect();
-    if let Some(name) = &args.chain {
-        picked.push(name.parse().map_err(|e: String| anyhow!("Error: {e}"))?);
-    }
-    match picked.as_slice() {
-        [] => match &file.top.chain {
-            Some(n) => n.parse().map_err(|e: String| anyhow!("Error: {e}")),
-            // weftd's default chain, so both agree without flags.
-            None => Ok(Chain::Regtest),
-        },
-        [one] => Ok(*one),
-        _ => bail!(
-            "Error: Invalid combination of -regtest, -signet, -testnet, -testnet4 and -chain. Can use at most one."
-        ),
-    }
-}
-
-/// The RPC keys of a per-chain section over the top level.
-fn overlay(into: &mut FileSettings, over: &FileSettings) {
-    if over.rpcport.is_some() {
-        into.rpcport = over.rpcport;
-    }
-    if over.rpcuser.is_some() {
-        into.rpcuser = over.rpcuser.clone();
-    }
-    if over.rpcpassword.is_some() {
-        into.rpcpassword = over.rpcpassword.clone();
-    }
-    if over.rpccookiefile.is_some() {
-        into.rpccookiefile = over.rpccookiefile.clone();
-    }
 }
 
 /// `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6 address.

@@ -11,7 +11,7 @@ use weft_transports::{PeerAddr, Scheme};
 use crate::chain::Chain;
 pub use args::Args;
 use file::{ConfigFile, FileSettings};
-pub use rpc::{RpcConfig, RpcSettings};
+pub use rpc::RpcConfig;
 
 /// A config that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -116,28 +116,55 @@ fn flag_bool(v: &Option<String>, name: &str) -> Result<Option<bool>, ConfigError
         .map_err(ConfigError::Invalid)
 }
 
-fn chain_from_args(a: &Args) -> Result<Option<Chain>, ConfigError> {
+/// The chain flags a command line may carry (weftd's and weft-cli's).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ChainFlags<'a> {
+    /// `-regtest`.
+    pub regtest: bool,
+    /// `-testnet`.
+    pub testnet: bool,
+    /// `-testnet4`.
+    pub testnet4: bool,
+    /// `-signet`.
+    pub signet: bool,
+    /// `-chain=<name>`.
+    pub chain: Option<&'a str>,
+}
+
+/// The chain from the flags (at most one), else the file's `chain`, else regtest; and the
+/// file's settings for it: its section over the top level.
+pub fn pick_chain(flags: ChainFlags<'_>, file: &ConfigFile) -> Result<(Chain, FileSettings), ConfigError> {
     let mut picked = Vec::new();
     for (on, c) in [
-        (a.regtest, Chain::Regtest),
-        (a.testnet, Chain::Testnet),
-        (a.testnet4, Chain::Testnet4),
-        (a.signet, Chain::Signet),
+        (flags.regtest, Chain::Regtest),
+        (flags.testnet, Chain::Testnet),
+        (flags.testnet4, Chain::Testnet4),
+        (flags.signet, Chain::Signet),
     ] {
         if on {
             picked.push(c);
         }
     }
-    if let Some(name) = &a.chain {
+    if let Some(name) = flags.chain {
         picked.push(name.parse().map_err(ConfigError::Invalid)?);
     }
-    match picked.as_slice() {
-        [] => Ok(None),
-        [one] => Ok(Some(*one)),
-        _ => Err(ConfigError::Invalid(
-            "Invalid combination of -regtest, -signet, -testnet, -testnet4 and -chain. Can use at most one.".into(),
-        )),
+    let chain = match picked.as_slice() {
+        [] => match &file.top.chain {
+            Some(n) => n.parse().map_err(ConfigError::Invalid)?,
+            None => Chain::Regtest,
+        },
+        [one] => *one,
+        _ => {
+            return Err(ConfigError::Invalid(
+                "Invalid combination of -regtest, -signet, -testnet, -testnet4 and -chain. Can use at most one.".into(),
+            ))
+        }
+    };
+    let mut s = file.top.clone();
+    if let Some(sec) = file.section(chain.name()) {
+        merge(&mut s, sec);
     }
+    Ok((chain, s))
 }
 
 fn default_datadir() -> PathBuf {
@@ -162,39 +189,39 @@ fn parse_addrs(list: &[String], port: u16, what: &str) -> Result<Vec<PeerAddr>, 
         .collect()
 }
 
+/// The root data dir (`-datadir`, default `~/.weft`, which must exist if given) and the
+/// config file (`-conf`, default `<root>/weft.toml`, optional unless given). Shared with weft-cli.
+pub fn load_root(datadir: Option<&str>, conf: Option<&str>) -> Result<(PathBuf, ConfigFile), ConfigError> {
+    let root = match datadir {
+        Some(d) => {
+            let p = PathBuf::from(d);
+            if !p.is_dir() {
+                return Err(ConfigError::Invalid(format!(
+                    "Specified data directory \"{d}\" does not exist."
+                )));
+            }
+            p
+        }
+        None => default_datadir(),
+    };
+    let conf_path = conf.map(PathBuf::from).unwrap_or_else(|| root.join("weft.toml"));
+    let file = ConfigFile::load(&conf_path, conf.is_some())?;
+    Ok((root, file))
+}
+
 impl Config {
     /// Resolves flags, the config file and defaults.
     pub fn resolve(args: &Args) -> Result<Config, ConfigError> {
-        let root = match &args.datadir {
-            Some(d) => {
-                let p = PathBuf::from(d);
-                if !p.is_dir() {
-                    return Err(ConfigError::Invalid(format!(
-                        "Specified data directory \"{d}\" does not exist."
-                    )));
-                }
-                p
-            }
-            None => default_datadir(),
-        };
-        let conf_path = args
-            .conf
-            .as_ref()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join("weft.toml"));
-        let file = ConfigFile::load(&conf_path, args.conf.is_some())?;
+        let (root, file) = load_root(args.datadir.as_deref(), args.conf.as_deref())?;
 
-        let chain = match chain_from_args(args)? {
-            Some(c) => c,
-            None => match &file.top.chain {
-                Some(n) => n.parse().map_err(ConfigError::Invalid)?,
-                None => Chain::Regtest,
-            },
+        let flags = ChainFlags {
+            regtest: args.regtest,
+            testnet: args.testnet,
+            testnet4: args.testnet4,
+            signet: args.signet,
+            chain: args.chain.as_deref(),
         };
-        let mut s = file.top.clone();
-        if let Some(sec) = file.section(chain.name()) {
-            merge(&mut s, sec);
-        }
+        let (chain, mut s) = pick_chain(flags, &file)?;
         let cli = FileSettings {
             chain: None,
             listen: flag_bool(&args.listen, "listen")?,
@@ -254,20 +281,11 @@ impl Config {
             Some(sub) => root.join(sub),
             None => root,
         };
-        let rpc = RpcSettings {
-            server: s.server,
-            rpcport: s.rpcport,
-            rpcbind: s.rpcbind.clone(),
-            rpcallowip: s.rpcallowip.clone(),
-            rpcuser: s.rpcuser.clone(),
-            // Secrets may come from the environment instead of the command line.
-            rpcpassword: s.rpcpassword.clone().or_else(|| std::env::var("WEFT_RPCPASSWORD").ok()),
-            rpcauth: s.rpcauth.clone(),
-            rpccookiefile: s.rpccookiefile.clone(),
-            rest: s.rest,
-            rpchttp3: s.rpchttp3,
+        // Secrets may come from the environment instead of the command line.
+        if s.rpcpassword.is_none() {
+            s.rpcpassword = std::env::var("WEFT_RPCPASSWORD").ok();
         }
-        .resolve(chain.default_rpc_port(), &data_dir)?;
+        let rpc = RpcConfig::resolve(&s, chain.default_rpc_port(), &data_dir)?;
         Ok(Config {
             chain,
             data_dir,

@@ -4,6 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
+use super::file::FileSettings;
 use super::ConfigError;
 
 /// A `-rpcallowip` entry: an address, `addr/prefix` or `addr/netmask`.
@@ -147,41 +148,17 @@ pub struct RpcConfig {
     pub warnings: Vec<String>,
 }
 
-/// The raw RPC settings from flags, file and env, before resolution.
-#[derive(Clone, Debug, Default)]
-pub struct RpcSettings {
-    /// `-server`.
-    pub server: Option<bool>,
-    /// `-rpcport`.
-    pub rpcport: Option<u16>,
-    /// `-rpcbind`.
-    pub rpcbind: Option<Vec<String>>,
-    /// `-rpcallowip`.
-    pub rpcallowip: Option<Vec<String>>,
-    /// `-rpcuser`.
-    pub rpcuser: Option<String>,
-    /// `-rpcpassword` (or `WEFT_RPCPASSWORD`).
-    pub rpcpassword: Option<String>,
-    /// `-rpcauth`.
-    pub rpcauth: Option<Vec<String>>,
-    /// `-rpccookiefile`.
-    pub rpccookiefile: Option<String>,
-    /// `-rest`.
-    pub rest: Option<bool>,
-    /// `-rpchttp3`.
-    pub rpchttp3: Option<bool>,
-}
-
-impl RpcSettings {
-    /// Resolves against the chain's default port and data dir, as Core's httpserver does.
-    pub fn resolve(&self, default_port: u16, data_dir: &std::path::Path) -> Result<RpcConfig, ConfigError> {
-        let port = self.rpcport.unwrap_or(default_port);
+impl RpcConfig {
+    /// Resolves the RPC keys of flags-over-file settings against the chain's default port
+    /// and data dir, as Core's httpserver does.
+    pub fn resolve(s: &FileSettings, default_port: u16, data_dir: &std::path::Path) -> Result<RpcConfig, ConfigError> {
+        let port = s.rpcport.unwrap_or(default_port);
         let mut allow = AllowIp::loopback().to_vec();
-        for a in self.rpcallowip.iter().flatten() {
+        for a in s.rpcallowip.iter().flatten() {
             allow.push(AllowIp::parse(a)?);
         }
         let mut warnings = Vec::new();
-        let binds = match (&self.rpcallowip, &self.rpcbind) {
+        let binds = match (&s.rpcallowip, &s.rpcbind) {
             // Without -rpcallowip only loopback may connect, so bind only loopback.
             (None, b) => {
                 if b.is_some() {
@@ -200,7 +177,7 @@ impl RpcSettings {
                 SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
             ],
         };
-        let user = match (&self.rpcuser, &self.rpcpassword) {
+        let user = match (&s.rpcuser, &s.rpcpassword) {
             (Some(u), Some(p)) if !p.is_empty() => {
                 if u.contains(':') {
                     return Err(ConfigError::Invalid("-rpcuser must not contain a ':'".into()));
@@ -213,14 +190,14 @@ impl RpcSettings {
             }
             _ => None,
         };
-        let rpcauth = self
+        let rpcauth = s
             .rpcauth
             .iter()
             .flatten()
             .map(|s| RpcAuthEntry::parse(s))
             .collect::<Result<Vec<_>, _>>()?;
         // As Core: a configured password turns the cookie off.
-        let cookie_file = user.is_none().then(|| match &self.rpccookiefile {
+        let cookie_file = user.is_none().then(|| match &s.rpccookiefile {
             Some(f) => {
                 let p = PathBuf::from(f);
                 if p.is_absolute() {
@@ -232,7 +209,7 @@ impl RpcSettings {
             None => data_dir.join(".cookie"),
         });
         Ok(RpcConfig {
-            enabled: self.server.unwrap_or(true),
+            enabled: s.server.unwrap_or(true),
             binds,
             allow,
             user,
@@ -240,8 +217,8 @@ impl RpcSettings {
             cookie_file,
             cert_file: data_dir.join("rpc-cert.pem"),
             key_file: data_dir.join("rpc-key.pem"),
-            http3: self.rpchttp3.unwrap_or(true),
-            rest: self.rest.unwrap_or(false),
+            http3: s.rpchttp3.unwrap_or(true),
+            rest: s.rest.unwrap_or(false),
             warnings,
         })
     }
@@ -281,25 +258,25 @@ mod tests {
     #[test]
     fn binds_follow_core() {
         let dir = std::path::Path::new("/d");
-        let s = RpcSettings {
+        let s = FileSettings {
             rpcbind: Some(vec!["0.0.0.0".into()]),
             ..Default::default()
         };
-        let c = s.resolve(18443, dir).unwrap();
+        let c = RpcConfig::resolve(&s, 18443, dir).unwrap();
         assert!(
             c.binds.iter().all(|b| b.ip().is_loopback()),
             "rpcbind without rpcallowip"
         );
         assert_eq!(c.warnings.len(), 1);
         assert_eq!(c.cookie_file.as_deref(), Some(dir.join(".cookie").as_path()));
-        let s = RpcSettings {
+        let s = FileSettings {
             rpcbind: Some(vec!["127.0.0.1:5".into(), "[::1]".into()]),
             rpcallowip: Some(vec!["10.0.0.0/8".into()]),
             rpcuser: Some("u".into()),
             rpcpassword: Some("p".into()),
             ..Default::default()
         };
-        let c = s.resolve(18443, dir).unwrap();
+        let c = RpcConfig::resolve(&s, 18443, dir).unwrap();
         assert_eq!(
             c.binds,
             ["127.0.0.1:5".parse().unwrap(), "[::1]:18443".parse().unwrap()]

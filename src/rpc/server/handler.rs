@@ -194,9 +194,12 @@ mod tests {
     }
 
     fn shared(allow: Vec<AllowIp>) -> Shared {
-        let mut config = crate::config::rpc::RpcSettings::default()
-            .resolve(18443, std::path::Path::new("/nonexistent"))
-            .unwrap();
+        let mut config = crate::config::RpcConfig::resolve(
+            &crate::config::file::FileSettings::default(),
+            18443,
+            std::path::Path::new("/nonexistent"),
+        )
+        .unwrap();
         config.user = Some(("u".into(), "p".into()));
         let limits = Limits::default();
         Shared {
