@@ -102,7 +102,14 @@ impl Peer {
 
     /// Counts one message in a per-type byte map.
     pub fn count_msg(map: &mut std::collections::BTreeMap<String, u64>, command: &str, payload_len: usize) {
-        *map.entry(command.to_string()).or_default() += payload_len as u64 + MSG_HEADER_BYTES;
+        let bytes = payload_len as u64 + MSG_HEADER_BYTES;
+        // Every message passes here: allocate the key only the first time a type is seen.
+        match map.get_mut(command) {
+            Some(total) => *total += bytes,
+            None => {
+                map.insert(command.to_string(), bytes);
+            }
+        }
     }
 
     /// Last measured round trip, if any.
