@@ -1,7 +1,7 @@
 //! What RPC methods can reach: the chain, the network, and the node's own facts.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -72,15 +72,11 @@ impl RpcContext {
         if tip.chain_work < cs.params().minimum_chain_work {
             return true;
         }
-        if u64::from(tip.header.time) < unix_now().saturating_sub(self.max_tip_age.as_secs()) {
+        let now_secs = crate::runtime::driver::now().0 / 1_000_000;
+        if u64::from(tip.header.time) < now_secs.saturating_sub(self.max_tip_age.as_secs()) {
             return true;
         }
         self.left_ibd.store(true, Ordering::Relaxed);
         false
     }
-}
-
-/// Seconds since the UNIX epoch.
-pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }

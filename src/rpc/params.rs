@@ -108,6 +108,15 @@ impl Params {
         }
     }
 
+    /// Core's `ParseVerbosity` with booleans allowed: `true` is 1, `false` 0, omitted `default`.
+    pub fn verbosity(&self, i: usize, default: i64) -> Result<i64, RpcError> {
+        match self.get(i) {
+            None => Ok(default),
+            Some(Value::Bool(b)) => Ok(i64::from(*b)),
+            Some(_) => Ok(self.int(i)?.unwrap_or(default)),
+        }
+    }
+
     /// A 32-byte hash in Core's byte-reversed hex, with `ParseHashV`'s errors.
     pub fn hash<H: Hash<Bytes = [u8; 32]>>(&self, i: usize) -> Result<Option<H>, RpcError> {
         let Some(s) = self.str(i)? else { return Ok(None) };

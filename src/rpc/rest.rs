@@ -7,7 +7,7 @@ use bitcoin::{BlockHash, Txid};
 use serde_json::Value;
 
 use super::context::RpcContext;
-use super::methods::{block_json, header_json};
+use super::methods::{block_json, header_json, indexed_tx};
 use super::HttpReply;
 use crate::chain::Chainstate;
 
@@ -197,16 +197,10 @@ fn tx(ctx: &RpcContext, r: &str) -> Result<HttpReply, HttpReply> {
         return Err(not_found());
     }
     let cs = ctx.chain.lock();
-    let block_hash = cs.tx_block(&txid).map_err(|e| error(500, e))?.ok_or_else(not_found)?;
-    let block = cs
-        .read_block(&block_hash)
-        .map_err(|e| error(500, e))?
+    let (tx, id) = indexed_tx(&cs, &txid)
+        .map_err(|e| error(500, e.message))?
         .ok_or_else(not_found)?;
-    let tx = block
-        .txdata
-        .into_iter()
-        .find(|t| t.compute_txid() == txid)
-        .ok_or_else(not_found)?;
+    let block_hash = cs.index().get(id).hash;
     let opts = crate::rpc::json::TxJsonOptions {
         network: ctx.chain_kind.network(),
         include_hex: true,

@@ -6,6 +6,7 @@ use bitcoin::pow::CompactTarget;
 use bitcoin::{BlockHash, OutPoint, Txid};
 use serde_json::{json, Value};
 
+use super::blocks::lookup;
 use super::Method;
 use crate::chain::index::{BlockIndex, BlockStatus, EntryId};
 use crate::chain::utxo_stats::utxo_stats;
@@ -104,7 +105,7 @@ pub(super) fn methods() -> Vec<Method> {
             run: |ctx, p| {
                 let hash: BlockHash = p.req_hash(0)?;
                 let mut cs = ctx.chain.lock();
-                let id = cs.index().lookup(&hash).ok_or_else(|| RpcError::not_found("Block not found"))?;
+                let id = lookup(&cs, &hash)?;
                 if !cs.invalidate_block(id).map_err(RpcError::database)? {
                     return Err(RpcError::new(crate::rpc::error::code::INVALID_PARAMETER, "Cannot invalidate the genesis block"));
                 }
@@ -120,7 +121,7 @@ pub(super) fn methods() -> Vec<Method> {
             run: |ctx, p| {
                 let hash: BlockHash = p.req_hash(0)?;
                 let mut cs = ctx.chain.lock();
-                let id = cs.index().lookup(&hash).ok_or_else(|| RpcError::not_found("Block not found"))?;
+                let id = lookup(&cs, &hash)?;
                 cs.reconsider_block(id).map_err(RpcError::database)?;
                 Ok(Value::Null)
             },

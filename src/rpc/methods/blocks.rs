@@ -34,7 +34,7 @@ pub(super) fn methods() -> Vec<Method> {
     ]
 }
 
-fn lookup(cs: &Chainstate, hash: &BlockHash) -> Result<EntryId, RpcError> {
+pub(super) fn lookup(cs: &Chainstate, hash: &BlockHash) -> Result<EntryId, RpcError> {
     cs.index()
         .lookup(hash)
         .ok_or_else(|| RpcError::not_found("Block not found"))
@@ -166,24 +166,10 @@ fn getblockheader(ctx: &RpcContext, p: &Params) -> RpcResult {
     Ok(Value::Object(header_json(&cs, id)))
 }
 
-/// Core accepts a boolean verbosity too (`true` is 1).
-fn verbosity(p: &Params, i: usize) -> Result<u8, RpcError> {
-    match p.get(i) {
-        None => Ok(1),
-        Some(Value::Bool(b)) => Ok(u8::from(*b)),
-        Some(_) => match p.int(i)? {
-            Some(v) if v <= 0 => Ok(0),
-            Some(1) => Ok(1),
-            Some(2) => Ok(2),
-            Some(_) => Ok(3),
-            None => Ok(1),
-        },
-    }
-}
-
 fn getblock(ctx: &RpcContext, p: &Params) -> RpcResult {
     let hash: BlockHash = p.req_hash(0)?;
-    let verbosity = verbosity(p, 1)?;
+    // Core: 0 hex, 1 txids, 2 details, anything higher details with prevouts.
+    let verbosity = p.verbosity(1, 1)?.clamp(0, 3) as u8;
     let cs = ctx.chain.lock();
     let id = lookup(&cs, &hash)?;
     let block = read_block(&cs, id)?;

@@ -13,6 +13,7 @@ use super::error::{code, RpcError, RpcResult};
 use super::params::Params;
 
 pub use blocks::{block_json, header_json};
+pub(crate) use rawtx::indexed_tx;
 
 /// One RPC method.
 pub struct Method {

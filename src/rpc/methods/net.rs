@@ -200,9 +200,7 @@ fn getpeerinfo(ctx: &RpcContext, _: &Params) -> RpcResult {
 
 fn getnettotals(ctx: &RpcContext, _: &Params) -> RpcResult {
     let t = net(ctx)?.totals().map_err(gone)?;
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let millis = crate::runtime::driver::now().0 / 1000;
     Ok(json!({
         "totalbytesrecv": t.bytes_recv,
         "totalbytessent": t.bytes_sent,

@@ -53,17 +53,20 @@ fn decoderawtransaction(ctx: &RpcContext, p: &Params) -> RpcResult {
     Ok(tx_to_json(&tx, &opts))
 }
 
-/// Core's `ParseVerbosity` with booleans allowed.
-fn verbosity(p: &Params) -> Result<i64, RpcError> {
-    match p.get(1) {
-        None => Ok(0),
-        Some(Value::Bool(b)) => Ok(i64::from(*b)),
-        Some(_) => Ok(p.int(1)?.unwrap_or(0)),
-    }
-}
-
 fn find_in(block: &Block, txid: &Txid) -> Option<Transaction> {
     block.txdata.iter().find(|t| t.compute_txid() == *txid).cloned()
+}
+
+/// A confirmed transaction through the transaction index, with the block it is in.
+pub(crate) fn indexed_tx(cs: &Chainstate, txid: &Txid) -> Result<Option<(Transaction, EntryId)>, RpcError> {
+    let Some(hash) = cs.tx_block(txid).map_err(RpcError::database)? else {
+        return Ok(None);
+    };
+    let Some(id) = cs.index().lookup(&hash) else {
+        return Ok(None);
+    };
+    let block = read_block(cs, id)?;
+    Ok(find_in(&block, txid).map(|tx| (tx, id)))
 }
 
 fn getrawtransaction(ctx: &RpcContext, p: &Params) -> RpcResult {
@@ -74,7 +77,7 @@ fn getrawtransaction(ctx: &RpcContext, p: &Params) -> RpcResult {
             "The genesis block coinbase is not considered an ordinary transaction and cannot be retrieved",
         ));
     }
-    let verbosity = verbosity(p)?;
+    let verbosity = p.verbosity(1, 0)?;
     let given: Option<EntryId> = match p.str(2)? {
         None => None,
         Some(s) => {
@@ -103,11 +106,9 @@ fn getrawtransaction(ctx: &RpcContext, p: &Params) -> RpcResult {
             )))
         }
         None => {
-            let not_found = || RpcError::not_found(format!("No such mempool or blockchain transaction{suffix}"));
-            let hash = cs.tx_block(&txid).map_err(RpcError::database)?.ok_or_else(not_found)?;
-            let id = cs.index().lookup(&hash).ok_or_else(not_found)?;
-            let block = read_block(&cs, id)?;
-            (find_in(&block, &txid).ok_or_else(not_found)?, id)
+            indexed_tx(&cs, &txid)?.ok_or_else(|| {
+                RpcError::not_found(format!("No such mempool or blockchain transaction{suffix}"))
+            })?
         }
     };
     if verbosity <= 0 {
