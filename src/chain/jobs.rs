@@ -63,6 +63,15 @@ pub fn run_job(cs: &mut Chainstate, job: Job, now_secs: u64) -> Result<JobResult
                 tip_changed: cs.tip() != tip_before,
             })
         }
+        Job::Transaction { peer, tx } => Ok(JobResult::Transaction {
+            peer,
+            tx,
+            // WIP(mempool)
+            outcome: crate::p2p::chain_view::TxOutcome::Rejected(Rejection {
+                reason: "mempool not built".into(),
+                punish: false,
+            }),
+        }),
     }
 }
 

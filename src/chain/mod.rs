@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod merkle;
 pub mod muhash;
 pub mod params;
+pub mod policy;
 pub mod pow;
 pub mod script;
 pub mod sigops;

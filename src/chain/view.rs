@@ -8,7 +8,8 @@ use bitcoin::BlockHash;
 
 use super::index::{BlockIndex, EntryId};
 use super::Chainstate;
-use crate::p2p::chain_view::{BlockInfo, BlockRef, ChainView};
+use super::policy::FeeRate;
+use crate::p2p::chain_view::{BlockInfo, BlockRef, ChainView, MempoolTx, TxKey};
 use crate::p2p::sync::build_locator;
 
 /// A chainstate behind a mutex: the validation worker writes, the core reads.
@@ -155,5 +156,13 @@ impl ChainView for SharedChain {
 
     fn minimum_chain_work(&self) -> Work {
         self.lock().params().minimum_chain_work
+    }
+
+    fn mempool_tx(&self, _key: &TxKey) -> Option<MempoolTx> {
+        None // WIP(mempool)
+    }
+
+    fn mempool_min_fee(&self) -> FeeRate {
+        FeeRate(1000) // WIP(mempool)
     }
 }

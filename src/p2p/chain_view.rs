@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use bitcoin::block::Header;
 use bitcoin::pow::Work;
-use bitcoin::{Block, BlockHash};
+use bitcoin::{Block, BlockHash, Transaction, Txid, Wtxid};
+
+use crate::chain::policy::FeeRate;
 
 use super::peer::PeerId;
 
@@ -55,6 +57,53 @@ pub trait ChainView: Send {
     fn missing_blocks(&self, best: &BlockHash, from: u32, to: u32) -> Vec<(u32, BlockHash)>;
     /// The minimum chain work a header chain needs before we store it.
     fn minimum_chain_work(&self) -> Work;
+    /// A mempool transaction by txid or wtxid.
+    fn mempool_tx(&self, key: &TxKey) -> Option<MempoolTx>;
+    /// The fee rate a transaction needs to enter the mempool now (for `feefilter`).
+    fn mempool_min_fee(&self) -> FeeRate;
+}
+
+/// A transaction's name: by txid (`MSG_TX`) or by wtxid (`MSG_WTX`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TxKey {
+    /// By txid.
+    Txid(Txid),
+    /// By wtxid (BIP339).
+    Wtxid(Wtxid),
+}
+
+/// A mempool transaction as the core needs to know it for relay.
+#[derive(Clone, Debug)]
+pub struct MempoolTx {
+    /// The transaction.
+    pub tx: Arc<Transaction>,
+    /// Its txid.
+    pub txid: Txid,
+    /// Its wtxid.
+    pub wtxid: Wtxid,
+    /// Its fee in satoshis (with any prioritisation).
+    pub fee: i64,
+    /// Its virtual size, sigop-adjusted, as the mempool counts it.
+    pub vsize: u64,
+    /// When it entered the mempool, in seconds since the epoch.
+    pub time: u64,
+}
+
+/// What mempool acceptance did with a transaction from a peer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TxOutcome {
+    /// In the mempool now; the listed transactions were replaced (RBF) or evicted.
+    Accepted {
+        /// Replaced transactions, by txid and wtxid.
+        replaced: Vec<(Txid, Wtxid)>,
+    },
+    /// Some inputs are unknown: an orphan whose missing parents are listed.
+    MissingInputs {
+        /// Txids of the parents not found in the chain or the mempool.
+        parents: Vec<Txid>,
+    },
+    /// Refused.
+    Rejected(Rejection),
 }
 
 /// Heavy work the core hands to the runtime (or to netsim's cost model).
@@ -75,6 +124,13 @@ pub enum Job {
         block: Arc<Block>,
         /// Whether we asked for it.
         requested: bool,
+    },
+    /// Run a transaction through mempool acceptance.
+    Transaction {
+        /// Who sent it.
+        peer: PeerId,
+        /// The transaction.
+        tx: Arc<Transaction>,
     },
 }
 
@@ -113,5 +169,14 @@ pub enum JobResult {
         invalid: Vec<(BlockHash, Rejection)>,
         /// The active tip moved.
         tip_changed: bool,
+    },
+    /// A transaction went through mempool acceptance.
+    Transaction {
+        /// Who sent it.
+        peer: PeerId,
+        /// The transaction.
+        tx: Arc<Transaction>,
+        /// What happened.
+        outcome: TxOutcome,
     },
 }

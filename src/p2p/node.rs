@@ -202,6 +202,7 @@ impl Node {
                 invalid,
                 tip_changed,
             }) => self.on_block_done(now, peer, hash, error, invalid, tip_changed),
+            Event::JobDone(JobResult::Transaction { .. }) => {} // WIP(relay)
         }
     }
 
