@@ -99,6 +99,13 @@ impl Node {
             self.send_ping(now, id);
         }
     }
+
+    /// The active chain moved outside the core's jobs (a block mined or submitted over
+    /// RPC): announce the new tip as a block job would.
+    pub fn chain_updated(&mut self, now: Time) {
+        self.clock = now;
+        self.announce_tip(now);
+    }
 }
 
 /// Whether `shown` (`tcp://1.2.3.4:5`, `1.2.3.4:5`) names the address `asked`.

@@ -41,6 +41,8 @@ pub enum NetCommand {
     },
     /// `ping`.
     PingAll,
+    /// The RPC side changed the active chain (a mined or submitted block): announce the tip.
+    ChainUpdated,
 }
 
 /// The network is gone (shutting down).
@@ -90,8 +92,15 @@ impl NetHandle {
 
     /// `ping`.
     pub fn ping_all(&self) -> Result<(), NetGone> {
-        self.events
-            .blocking_send(RtEvent::Control(NetCommand::PingAll))
-            .map_err(|_| NetGone)
+        self.tell(NetCommand::PingAll)
+    }
+
+    /// Tells the core the active chain moved under it (a block from RPC).
+    pub fn chain_updated(&self) -> Result<(), NetGone> {
+        self.tell(NetCommand::ChainUpdated)
+    }
+
+    fn tell(&self, cmd: NetCommand) -> Result<(), NetGone> {
+        self.events.blocking_send(RtEvent::Control(cmd)).map_err(|_| NetGone)
     }
 }

@@ -218,6 +218,7 @@ impl Driver {
                 let _ = reply.send(self.node.disconnect_peer(t, &which));
             }
             NetCommand::PingAll => self.node.ping_all(t),
+            NetCommand::ChainUpdated => self.node.chain_updated(t),
         }
     }
 
