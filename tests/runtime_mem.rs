@@ -19,6 +19,7 @@ fn fresh_chain() -> ChainSetup {
         chain: SharedChain::new(cs),
         loadblock: vec![],
         flush_interval: Duration::from_secs(3600),
+        mempool_file: None,
     }
 }
 

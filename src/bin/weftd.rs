@@ -52,10 +52,12 @@ async fn run(config: Config) -> Result<()> {
     let services = node_config.services;
     let user_agent = node_config.user_agent.clone();
     let seed = rand::rngs::OsRng.next_u64();
+    let mempool_file = config.persist_mempool.then(|| data_dir.join("mempool.dat"));
     let setup = runtime::ChainSetup {
         chain,
         loadblock: config.loadblock.clone(),
         flush_interval: config.flush_interval,
+        mempool_file: mempool_file.clone(),
     };
     let handle = runtime::start(node_config, transports, setup, seed);
     for addr in &handle.listen_addrs {
@@ -66,7 +68,7 @@ async fn run(config: Config) -> Result<()> {
         for w in &config.rpc.warnings {
             warn!("{w}");
         }
-        let ctx = RpcContext::new(
+        let mut ctx = RpcContext::new(
             shared_chain,
             config.chain,
             Some(handle.net()),
@@ -76,6 +78,7 @@ async fn run(config: Config) -> Result<()> {
             services,
             user_agent,
         );
+        ctx.mempool_file = mempool_file;
         let service = Arc::new(RpcHandler::new(Arc::new(ctx)));
         Some(
             rpc::server::start(&config.rpc, service)
@@ -106,6 +109,8 @@ async fn open_chain(config: &Config, data_dir: &std::path::Path) -> Result<Share
     let prune_target = config.prune_bytes;
     let txindex = config.txindex;
     let chain = config.chain;
+    let mempool = config.mempool.clone();
+    let mempool_file = config.persist_mempool.then(|| data_dir.join("mempool.dat"));
     let cs = tokio::task::spawn_blocking(move || -> Result<Chainstate> {
         // redb's page cache takes an eighth of -dbcache, the coins cache the rest.
         let store = RedbStore::open(&path, dbcache / 8).with_context(|| format!("opening {}", path.display()))?;
@@ -114,12 +119,27 @@ async fn open_chain(config: &Config, data_dir: &std::path::Path) -> Result<Share
             log_tips: true,
             prune_target,
             txindex,
+            mempool,
         };
         let mut cs = Chainstate::open(params(chain), Box::new(store), opts).context("loading the block index")?;
         let tip = cs.index().get(cs.tip());
         info!("Loaded best chain: hashBestChain={} height={}", tip.hash, tip.height);
         cs.activate_best_chain().context("resuming the best chain")?;
         cs.build_txindex().context("building the transaction index")?;
+        match &mempool_file {
+            Some(path) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                match cs.load_mempool(path, now) {
+                    Ok(s) => info!(target: "mempool", "Imported mempool transactions from disk: {} succeeded, {} failed, {} already there", s.accepted, s.failed, s.already_there),
+                    Err(e) => warn!("Failed to load mempool: {e}; starting empty"),
+                }
+                // A corrupt file still counts as tried, so shutdown saves the new mempool.
+                cs.mempool_mut().set_loaded();
+            }
+            None => cs.mempool_mut().set_loaded(),
+        }
         Ok(cs)
     })
     .await??;

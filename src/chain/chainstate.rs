@@ -16,10 +16,13 @@ use super::index::{BlockIndex, BlockStatus, EntryId};
 use super::params::ChainParams;
 use super::pow::AncestorView;
 use super::script::ScriptCache;
+use super::mempool::{Mempool, MempoolOptions};
 use super::tip_log::log_update_tip;
 use crate::store::codec::{decode_undo, encode_undo};
 
+mod mempool;
 mod operator;
+pub use mempool::LoadStats;
 use crate::store::{FlushBatch, Store, StoreError};
 
 /// Tuning of a chainstate.
@@ -33,6 +36,8 @@ pub struct ChainOptions {
     pub prune_target: Option<u64>,
     /// Maintain the transaction index (`-txindex`).
     pub txindex: bool,
+    /// Mempool settings.
+    pub mempool: MempoolOptions,
 }
 
 /// Core's `MIN_BLOCKS_TO_KEEP`: a pruned node keeps at least the last 288 blocks.
@@ -45,6 +50,7 @@ impl Default for ChainOptions {
             log_tips: true,
             prune_target: None,
             txindex: false,
+            mempool: MempoolOptions::default(),
         }
     }
 }
@@ -105,6 +111,14 @@ pub struct Chainstate {
     totals: ConnectStats,
     stored_bytes: u64,
     txindex_pending: Vec<(bitcoin::Txid, BlockHash)>,
+    mempool: Mempool,
+    /// Transactions of disconnected blocks, one list per block, tip-most first.
+    disconnected: Vec<Vec<Arc<bitcoin::Transaction>>>,
+    disconnected_bytes: usize,
+    /// A block left the active chain since the mempool was last brought up to date.
+    reorged: bool,
+    /// The latest time a caller passed in, for mempool work done on its behalf.
+    clock_secs: u64,
 }
 
 impl Chainstate {
@@ -114,6 +128,7 @@ impl Chainstate {
         let records = store.load_index()?;
         let fresh = records.is_empty();
         let index = BlockIndex::from_records(records).map_err(StoreError::Corrupt)?;
+        let mempool = Mempool::new(opts.mempool.clone());
         let mut cs = Chainstate {
             params,
             store,
@@ -132,6 +147,11 @@ impl Chainstate {
             totals: ConnectStats::default(),
             stored_bytes: 0,
             txindex_pending: Vec::new(),
+            mempool,
+            disconnected: Vec::new(),
+            disconnected_bytes: 0,
+            reorged: false,
+            clock_secs: 0,
         };
         if fresh {
             cs.init_genesis()?;
@@ -240,6 +260,7 @@ impl Chainstate {
             index: &self.index,
             tip: prev,
         };
+        self.clock_secs = self.clock_secs.max(now_secs);
         check_header_context(self.params, &view, header, now_secs).map_err(|e| {
             let reason = e.reason();
             let fault = if reason == "time-too-new" {
@@ -409,6 +430,10 @@ impl Chainstate {
                 }
             }
         }
+        if self.reorged {
+            self.reorged = false;
+            self.mempool_after_reorg();
+        }
         let tip = self.tip();
         let index = &self.index;
         self.candidates.retain(|&c| !index.better(tip, c));
@@ -504,6 +529,7 @@ impl Chainstate {
                 .extend(block.txdata.iter().map(|tx| (tx.compute_txid(), hash)));
         }
         self.index.set_tip(id);
+        self.mempool_connected(&block);
         self.totals.txs += stats.txs;
         self.totals.inputs += stats.inputs;
         if self.opts.log_tips {
@@ -552,6 +578,7 @@ impl Chainstate {
         self.stored_bytes = self.stored_bytes.saturating_sub(undo_raw.len() as u64);
         self.dirty.insert(tip);
         self.index.set_tip(prev);
+        self.mempool_disconnected(&block);
         self.candidates.insert(tip);
         tracing::info!("DisconnectTip: disconnected {hash}");
         Ok(())

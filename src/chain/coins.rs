@@ -73,6 +73,15 @@ impl CoinsCache {
         Ok(self.map.get(op).and_then(|e| e.coin.as_ref()))
     }
 
+    /// The unspent coin at `op`, read through without filling the cache, so lookups for
+    /// transactions that may never confirm do not grow it.
+    pub fn peek(&self, store: &dyn Store, op: &OutPoint) -> Result<Option<Coin>, StoreError> {
+        match self.map.get(op) {
+            Some(e) => Ok(e.coin.clone()),
+            None => store.get_coin(op),
+        }
+    }
+
     /// Whether `op` is unspent.
     pub fn have(&mut self, store: &dyn Store, op: &OutPoint) -> Result<bool, StoreError> {
         Ok(self.get(store, op)?.is_some())

@@ -2,11 +2,14 @@
 //! netsim and tests.
 
 use bitcoin::consensus::{deserialize, serialize};
-use bitcoin::{Block, BlockHash};
+use std::sync::Arc;
+
+use bitcoin::{Block, BlockHash, Transaction};
 use tracing::{info, warn};
 
 use super::{BlockError, ChainError, Chainstate};
-use crate::p2p::chain_view::{Job, JobResult, Rejection};
+use super::mempool::{AcceptArgs, AcceptError, TxRejectKind};
+use crate::p2p::chain_view::{Job, JobResult, Rejection, TxOutcome};
 use crate::store::StoreError;
 
 fn rejection(e: &BlockError) -> Rejection {
@@ -63,15 +66,46 @@ pub fn run_job(cs: &mut Chainstate, job: Job, now_secs: u64) -> Result<JobResult
                 tip_changed: cs.tip() != tip_before,
             })
         }
-        Job::Transaction { peer, tx } => Ok(JobResult::Transaction {
-            peer,
-            tx,
-            // WIP(mempool)
-            outcome: crate::p2p::chain_view::TxOutcome::Rejected(Rejection {
-                reason: "mempool not built".into(),
-                punish: false,
-            }),
+        Job::Transaction { peer, tx } => {
+            let outcome = accept_tx(cs, &tx, now_secs)?;
+            Ok(JobResult::Transaction { peer, tx, outcome })
+        }
         }),
+    }
+}
+
+/// Mempool acceptance of a transaction from a peer, as the core needs to hear of it.
+fn accept_tx(cs: &mut Chainstate, tx: &Arc<Transaction>, now_secs: u64) -> Result<TxOutcome, StoreError> {
+    let args = AcceptArgs {
+        now: now_secs,
+        bypass_limits: false,
+        test_accept: false,
+    };
+    match cs.accept_to_mempool(tx.clone(), args) {
+        Ok(acc) => {
+            tracing::debug!(target: "mempool", "AcceptToMemoryPool: accepted {} (poolsz {} txn, {} kB)", acc.txid, cs.mempool().len(), cs.mempool().usage() / 1000);
+            Ok(TxOutcome::Accepted {
+                replaced: acc.replaced.iter().map(|t| (t.compute_txid(), t.compute_wtxid())).collect(),
+            })
+        }
+        Err(AcceptError::Store(e)) => Err(e),
+        Err(AcceptError::Rejected(r)) if r.kind == TxRejectKind::MissingInputs => {
+            let mut parents = Vec::new();
+            for i in &tx.input {
+                let t = i.previous_output.txid;
+                if !parents.contains(&t) && cs.mempool().get(&t).is_none() && cs.coin(&i.previous_output)?.is_none() {
+                    parents.push(t);
+                }
+            }
+            Ok(TxOutcome::MissingInputs { parents })
+        }
+        Err(AcceptError::Rejected(r)) => {
+            tracing::debug!(target: "mempool", "{} (wtxid={}) was not accepted: {r}", tx.compute_txid(), tx.compute_wtxid());
+            Ok(TxOutcome::Rejected(Rejection {
+                punish: r.punish(),
+                reason: r.to_string(),
+            }))
+        }
     }
 }
 

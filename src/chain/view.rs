@@ -158,11 +158,24 @@ impl ChainView for SharedChain {
         self.lock().params().minimum_chain_work
     }
 
-    fn mempool_tx(&self, _key: &TxKey) -> Option<MempoolTx> {
-        None // WIP(mempool)
+    fn mempool_tx(&self, key: &TxKey) -> Option<MempoolTx> {
+        let cs = self.lock();
+        let pool = cs.mempool();
+        let e = match key {
+            TxKey::Txid(t) => pool.get(t),
+            TxKey::Wtxid(w) => pool.get_by_wtxid(w),
+        }?;
+        Some(MempoolTx {
+            tx: e.tx.clone(),
+            txid: e.txid,
+            wtxid: e.wtxid,
+            fee: e.modified_fee(),
+            vsize: e.vsize,
+            time: e.time,
+        })
     }
 
     fn mempool_min_fee(&self) -> FeeRate {
-        FeeRate(1000) // WIP(mempool)
+        self.lock().mempool().min_fee_peek()
     }
 }

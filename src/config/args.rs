@@ -97,6 +97,36 @@ pub struct Args {
     /// Keep an index of all transactions, for getrawtransaction (default 0).
     #[arg(long, num_args = 0..=1, default_missing_value = "1")]
     pub txindex: Option<String>,
+    /// Keep the mempool under this many MB (default 300).
+    #[arg(long)]
+    pub maxmempool: Option<u64>,
+    /// Drop mempool transactions older than this many hours (default 336).
+    #[arg(long)]
+    pub mempoolexpiry: Option<u64>,
+    /// Lowest fee rate, in BTC/kvB, for relay and mempool entry (default 0.00001).
+    #[arg(long)]
+    pub minrelaytxfee: Option<String>,
+    /// Fee rate, in BTC/kvB, added per replacement and eviction step (default 0.00001).
+    #[arg(long)]
+    pub incrementalrelayfee: Option<String>,
+    /// Fee rate, in BTC/kvB, that defines dust (default 0.00003).
+    #[arg(long)]
+    pub dustrelayfee: Option<String>,
+    /// Relay and mine OP_RETURN outputs (default 1).
+    #[arg(long, num_args = 0..=1, default_missing_value = "1")]
+    pub datacarrier: Option<String>,
+    /// Largest OP_RETURN script relayed, in bytes (default 83).
+    #[arg(long)]
+    pub datacarriersize: Option<u64>,
+    /// Relay bare multisig outputs (default 1).
+    #[arg(long, num_args = 0..=1, default_missing_value = "1")]
+    pub permitbaremultisig: Option<String>,
+    /// Accept non-standard transactions; test chains only (default 0).
+    #[arg(long, num_args = 0..=1, default_missing_value = "1")]
+    pub acceptnonstdtxn: Option<String>,
+    /// Save the mempool at shutdown and load it at start (default 1).
+    #[arg(long, num_args = 0..=1, default_missing_value = "1")]
+    pub persistmempool: Option<String>,
     /// Debug categories: net, validation, mempool, rpc, or 1/all (repeatable).
     #[arg(long, num_args = 0..=1, default_missing_value = "1")]
     pub debug: Vec<String>,
@@ -128,7 +158,18 @@ pub fn normalize(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
 }
 
 /// Flags that take Core's `-noX` form.
-const NEGATABLE: [&str; 6] = ["listen", "v2transport", "server", "rpchttp3", "rest", "txindex"];
+const NEGATABLE: [&str; 10] = [
+    "listen",
+    "v2transport",
+    "server",
+    "rpchttp3",
+    "rest",
+    "txindex",
+    "datacarrier",
+    "permitbaremultisig",
+    "acceptnonstdtxn",
+    "persistmempool",
+];
 
 /// Parses a Core boolean value: `1`/`0`, plus `true`/`false`.
 pub fn parse_bool(flag: &str, v: &str) -> Result<bool, String> {

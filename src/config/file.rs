@@ -53,6 +53,46 @@ pub struct FileSettings {
     pub rest: Option<bool>,
     /// Transaction index.
     pub txindex: Option<bool>,
+    /// `maxmempool`.
+    pub maxmempool: Option<u64>,
+    /// `mempoolexpiry`.
+    pub mempoolexpiry: Option<u64>,
+    /// `minrelaytxfee`.
+    pub minrelaytxfee: Option<Amount>,
+    /// `incrementalrelayfee`.
+    pub incrementalrelayfee: Option<Amount>,
+    /// `dustrelayfee`.
+    pub dustrelayfee: Option<Amount>,
+    /// `datacarrier`.
+    pub datacarrier: Option<bool>,
+    /// `datacarriersize`.
+    pub datacarriersize: Option<u64>,
+    /// `permitbaremultisig`.
+    pub permitbaremultisig: Option<bool>,
+    /// `acceptnonstdtxn`.
+    pub acceptnonstdtxn: Option<bool>,
+    /// `persistmempool`.
+    pub persistmempool: Option<bool>,
+}
+
+/// A BTC amount in the config file: a number (`0.00001`) or a string (`"0.00001"`).
+#[derive(Deserialize, Debug, Clone, PartialEq)]
+#[serde(untagged)]
+pub enum Amount {
+    /// Written as a TOML number.
+    Number(f64),
+    /// Written as a string.
+    Text(String),
+}
+
+impl Amount {
+    /// The amount as Core would read its text.
+    pub fn text(&self) -> String {
+        match self {
+            Amount::Number(n) => format!("{n}"),
+            Amount::Text(t) => t.clone(),
+        }
+    }
 }
 
 /// A whole config file.

@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod file;
+mod mempool;
 pub mod rpc;
 
 use std::path::{Path, PathBuf};
@@ -55,6 +56,10 @@ pub struct Config {
     pub prune_bytes: Option<u64>,
     /// `-txindex`.
     pub txindex: bool,
+    /// Mempool policy and limits.
+    pub mempool: crate::chain::mempool::MempoolOptions,
+    /// `-persistmempool`.
+    pub persist_mempool: bool,
     /// The RPC server.
     pub rpc: RpcConfig,
 }
@@ -105,7 +110,17 @@ fn merge(into: &mut FileSettings, over: &FileSettings) {
         rpccookiefile,
         rpchttp3,
         rest,
-        txindex
+        txindex,
+        maxmempool,
+        mempoolexpiry,
+        minrelaytxfee,
+        incrementalrelayfee,
+        dustrelayfee,
+        datacarrier,
+        datacarriersize,
+        permitbaremultisig,
+        acceptnonstdtxn,
+        persistmempool
     );
 }
 
@@ -244,6 +259,16 @@ impl Config {
             rpchttp3: flag_bool(&args.rpchttp3, "rpchttp3")?,
             rest: flag_bool(&args.rest, "rest")?,
             txindex: flag_bool(&args.txindex, "txindex")?,
+            maxmempool: args.maxmempool,
+            mempoolexpiry: args.mempoolexpiry,
+            minrelaytxfee: args.minrelaytxfee.clone().map(file::Amount::Text),
+            incrementalrelayfee: args.incrementalrelayfee.clone().map(file::Amount::Text),
+            dustrelayfee: args.dustrelayfee.clone().map(file::Amount::Text),
+            datacarrier: flag_bool(&args.datacarrier, "datacarrier")?,
+            datacarriersize: args.datacarriersize,
+            permitbaremultisig: flag_bool(&args.permitbaremultisig, "permitbaremultisig")?,
+            acceptnonstdtxn: flag_bool(&args.acceptnonstdtxn, "acceptnonstdtxn")?,
+            persistmempool: flag_bool(&args.persistmempool, "persistmempool")?,
         };
         merge(&mut s, &cli);
 
@@ -313,6 +338,8 @@ impl Config {
                 }
                 (t, _) => t,
             },
+            mempool: mempool::resolve(&s, chain)?,
+            persist_mempool: s.persistmempool.unwrap_or(true),
             rpc,
         })
     }

@@ -31,6 +31,8 @@ pub struct RpcContext {
     pub user_agent: String,
     /// Whether we ask peers to relay transactions.
     pub relay: bool,
+    /// Where `savemempool` writes (`<datadir>/mempool.dat`), `None` with `-persistmempool=0`.
+    pub mempool_file: Option<std::path::PathBuf>,
     /// Latched once the node leaves initial block download, as Core's.
     left_ibd: AtomicBool,
 }
@@ -59,6 +61,7 @@ impl RpcContext {
             services,
             user_agent,
             relay: true,
+            mempool_file: None,
             left_ibd: AtomicBool::new(false),
         }
     }

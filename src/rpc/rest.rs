@@ -75,6 +75,8 @@ pub fn handle(ctx: &RpcContext, path_and_query: &str) -> HttpReply {
             Ok(v) => Ok(HttpReply::json(200, format!("{v}\n"))),
             Err(e) => Err(error(500, e.message)),
         }
+    } else if let Some(r) = rest.strip_prefix("mempool/") {
+        mempool(ctx, r, query)
     } else if rest.starts_with("chaininfo") {
         Err(error(404, "output format not found (available: json)"))
     } else {
@@ -193,18 +195,22 @@ fn tx(ctx: &RpcContext, r: &str) -> Result<HttpReply, HttpReply> {
     let (name, format) = split_format(r)?;
     let txid: Txid = parse_hash(name)?;
     let not_found = || error(404, format!("{name} not found"));
-    if !ctx.txindex {
-        return Err(not_found());
-    }
     let cs = ctx.chain.lock();
-    let (tx, id) = indexed_tx(&cs, &txid)
-        .map_err(|e| error(500, e.message))?
-        .ok_or_else(not_found)?;
-    let block_hash = cs.index().get(id).hash;
+    // Core looks in the mempool first, then the transaction index.
+    let (tx, block_hash) = match cs.mempool().get(&txid) {
+        Some(e) => (e.tx.as_ref().clone(), None),
+        None if !ctx.txindex => return Err(not_found()),
+        None => {
+            let (tx, id) = indexed_tx(&cs, &txid)
+                .map_err(|e| error(500, e.message))?
+                .ok_or_else(not_found)?;
+            (tx, Some(cs.index().get(id).hash))
+        }
+    };
     let opts = crate::rpc::json::TxJsonOptions {
         network: ctx.chain_kind.network(),
         include_hex: true,
-        block_hash: Some(block_hash),
+        block_hash,
         prevouts: None,
         include_prevout: false,
     };
@@ -213,4 +219,51 @@ fn tx(ctx: &RpcContext, r: &str) -> Result<HttpReply, HttpReply> {
         || serialize(&tx),
         || crate::rpc::json::tx_to_json(&tx, &opts),
     ))
+}
+
+/// A `true`/`false` query parameter, Core's wording when it is neither.
+fn bool_query(query: &str, name: &str, default: bool) -> Result<bool, HttpReply> {
+    let value = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v);
+    match value {
+        None => Ok(default),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(_) => Err(error(
+            400,
+            format!("The \"{name}\" query parameter must be either \"true\" or \"false\"."),
+        )),
+    }
+}
+
+/// `/rest/mempool/info.json` and `/rest/mempool/contents.json`.
+fn mempool(ctx: &RpcContext, r: &str, query: &str) -> Result<HttpReply, HttpReply> {
+    let (name, format) = r.rsplit_once('.').unwrap_or((r, ""));
+    if format != "json" {
+        return Err(error(404, "output format not found (available: json)"));
+    }
+    let value = match name {
+        "info" => {
+            let mut cs = ctx.chain.lock();
+            let now = crate::runtime::driver::now().0 / 1_000_000;
+            super::methods::mempool_info(&mut cs, now)
+        }
+        "contents" => {
+            let verbose = bool_query(query, "verbose", true)?;
+            let sequence = bool_query(query, "mempool_sequence", false)?;
+            if verbose && sequence {
+                return Err(error(
+                    400,
+                    "Verbose results cannot contain mempool sequence values. (hint: set \"verbose=false\")",
+                ));
+            }
+            let cs = ctx.chain.lock();
+            super::methods::mempool_contents(cs.mempool(), verbose, sequence)
+        }
+        _ => return Err(error(400, "Invalid URI format. Expected /rest/mempool/<info|contents>.json")),
+    };
+    Ok(HttpReply::json(200, format!("{value}\n")))
 }

@@ -36,6 +36,8 @@ pub struct ChainSetup {
     pub loadblock: Vec<PathBuf>,
     /// Longest time between flushes while blocks keep coming (`-flushinterval`).
     pub flush_interval: Duration,
+    /// Where the mempool is saved at shutdown, `None` with `-persistmempool=0`.
+    pub mempool_file: Option<PathBuf>,
 }
 
 /// Work for the validation thread.
@@ -69,13 +71,19 @@ impl ChainWorker {
             chain,
             loadblock,
             flush_interval,
+            mempool_file,
         } = setup;
         if !loadblock.is_empty() {
             let _ = tx.send(ChainTask::Import(loadblock));
         }
         let thread = std::thread::Builder::new()
             .name("weft-validation".into())
-            .spawn(move || run(chain, rx, events, flush_interval))
+            .spawn(move || {
+                run(&chain, rx, events, flush_interval);
+                if let Some(path) = mempool_file {
+                    save_mempool(&chain, &path);
+                }
+            })
             .ok();
         if thread.is_none() {
             error!("could not start the validation thread");
@@ -106,12 +114,25 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
-fn run(chain: SharedChain, rx: mpsc::Receiver<ChainTask>, events: tokio_mpsc::Sender<RtEvent>, interval: Duration) {
+/// Core's `DumpMempool` at shutdown.
+fn save_mempool(chain: &SharedChain, path: &std::path::Path) {
+    let cs = chain.lock();
+    if !cs.mempool().loaded() {
+        // A mempool that was never loaded would overwrite the saved one with less.
+        return;
+    }
+    match cs.save_mempool(path) {
+        Ok(n) => info!(target: "mempool", "Dumped mempool: {n} transactions to {}", path.display()),
+        Err(e) => error!("Failed to dump mempool: {e}"),
+    }
+}
+
+fn run(chain: &SharedChain, rx: mpsc::Receiver<ChainTask>, events: tokio_mpsc::Sender<RtEvent>, interval: Duration) {
     let mut dirty = false;
     let mut last_flush = Instant::now();
     loop {
         if dirty && last_flush.elapsed() >= interval {
-            flush(&chain);
+            flush(chain);
             dirty = false;
             last_flush = Instant::now();
         }
@@ -119,7 +140,7 @@ fn run(chain: SharedChain, rx: mpsc::Receiver<ChainTask>, events: tokio_mpsc::Se
             Ok(t) => t,
             Err(RecvTimeoutError::Timeout) => {
                 if dirty {
-                    flush(&chain);
+                    flush(chain);
                     dirty = false;
                     last_flush = Instant::now();
                 }
@@ -128,11 +149,11 @@ fn run(chain: SharedChain, rx: mpsc::Receiver<ChainTask>, events: tokio_mpsc::Se
             Err(RecvTimeoutError::Disconnected) => break,
         };
         let outcome = match task {
-            ChainTask::Job(job) => execute(&chain, job).map(|r| Some(RtEvent::Core(Event::JobDone(r)))),
+            ChainTask::Job(job) => execute(chain, job).map(|r| Some(RtEvent::Core(Event::JobDone(r)))),
             ChainTask::SendBlock { peer, hash, witness } => {
-                block_message(&chain, &hash, witness).map(|m| m.map(|msg| RtEvent::Send { peer, msg }))
+                block_message(chain, &hash, witness).map(|m| m.map(|msg| RtEvent::Send { peer, msg }))
             }
-            ChainTask::Import(paths) => import(&chain, &paths, interval).map(|()| None),
+            ChainTask::Import(paths) => import(chain, &paths, interval).map(|()| None),
         };
         dirty = true;
         match outcome {
@@ -149,7 +170,7 @@ fn run(chain: SharedChain, rx: mpsc::Receiver<ChainTask>, events: tokio_mpsc::Se
             }
         }
     }
-    flush(&chain);
+    flush(chain);
 }
 
 fn flush(chain: &SharedChain) {

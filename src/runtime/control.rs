@@ -41,6 +41,13 @@ pub enum NetCommand {
     },
     /// `ping`.
     PingAll,
+    /// A transaction entered the mempool from RPC: announce it to peers.
+    RelayTx {
+        /// Its txid.
+        txid: bitcoin::Txid,
+        /// Its wtxid.
+        wtxid: bitcoin::Wtxid,
+    },
     /// The RPC side changed the active chain (a mined or submitted block): announce the tip.
     ChainUpdated,
 }
@@ -98,6 +105,11 @@ impl NetHandle {
     /// Tells the core the active chain moved under it (a block from RPC).
     pub fn chain_updated(&self) -> Result<(), NetGone> {
         self.tell(NetCommand::ChainUpdated)
+    }
+
+    /// Announces a transaction the RPC put in the mempool.
+    pub fn relay_tx(&self, txid: bitcoin::Txid, wtxid: bitcoin::Wtxid) -> Result<(), NetGone> {
+        self.tell(NetCommand::RelayTx { txid, wtxid })
     }
 
     fn tell(&self, cmd: NetCommand) -> Result<(), NetGone> {

@@ -75,8 +75,64 @@ fn strip_zeros(s: &str) -> &str {
     }
 }
 
+/// Core's `AmountFromValue` text rule (`ParseFixedPoint` with 8 decimals): a decimal
+/// BTC amount, optionally with an exponent, in satoshis; `None` if malformed, finer than
+/// a satoshi, or out of range.
+pub fn parse_btc(text: &str) -> Option<i64> {
+    let (mantissa, exp) = match text.find(['e', 'E']) {
+        Some(i) => (&text[..i], text[i + 1..].parse::<i32>().ok()?),
+        None => (text, 0),
+    };
+    let (neg, digits) = match mantissa.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, mantissa),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if int.is_empty() && frac.is_empty() || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    // All digits as one integer, scaled so that 10^8 is one BTC.
+    let all: String = int.chars().chain(frac.chars()).collect();
+    let scale = 8 + exp - frac.len() as i32;
+    let trimmed = all.trim_start_matches('0');
+    if trimmed.len() > 18 {
+        return None;
+    }
+    let mut v: i128 = if trimmed.is_empty() { 0 } else { trimmed.parse().ok()? };
+    if scale >= 0 {
+        if scale > 18 {
+            return (v == 0).then_some(0);
+        }
+        v = v.checked_mul(10i128.pow(scale as u32))?;
+    } else {
+        let div = 10i128.checked_pow((-scale) as u32)?;
+        if v % div != 0 {
+            return None;
+        }
+        v /= div;
+    }
+    let v = i64::try_from(v).ok()?;
+    if v > crate::chain::tx_check::MAX_MONEY {
+        return None;
+    }
+    Some(if neg { -v } else { v })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parses_btc_amounts() {
+        use super::parse_btc;
+        assert_eq!(parse_btc("0.1"), Some(10_000_000));
+        assert_eq!(parse_btc("1e-5"), Some(1_000));
+        assert_eq!(parse_btc("0.00000001"), Some(1));
+        assert_eq!(parse_btc("0.000000001"), None);
+        assert_eq!(parse_btc("21000001"), None);
+        assert_eq!(parse_btc("-0.5"), Some(-50_000_000));
+        assert_eq!(parse_btc("abc"), None);
+        assert_eq!(parse_btc(""), None);
+    }
+
     use super::*;
 
     fn text(v: Value) -> String {

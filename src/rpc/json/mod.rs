@@ -11,7 +11,7 @@ mod descriptor;
 mod solver;
 mod tx;
 
-pub use amount::{amount, difficulty, double};
+pub use amount::{amount, difficulty, double, parse_btc};
 pub use asm::script_asm;
 pub use decode::decode_tx_hex;
 pub use descriptor::{descriptor_checksum, infer_descriptor, script_pubkey_json};

@@ -3,6 +3,7 @@
 mod blockchain;
 mod blocks;
 mod control;
+mod mempool;
 mod net;
 mod rawtx;
 
@@ -13,6 +14,7 @@ use super::error::{code, RpcError, RpcResult};
 use super::params::Params;
 
 pub use blocks::{block_json, header_json};
+pub use mempool::{mempool_contents, mempool_info};
 pub(crate) use rawtx::indexed_tx;
 
 /// One RPC method.
@@ -39,6 +41,7 @@ pub fn table() -> &'static [Method] {
         t.extend(blockchain::methods());
         t.extend(blocks::methods());
         t.extend(control::methods());
+        t.extend(mempool::methods());
         t.extend(net::methods());
         t.extend(rawtx::methods());
         t

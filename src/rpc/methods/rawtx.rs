@@ -28,7 +28,7 @@ pub(super) fn methods() -> Vec<Method> {
             category: "rawtransactions",
             params: &["txid", "verbosity", "blockhash"],
             required: 1,
-            help: "getrawtransaction \"txid\" ( verbosity \"blockhash\" )\n\nBy default, this call only returns a transaction if it is in the mempool (weft has none yet). If -txindex is enabled\nand no blockhash argument is passed, it will return the transaction if it is in a block in the blockchain.\nIf a blockhash argument is passed, it will return the transaction if\nthe specified block is available and the transaction is in that block.\n\nArguments:\n1. txid         (string, required) The transaction id\n2. verbosity    (numeric, optional, default=0) 0 for hex-encoded data, 1 for a JSON object, and 2 for JSON object with fee and prevout\n3. blockhash    (string, optional) The block in which to look for the transaction\n",
+            help: "getrawtransaction \"txid\" ( verbosity \"blockhash\" )\n\nBy default, this call only returns a transaction if it is in the mempool. If -txindex is enabled\nand no blockhash argument is passed, it will return the transaction if it is in a block in the blockchain.\nIf a blockhash argument is passed, it will return the transaction if\nthe specified block is available and the transaction is in that block.\n\nArguments:\n1. txid         (string, required) The transaction id\n2. verbosity    (numeric, optional, default=0) 0 for hex-encoded data, 1 for a JSON object, and 2 for JSON object with fee and prevout\n3. blockhash    (string, optional) The block in which to look for the transaction\n",
             run: getrawtransaction,
         },
     ]
@@ -90,6 +90,18 @@ fn getrawtransaction(ctx: &RpcContext, p: &Params) -> RpcResult {
         }
     };
     let suffix = ". Use gettransaction for wallet transactions.";
+    if given.is_none() {
+        if let Some(e) = cs.mempool().get(&txid) {
+            if verbosity <= 0 {
+                return Ok(json!(serialize_hex(e.tx.as_ref())));
+            }
+            let opts = TxJsonOptions {
+                include_hex: true,
+                ..TxJsonOptions::new(ctx.chain_kind.network())
+            };
+            return Ok(tx_to_json(&e.tx, &opts));
+        }
+    }
     let (tx, block_id) = match given {
         Some(id) => {
             if !cs.index().get(id).status.have_data() {
