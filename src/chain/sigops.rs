@@ -4,6 +4,10 @@
 //! CHECKMULTISIG 20, scanning stops silently at a truncated push, and a P2SH scriptSig
 //! with a non-push opcode counts zero.
 
+use crate::chain::script::ops::{
+    decode_op_n, get_op, is_p2sh, is_push_only, witness_program, OP_1, OP_16, OP_CHECKMULTISIG, OP_CHECKMULTISIGVERIFY,
+    OP_CHECKSIG, OP_CHECKSIGVERIFY,
+};
 use crate::chain::script::VerifyFlags;
 use bitcoin::{Transaction, TxOut, Witness};
 
@@ -14,19 +18,6 @@ pub const MAX_PUBKEYS_PER_MULTISIG: u32 = 20;
 /// Core's `MAX_BLOCK_SIGOPS_COST`.
 pub const MAX_BLOCK_SIGOPS_COST: u64 = 80_000;
 
-const OP_0: u8 = 0x00;
-const OP_PUSHDATA1: u8 = 0x4c;
-const OP_PUSHDATA2: u8 = 0x4d;
-const OP_PUSHDATA4: u8 = 0x4e;
-const OP_1: u8 = 0x51;
-const OP_16: u8 = 0x60;
-const OP_EQUAL: u8 = 0x87;
-const OP_HASH160: u8 = 0xa9;
-const OP_CHECKSIG: u8 = 0xac;
-const OP_CHECKSIGVERIFY: u8 = 0xad;
-const OP_CHECKMULTISIG: u8 = 0xae;
-const OP_CHECKMULTISIGVERIFY: u8 = 0xaf;
-
 /// The spent outputs do not line up with the transaction's inputs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{spent} spent outputs for {inputs} inputs")]
@@ -35,37 +26,6 @@ pub struct SpentOutputsMismatch {
     pub inputs: usize,
     /// Spent outputs supplied.
     pub spent: usize,
-}
-
-/// One step of Core's `GetScriptOp`: the opcode and its pushed data (empty for non-pushes),
-/// or `None` where Core's parser fails (a push running past the end).
-fn get_op<'a>(script: &'a [u8], pc: &mut usize) -> Option<(u8, &'a [u8])> {
-    let rest = script.get(*pc..)?;
-    let (&opcode, rest) = rest.split_first()?;
-    let (header, size): (usize, usize) = match opcode {
-        0..OP_PUSHDATA1 => (0, usize::from(opcode)),
-        OP_PUSHDATA1 => (1, usize::from(*rest.first()?)),
-        OP_PUSHDATA2 => (2, usize::from(u16::from_le_bytes(rest.get(..2)?.try_into().ok()?))),
-        OP_PUSHDATA4 => {
-            let n = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?);
-            (4, usize::try_from(n).ok()?)
-        }
-        _ => {
-            *pc += 1;
-            return Some((opcode, &[]));
-        }
-    };
-    let data = rest.get(header..header.checked_add(size)?)?;
-    *pc += 1 + header + size;
-    Some((opcode, data))
-}
-
-fn decode_op_n(opcode: u8) -> u32 {
-    if opcode == OP_0 {
-        0
-    } else {
-        u32::from(opcode - (OP_1 - 1))
-    }
 }
 
 /// Core's `CScript::GetSigOpCount(fAccurate)`.
@@ -91,34 +51,6 @@ pub fn script_sigop_count(script: &[u8], accurate: bool) -> u32 {
         last = opcode;
     }
     n
-}
-
-/// Core's `CScript::IsPayToScriptHash`.
-pub fn is_p2sh(script: &[u8]) -> bool {
-    script.len() == 23 && script[0] == OP_HASH160 && script[1] == 0x14 && script[22] == OP_EQUAL
-}
-
-/// Core's `CScript::IsWitnessProgram`: `(version, program)`.
-fn witness_program(script: &[u8]) -> Option<(u32, &[u8])> {
-    if !(4..=42).contains(&script.len()) {
-        return None;
-    }
-    if script[0] != OP_0 && !(OP_1..=OP_16).contains(&script[0]) {
-        return None;
-    }
-    (usize::from(script[1]) + 2 == script.len()).then(|| (decode_op_n(script[0]), &script[2..]))
-}
-
-/// Core's `CScript::IsPushOnly` (OP_RESERVED counts as a push, as in Core).
-fn is_push_only(script: &[u8]) -> bool {
-    let mut pc = 0;
-    while pc < script.len() {
-        match get_op(script, &mut pc) {
-            Some((opcode, _)) if opcode <= OP_16 => {}
-            _ => return false,
-        }
-    }
-    true
 }
 
 /// Core's `CScript::GetSigOpCount(scriptSig)` on a scriptPubKey: for P2SH, the accurate
@@ -166,7 +98,7 @@ pub fn p2sh_sigops(tx: &Transaction, spent: &[TxOut]) -> Result<u32, SpentOutput
         .fold(0u32, u32::saturating_add))
 }
 
-fn witness_sigops_of(version: u32, program: &[u8], witness: &Witness) -> u32 {
+fn witness_sigops_of(version: u8, program: &[u8], witness: &Witness) -> u32 {
     match (version, program.len()) {
         (0, 20) => 1,
         (0, 32) => witness.last().map_or(0, |script| script_sigop_count(script, true)),

@@ -10,6 +10,7 @@ mod engine;
 mod error;
 mod ffi;
 mod flags;
+pub(crate) mod ops;
 
 pub use cache::{ScriptCache, DEFAULT_CAPACITY};
 pub use engine::{verify_block_scripts, verify_transaction, PreparedTx};

@@ -2,60 +2,9 @@
 
 use bitcoin::Script;
 
-/// `OP_PUSHDATA1`.
-pub(crate) const OP_PUSHDATA1: u8 = 0x4c;
-/// `OP_PUSHDATA2`.
-pub(crate) const OP_PUSHDATA2: u8 = 0x4d;
-/// `OP_PUSHDATA4`.
-pub(crate) const OP_PUSHDATA4: u8 = 0x4e;
-/// `OP_1NEGATE`.
-pub(crate) const OP_1NEGATE: u8 = 0x4f;
-/// `OP_1`.
-pub(crate) const OP_1: u8 = 0x51;
-/// `OP_16`.
-pub(crate) const OP_16: u8 = 0x60;
-/// `OP_RETURN`.
-pub(crate) const OP_RETURN: u8 = 0x6a;
-/// Core's `MAX_SCRIPT_SIZE`.
-pub(crate) const MAX_SCRIPT_SIZE: usize = 10_000;
-
-/// One step of Core's `GetScriptOp`: the opcode and its push data, or `None` when the script
-/// ends or a push runs past the end.
-pub(crate) fn get_op<'a>(script: &'a [u8], pc: &mut usize) -> Option<(u8, &'a [u8])> {
-    let op = *script.get(*pc)?;
-    let mut at = *pc + 1;
-    let size = match op {
-        0..=0x4b => usize::from(op),
-        OP_PUSHDATA1 => {
-            let n = usize::from(*script.get(at)?);
-            at += 1;
-            n
-        }
-        OP_PUSHDATA2 => {
-            let b = script.get(at..at + 2)?;
-            at += 2;
-            usize::from(u16::from_le_bytes([b[0], b[1]]))
-        }
-        OP_PUSHDATA4 => {
-            let b = script.get(at..at + 4)?;
-            at += 4;
-            usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok()?
-        }
-        _ => {
-            *pc = at;
-            return Some((op, &[]));
-        }
-    };
-    let data = script.get(at..at.checked_add(size)?)?;
-    *pc = at + size;
-    Some((op, data))
-}
-
-/// Core's `IsUnspendable`: sighash decoding is skipped for such scripts, since OP_RETURN
-/// data may happen to look like a signature.
-pub(crate) fn is_unspendable(script: &[u8]) -> bool {
-    script.first() == Some(&OP_RETURN) || script.len() > MAX_SCRIPT_SIZE
-}
+use crate::chain::script::ops::{
+    get_op, is_unspendable, script_num, OP_1, OP_16, OP_1NEGATE, OP_PUSHDATA1, OP_PUSHDATA2, OP_PUSHDATA4,
+};
 
 /// Core's `ScriptToAsmStr`; `decode_sighash` is true only for scriptSigs.
 pub fn script_asm(script: &Script, decode_sighash: bool) -> String {
@@ -136,22 +85,6 @@ fn is_valid_signature_encoding(sig: &[u8]) -> bool {
         return false;
     }
     !(len_s > 1 && sig[len_r + 6] == 0 && sig[len_r + 7] & 0x80 == 0)
-}
-
-/// A CScriptNum of at most 4 bytes, without the minimal-encoding check (as asm does).
-pub(crate) fn script_num(data: &[u8]) -> i64 {
-    let Some((&last, _)) = data.split_last() else {
-        return 0;
-    };
-    let mut v: i64 = 0;
-    for (i, &b) in data.iter().enumerate() {
-        v |= i64::from(b) << (8 * i);
-    }
-    if last & 0x80 != 0 {
-        -(v & !(0x80_i64 << (8 * (data.len() - 1))))
-    } else {
-        v
-    }
 }
 
 /// Core's `GetOpName`, which names OP_NOP2/OP_NOP3 by their soft-fork meanings.

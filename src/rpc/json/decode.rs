@@ -8,7 +8,7 @@ use bitcoin::consensus::encode::{serialize, Decodable};
 use bitcoin::hashes::{sha256d, Hash};
 use bitcoin::{absolute, transaction, Transaction, TxIn, TxOut, Witness};
 
-use super::asm::{get_op, MAX_SCRIPT_SIZE};
+use crate::chain::script::ops::{get_op, MAX_SCRIPT_SIZE};
 
 /// Core's `MAX_SCRIPT_ELEMENT_SIZE`.
 const MAX_SCRIPT_ELEMENT_SIZE: usize = 520;

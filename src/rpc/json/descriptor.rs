@@ -5,11 +5,12 @@ use bitcoin::{Network, Script};
 use serde_json::{Map, Value};
 
 use super::asm::script_asm;
-use super::solver::{address, solve, Solved};
+use super::solver::address;
+use crate::chain::policy::{solver, TxoutType};
 
 /// Core's `InferDescriptor` with an empty signing provider, with its `#checksum`.
 pub fn infer_descriptor(script: &Script, network: Network) -> String {
-    let solved = solve(script.as_bytes());
+    let solved = solver(script);
     let body = infer(script.as_bytes(), &solved, network);
     let checksum = descriptor_checksum(&body).unwrap_or_default();
     format!("{body}#{checksum}")
@@ -21,15 +22,15 @@ fn non_hybrid(key: &[u8]) -> bool {
 }
 
 /// The descriptor without checksum, following `InferScript` at the top level.
-fn infer(script: &[u8], solved: &Solved<'_>, network: Network) -> String {
+fn infer(script: &[u8], solved: &TxoutType<'_>, network: Network) -> String {
     match solved {
-        Solved::PubKey(key) if non_hybrid(key) => return format!("pk({})", hex::encode(key)),
-        Solved::Multisig(k, keys) if keys.iter().all(|key| non_hybrid(key)) => {
+        TxoutType::PubKey(key) if non_hybrid(key) => return format!("pk({})", hex::encode(key)),
+        TxoutType::Multisig(k, keys) if keys.iter().all(|key| non_hybrid(key)) => {
             let keys: Vec<String> = keys.iter().map(hex::encode).collect();
             return format!("multi({k},{})", keys.join(","));
         }
         // Without the script tree Core can only say `rawtr`, and only for a key on the curve.
-        Solved::WitnessV1Taproot(key) if XOnlyPublicKey::from_slice(key).is_ok() => {
+        TxoutType::WitnessV1Taproot(key) if XOnlyPublicKey::from_slice(key).is_ok() => {
             return format!("rawtr({})", hex::encode(key));
         }
         _ => {}
@@ -92,7 +93,7 @@ fn poly_mod(c: u64, val: u64) -> u64 {
 /// Core's `ScriptToUniv` for output scripts: `asm`, `desc`, `hex`, `address` (if any), `type`.
 pub fn script_pubkey_json(script: &Script, network: Network) -> Value {
     let bytes = script.as_bytes();
-    let solved = solve(bytes);
+    let solved = solver(script);
     let mut out = Map::new();
     out.insert("asm".into(), script_asm(script, false).into());
     out.insert("desc".into(), infer_descriptor(script, network).into());
