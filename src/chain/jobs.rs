@@ -70,7 +70,6 @@ pub fn run_job(cs: &mut Chainstate, job: Job, now_secs: u64) -> Result<JobResult
             let outcome = accept_tx(cs, &tx, now_secs)?;
             Ok(JobResult::Transaction { peer, tx, outcome })
         }
-        }),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod header;
 pub mod import;
 pub mod index;
 pub mod jobs;
+pub mod mempool;
 pub mod merkle;
 pub mod muhash;
 pub mod params;

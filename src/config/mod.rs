@@ -311,6 +311,7 @@ impl Config {
             s.rpcpassword = std::env::var("WEFT_RPCPASSWORD").ok();
         }
         let rpc = RpcConfig::resolve(&s, chain.default_rpc_port(), &data_dir)?;
+        let mempool = mempool::resolve(&s, chain)?;
         Ok(Config {
             chain,
             data_dir,
@@ -338,7 +339,7 @@ impl Config {
                 }
                 (t, _) => t,
             },
-            mempool: mempool::resolve(&s, chain)?,
+            mempool,
             persist_mempool: s.persistmempool.unwrap_or(true),
             rpc,
         })

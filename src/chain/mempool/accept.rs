@@ -403,7 +403,7 @@ impl Mempool {
             }
             Err(v) => return Err(reject(K::MempoolPolicy, truc::TRUC_VIOLATION, v.0)),
         }
-        if let Some(a) = w.ancestors.iter().find(|a| w.conflicts.contains(a)) {
+        if let Some(a) = w.ancestors.iter().find(|a| w.conflicts.contains(*a)) {
             return Err(reject(
                 K::Consensus,
                 "bad-txns-spends-conflicting-tx",

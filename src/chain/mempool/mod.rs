@@ -16,7 +16,7 @@ pub use accept::{AcceptArgs, AcceptError, Accepted, ChainTip, CoinSource, TxReje
 pub use entry::{MempoolEntry, Package};
 pub use limits::{Limits, MempoolOptions};
 
-use entry::{entry_usage, Score};
+use entry::Score;
 
 use super::policy::FeeRate;
 

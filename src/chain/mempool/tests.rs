@@ -213,7 +213,7 @@ fn ancestor_limit_is_twenty_five() {
 
 #[test]
 fn trimming_evicts_the_cheapest_and_raises_the_floor() {
-    let (mut f, ops) = Fixture::new(3, MempoolOptions::default());
+    let (mut f, ops) = Fixture::new(4, MempoolOptions::default());
     let cheap = spend(&[ops[0]], &[99_999_000]);
     let mid = spend(&[ops[1]], &[99_990_000]);
     let rich = spend(&[ops[2]], &[99_900_000]);
@@ -227,8 +227,7 @@ fn trimming_evicts_the_cheapest_and_raises_the_floor() {
     let cheap_rate = FeeRate::from_fee(1_000, f.pool_vsize(&cheap));
     assert_eq!(f.pool.min_fee(2_000), FeeRate(cheap_rate.0 + 1000));
     // A transaction paying the evicted rate no longer gets in.
-    let (_, more) = Fixture::new(4, MempoolOptions::default());
-    let again = spend(&[more[3]], &[99_999_000]);
+    let again = spend(&[ops[3]], &[99_999_000]);
     let e = f.accept(&again).unwrap_err();
     assert_eq!(e.reason, "mempool min fee not met");
 }
