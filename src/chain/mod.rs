@@ -11,6 +11,7 @@ pub mod import;
 pub mod index;
 pub mod jobs;
 pub mod merkle;
+pub mod mining;
 pub mod muhash;
 pub mod params;
 pub mod policy;

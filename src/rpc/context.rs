@@ -5,8 +5,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use crate::chain::mining::AssemblerOptions;
 use crate::chain::view::SharedChain;
 use crate::chain::{Chain, Chainstate};
+use crate::rpc::methods::MiningState;
 use crate::runtime::control::NetHandle;
 
 /// Shared state behind every method.
@@ -31,6 +33,10 @@ pub struct RpcContext {
     pub user_agent: String,
     /// Whether we ask peers to relay transactions.
     pub relay: bool,
+    /// Limits of assembled blocks (`-blockmaxweight`, `-blockreservedweight`, `-blockmintxfee`).
+    pub block_options: AssemblerOptions,
+    /// What the mining methods remember between calls.
+    pub mining: MiningState,
     /// Latched once the node leaves initial block download, as Core's.
     left_ibd: AtomicBool,
 }
@@ -59,6 +65,8 @@ impl RpcContext {
             services,
             user_agent,
             relay: true,
+            block_options: AssemblerOptions::default(),
+            mining: MiningState::default(),
             left_ibd: AtomicBool::new(false),
         }
     }

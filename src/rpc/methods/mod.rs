@@ -3,6 +3,9 @@
 mod blockchain;
 mod blocks;
 mod control;
+mod gbt;
+mod generate;
+mod mining;
 mod net;
 mod rawtx;
 
@@ -13,6 +16,7 @@ use super::error::{code, RpcError, RpcResult};
 use super::params::Params;
 
 pub use blocks::{block_json, header_json};
+pub use mining::MiningState;
 pub(crate) use rawtx::indexed_tx;
 
 /// One RPC method.
@@ -39,6 +43,8 @@ pub fn table() -> &'static [Method] {
         t.extend(blockchain::methods());
         t.extend(blocks::methods());
         t.extend(control::methods());
+        t.extend(generate::methods());
+        t.extend(mining::methods());
         t.extend(net::methods());
         t.extend(rawtx::methods());
         t
