@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use bitcoin::{Amount, Block, OutPoint, Transaction, TxOut};
+use bitcoin::{Amount, Block, BlockHash, OutPoint, Transaction, TxOut};
 
 use super::block_check::MAX_BLOCK_SIGOPS_COST;
 use super::coins::CoinsCache;
@@ -35,23 +35,51 @@ pub fn is_unspendable(out: &TxOut) -> bool {
     s.first() == Some(&0x6a) || s.len() > 10_000
 }
 
+/// Where a block goes in the chain: parent, height and hash. A block being tested has no
+/// index entry, so the checks take its place rather than an entry id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockPlace {
+    /// The parent's entry (`None` only for genesis).
+    pub prev: Option<EntryId>,
+    /// The block's height.
+    pub height: u32,
+    /// The block's hash.
+    pub hash: BlockHash,
+}
+
+impl BlockPlace {
+    /// The place of the indexed block `id`.
+    pub fn of(index: &BlockIndex, id: EntryId) -> Self {
+        let e = index.get(id);
+        BlockPlace {
+            prev: e.prev,
+            height: e.height,
+            hash: e.hash,
+        }
+    }
+}
+
 /// Core's `GetBlockScriptFlags` for the block `id`.
 pub fn block_script_flags(params: &ChainParams, index: &BlockIndex, id: EntryId) -> VerifyFlags {
-    let e = index.get(id);
+    script_flags_at(params, &BlockPlace::of(index, id))
+}
+
+/// Core's `GetBlockScriptFlags` for a block at `place`.
+pub fn script_flags_at(params: &ChainParams, place: &BlockPlace) -> VerifyFlags {
     let mut flags = VerifyFlags::P2SH | VerifyFlags::WITNESS | VerifyFlags::TAPROOT;
-    if let Some((_, f)) = params.script_flag_exceptions.iter().find(|(h, _)| *h == e.hash) {
+    if let Some((_, f)) = params.script_flag_exceptions.iter().find(|(h, _)| *h == place.hash) {
         flags = VerifyFlags(*f);
     }
-    if e.height >= params.bip66_height {
+    if place.height >= params.bip66_height {
         flags |= VerifyFlags::DERSIG;
     }
-    if e.height >= params.bip65_height {
+    if place.height >= params.bip65_height {
         flags |= VerifyFlags::CHECKLOCKTIMEVERIFY;
     }
-    if e.height >= params.csv_height {
+    if place.height >= params.csv_height {
         flags |= VerifyFlags::CHECKSEQUENCEVERIFY;
     }
-    if e.height >= params.segwit_height {
+    if place.height >= params.segwit_height {
         flags |= VerifyFlags::NULLDUMMY;
     }
     flags
@@ -109,12 +137,14 @@ impl Overlay<'_> {
     }
 }
 
-/// Core's `CalculateSequenceLocks` + `EvaluateSequenceLocks` for a tx in block `id`.
-fn sequence_locks_ok(index: &BlockIndex, id: EntryId, tx: &Transaction, prev_heights: &[u32]) -> bool {
+/// Core's `CalculateSequenceLocks` + `EvaluateSequenceLocks` for a tx in a block at `place`.
+fn sequence_locks_ok(index: &BlockIndex, place: &BlockPlace, tx: &Transaction, prev_heights: &[u32]) -> bool {
     if tx.version.0 < 2 {
         return true;
     }
-    let block = index.get(id);
+    let Some(prev) = place.prev else {
+        return true;
+    };
     let (mut min_height, mut min_time) = (-1i64, -1i64);
     for (input, &coin_height) in tx.input.iter().zip(prev_heights) {
         let seq = input.sequence.0;
@@ -123,15 +153,16 @@ fn sequence_locks_ok(index: &BlockIndex, id: EntryId, tx: &Transaction, prev_hei
         }
         let value = i64::from(seq & SEQUENCE_MASK);
         if seq & SEQUENCE_TYPE_TIME != 0 {
-            let anc = index.ancestor(id, coin_height.saturating_sub(1)).unwrap_or(id);
+            // A coin is at most as high as the block, so its parent is on the block's chain.
+            let anc = index.ancestor(prev, coin_height.saturating_sub(1)).unwrap_or(prev);
             let coin_time = i64::from(index.median_time_past(anc));
             min_time = min_time.max(coin_time + (value << SEQUENCE_GRANULARITY) - 1);
         } else {
             min_height = min_height.max(i64::from(coin_height) + value - 1);
         }
     }
-    let prev_mtp = block.prev.map_or(0, |p| index.median_time_past(p));
-    !(min_height >= i64::from(block.height) || min_time >= i64::from(prev_mtp))
+    let prev_mtp = index.median_time_past(prev);
+    !(min_height >= i64::from(place.height) || min_time >= i64::from(prev_mtp))
 }
 
 /// Connects `block` (entry `id`, whose parent is the coins' tip). Returns the undo coins.
@@ -146,11 +177,49 @@ pub fn connect_block(
     script_cache: &ScriptCache,
     check_scripts: bool,
 ) -> Result<(Vec<Coin>, ConnectStats), ChainError> {
-    let entry = index.get(id);
-    let height = entry.height;
-    let flags = block_script_flags(params, index, id);
+    let place = BlockPlace::of(index, id);
+    let checked = check_connect(params, index, &place, block, coins, store, script_cache, check_scripts)?;
+    checked.view.apply()?;
+    Ok((checked.undo, checked.stats))
+}
+
+/// Core's `ConnectBlock` with `fJustCheck`: every check of connecting `block` at `place`
+/// (whose parent is the coins' tip), scripts included, leaving the coins as they were.
+pub fn test_connect_block(
+    params: &ChainParams,
+    index: &BlockIndex,
+    place: &BlockPlace,
+    block: &Block,
+    coins: &mut CoinsCache,
+    store: &dyn Store,
+    script_cache: &ScriptCache,
+) -> Result<(), ChainError> {
+    // Dropping the overlay unapplied is what keeps the coins unchanged.
+    check_connect(params, index, place, block, coins, store, script_cache, true).map(drop)
+}
+
+/// A block that passed every `ConnectBlock` check, its coin changes not yet applied.
+struct Checked<'a> {
+    view: Overlay<'a>,
+    undo: Vec<Coin>,
+    stats: ConnectStats,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_connect<'a>(
+    params: &ChainParams,
+    index: &BlockIndex,
+    place: &BlockPlace,
+    block: &Block,
+    coins: &'a mut CoinsCache,
+    store: &'a dyn Store,
+    script_cache: &ScriptCache,
+    check_scripts: bool,
+) -> Result<Checked<'a>, ChainError> {
+    let height = place.height;
+    let flags = script_flags_at(params, place);
     let enforce_bip68 = height >= params.csv_height;
-    let enforce_bip30 = bip30_enforced(params, index, id);
+    let enforce_bip30 = bip30_enforced(params, index, place);
     let mut view = Overlay {
         base: coins,
         store,
@@ -224,7 +293,7 @@ pub fn connect_block(
             if fees > MAX_MONEY {
                 return Err(BlockError::consensus("bad-txns-accumulated-fee-outofrange", "").into());
             }
-            if enforce_bip68 && !sequence_locks_ok(index, id, tx, &prev_heights) {
+            if enforce_bip68 && !sequence_locks_ok(index, place, tx, &prev_heights) {
                 return Err(
                     BlockError::consensus("bad-txns-nonfinal", "contains a non-BIP68-final transaction").into(),
                 );
@@ -277,20 +346,18 @@ pub fn connect_block(
             return Err(BlockError::consensus(e.to_string(), format!("in tx {tx}")).into());
         }
     }
-    view.apply()?;
-    Ok((undo, stats))
+    Ok(Checked { view, undo, stats })
 }
 
 /// Core's BIP30 rule: checked unless BIP34 on this chain makes duplicates impossible.
-fn bip30_enforced(params: &ChainParams, index: &BlockIndex, id: EntryId) -> bool {
-    let e = index.get(id);
-    if params.is_bip30_repeat(e.height, &e.hash) {
+fn bip30_enforced(params: &ChainParams, index: &BlockIndex, place: &BlockPlace) -> bool {
+    if params.is_bip30_repeat(place.height, &place.hash) {
         return false;
     }
-    if e.height >= BIP34_IMPLIES_BIP30_LIMIT {
+    if place.height >= BIP34_IMPLIES_BIP30_LIMIT {
         return true;
     }
-    let bip34_entry = e.prev.and_then(|p| index.ancestor(p, params.bip34_height));
+    let bip34_entry = place.prev.and_then(|p| index.ancestor(p, params.bip34_height));
     match (bip34_entry, params.bip34_hash) {
         (Some(b), Some(hash)) => index.get(b).hash != hash,
         _ => true,

@@ -12,6 +12,7 @@ pub mod index;
 pub mod jobs;
 pub mod mempool;
 pub mod merkle;
+pub mod mining;
 pub mod muhash;
 pub mod params;
 pub mod policy;

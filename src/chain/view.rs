@@ -7,8 +7,8 @@ use bitcoin::pow::Work;
 use bitcoin::BlockHash;
 
 use super::index::{BlockIndex, EntryId};
-use super::Chainstate;
 use super::policy::FeeRate;
+use super::Chainstate;
 use crate::p2p::chain_view::{BlockInfo, BlockRef, ChainView, MempoolTx, TxKey};
 use crate::p2p::sync::build_locator;
 

@@ -5,8 +5,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use crate::chain::mining::AssemblerOptions;
 use crate::chain::view::SharedChain;
 use crate::chain::{Chain, Chainstate};
+use crate::rpc::methods::MiningState;
 use crate::runtime::control::NetHandle;
 
 /// Shared state behind every method.
@@ -33,6 +35,10 @@ pub struct RpcContext {
     pub relay: bool,
     /// Where `savemempool` writes (`<datadir>/mempool.dat`), `None` with `-persistmempool=0`.
     pub mempool_file: Option<std::path::PathBuf>,
+    /// Limits of assembled blocks (`-blockmaxweight`, `-blockreservedweight`, `-blockmintxfee`).
+    pub block_options: AssemblerOptions,
+    /// What the mining methods remember between calls.
+    pub mining: MiningState,
     /// Latched once the node leaves initial block download, as Core's.
     left_ibd: AtomicBool,
 }
@@ -62,6 +68,8 @@ impl RpcContext {
             user_agent,
             relay: true,
             mempool_file: None,
+            block_options: AssemblerOptions::default(),
+            mining: MiningState::default(),
             left_ibd: AtomicBool::new(false),
         }
     }

@@ -1,9 +1,13 @@
 //! What an operator does to the chain state by RPC: `invalidateblock`, `reconsiderblock`,
-//! and reads that go through the coins cache or the undo data.
+//! reads that go through the coins cache or the undo data, and checking a mined block.
 
-use bitcoin::{BlockHash, OutPoint};
+use bitcoin::{Block, BlockHash, OutPoint};
 
-use super::Chainstate;
+use super::{Chainstate, IndexView};
+use crate::chain::block_check::{check_block, contextual_check_block};
+use crate::chain::connect::{test_connect_block, BlockPlace};
+use crate::chain::error::{BlockError, BlockFault, ChainError};
+use crate::chain::header::check_header_context;
 use crate::chain::index::{BlockStatus, EntryId};
 use crate::store::codec::decode_undo;
 use crate::store::{Coin, StoreError};
@@ -126,5 +130,45 @@ impl Chainstate {
                 self.best_header = c;
             }
         }
+    }
+
+    /// Core's `TestBlockValidity`: every check `block` would face as the next block on the
+    /// active tip (header context, `CheckBlock` without proof of work, `ContextualCheckBlock`,
+    /// `ConnectBlock`), without storing it or changing the coins.
+    pub fn test_block_validity(&mut self, block: &Block, now_secs: u64) -> Result<(), ChainError> {
+        let tip = self.tip();
+        if block.header.prev_blockhash != self.index.get(tip).hash {
+            return Err(BlockError::new(BlockFault::MissingPrev, "inconclusive-not-best-prevblk", "").into());
+        }
+        let view = IndexView {
+            index: &self.index,
+            tip,
+        };
+        check_header_context(self.params, &view, &block.header, now_secs).map_err(|e| {
+            let reason = e.reason();
+            let fault = if reason == "time-too-new" {
+                BlockFault::TimeFuture
+            } else {
+                BlockFault::InvalidHeader
+            };
+            BlockError::new(fault, reason, "")
+        })?;
+        check_block(block)?;
+        let height = self.index.get(tip).height + 1;
+        contextual_check_block(block, self.params, height, self.index.median_time_past(tip))?;
+        let place = BlockPlace {
+            prev: Some(tip),
+            height,
+            hash: block.block_hash(),
+        };
+        test_connect_block(
+            self.params,
+            &self.index,
+            &place,
+            block,
+            &mut self.coins,
+            self.store.as_ref(),
+            &self.script_cache,
+        )
     }
 }

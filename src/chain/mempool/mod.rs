@@ -148,6 +148,23 @@ impl Mempool {
         v.into_iter().map(|(_, t)| t).collect()
     }
 
+    /// A snapshot of every entry as block assembly reads it.
+    pub fn block_candidates(&self) -> Vec<crate::chain::mining::Candidate> {
+        self.entries
+            .values()
+            .map(|e| crate::chain::mining::Candidate {
+                tx: e.tx.clone(),
+                txid: e.txid,
+                wtxid: e.wtxid,
+                fee: e.modified_fee(),
+                vsize: e.vsize,
+                weight: e.weight,
+                sigop_cost: e.sigop_cost,
+                parents: e.parents.iter().copied().collect(),
+            })
+            .collect()
+    }
+
     /// All in-mempool ancestors of `txid`, itself excluded.
     pub fn ancestors(&self, txid: &Txid) -> HashSet<Txid> {
         self.walk(txid, |e| &e.parents)

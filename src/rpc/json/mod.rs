@@ -8,6 +8,7 @@ mod amount;
 mod asm;
 mod decode;
 mod descriptor;
+mod output_desc;
 mod solver;
 mod tx;
 
@@ -15,5 +16,6 @@ pub use amount::{amount, difficulty, double, parse_btc};
 pub use asm::script_asm;
 pub use decode::decode_tx_hex;
 pub use descriptor::{descriptor_checksum, infer_descriptor, script_pubkey_json};
+pub use output_desc::{decode_address, descriptor_script};
 pub use solver::script_type;
 pub use tx::{tx_to_json, PrevoutInfo, TxJsonOptions};

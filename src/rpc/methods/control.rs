@@ -45,7 +45,8 @@ fn help(_: &RpcContext, p: &Params) -> RpcResult {
             .ok_or_else(|| RpcError::misc(format!("help: unknown command: {cmd}")));
     }
     let mut cats: Vec<&str> = Vec::new();
-    for m in table() {
+    // Core lists hidden methods only by name (`help generatetoaddress`).
+    for m in table().iter().filter(|m| m.category != "hidden") {
         if !cats.contains(&m.category) {
             cats.push(m.category);
         }

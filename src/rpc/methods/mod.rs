@@ -3,7 +3,10 @@
 mod blockchain;
 mod blocks;
 mod control;
+mod gbt;
+mod generate;
 mod mempool;
+mod mining;
 mod net;
 mod rawtx;
 
@@ -15,6 +18,7 @@ use super::params::Params;
 
 pub use blocks::{block_json, header_json};
 pub use mempool::{mempool_contents, mempool_info};
+pub use mining::MiningState;
 pub(crate) use rawtx::indexed_tx;
 
 /// One RPC method.
@@ -41,7 +45,9 @@ pub fn table() -> &'static [Method] {
         t.extend(blockchain::methods());
         t.extend(blocks::methods());
         t.extend(control::methods());
+        t.extend(generate::methods());
         t.extend(mempool::methods());
+        t.extend(mining::methods());
         t.extend(net::methods());
         t.extend(rawtx::methods());
         t
