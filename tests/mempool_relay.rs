@@ -97,8 +97,8 @@ fn relay_replacement_and_rejections_across_tcp_v2_and_quic() {
     let b = Weftd::start("B", &[&a_tcp, "-listen=1", "-bind=quic://127.0.0.1:0"]);
     let b_quic = format!("-connect={}", b.bound("quic"));
     let c = Weftd::start("C", &[&b_quic]);
-    a.wait_for(&["New inbound peer connected", "transport: tcp-v2"]);
-    b.wait_for(&["New inbound peer connected", "transport: quic"]);
+    a.wait_for(&["New inbound peer connected", "transport: v2,"]);
+    b.wait_for(&["New inbound peer connected", "transport: quic,"]);
     let (ra, rb, rc) = (client(&a), client(&b), client(&c));
 
     mine(&ra, 101);
