@@ -147,8 +147,8 @@ fn per_sec(n: usize, d: Duration) -> f64 {
 fn main() {
     let keys = Keys::new();
     let t = Instant::now();
-    let (mut cs, _dir, sets) = chain_with_coins(&keys, 7);
-    eprintln!("setup: 107 blocks and 70,000 coins in {:.1} s", t.elapsed().as_secs_f64());
+    let (mut cs, _dir, sets) = chain_with_coins(&keys, 5);
+    eprintln!("setup: 105 blocks and 50,000 coins in {:.1} s", t.elapsed().as_secs_f64());
 
     // (a) through the mempool API, next to script verification alone.
     let txs = spends(&keys, &sets[0]);

@@ -352,10 +352,8 @@ impl Mempool {
                 return Err(reject(K::WitnessMutated, "bad-witness-nonstandard", ""));
             }
         }
-        let sigop_cost = u64::from(
-            transaction_sigop_cost(tx, &spent, VerifyFlags::STANDARD)
-                .map_err(|_| reject(K::Consensus, "bad-txns-inputs-missingorspent", ""))?,
-        );
+        let sigop_cost = transaction_sigop_cost(tx, &spent, VerifyFlags::STANDARD)
+            .map_err(|_| reject(K::Consensus, "bad-txns-inputs-missingorspent", ""))?;
         let weight = tx.weight().to_wu();
         let vsize = standard::virtual_size(weight, sigop_cost, opts.bytes_per_sigop);
         let modified_fee = fee + self.deltas.get(&txid).copied().unwrap_or(0);
