@@ -66,7 +66,7 @@ async fn run(config: Config) -> Result<()> {
         for w in &config.rpc.warnings {
             warn!("{w}");
         }
-        let ctx = RpcContext::new(
+        let mut ctx = RpcContext::new(
             shared_chain,
             config.chain,
             Some(handle.net()),
@@ -76,6 +76,7 @@ async fn run(config: Config) -> Result<()> {
             services,
             user_agent,
         );
+        ctx.block_options = config.block_options;
         let service = Arc::new(RpcHandler::new(Arc::new(ctx)));
         Some(
             rpc::server::start(&config.rpc, service)

@@ -83,7 +83,7 @@ impl NextBlock {
         let mut min_time = i64::from(mtp) + 1;
         // Core applies the BIP94 time-warp bound on every chain, to make activation safe.
         let interval = params.difficulty_adjustment_interval().max(1);
-        if height % interval == 0 {
+        if height.is_multiple_of(interval) {
             min_time = min_time.max(i64::from(e.header.time) - MAX_TIMEWARP);
         }
         let min_time = u32::try_from(min_time).unwrap_or(u32::MAX);
