@@ -79,6 +79,7 @@ async fn run(config: Config) -> Result<()> {
             user_agent,
         );
         ctx.mempool_file = mempool_file;
+        ctx.block_options = config.block_options;
         let service = Arc::new(RpcHandler::new(Arc::new(ctx)));
         Some(
             rpc::server::start(&config.rpc, service)

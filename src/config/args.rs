@@ -127,6 +127,15 @@ pub struct Args {
     /// Save the mempool at shutdown and load it at start (default 1).
     #[arg(long, num_args = 0..=1, default_missing_value = "1")]
     pub persistmempool: Option<String>,
+    /// Largest BIP141 block weight to assemble (default 4000000).
+    #[arg(long)]
+    pub blockmaxweight: Option<u64>,
+    /// Weight kept for the header and the largest coinbase a miner adds (default 8000).
+    #[arg(long)]
+    pub blockreservedweight: Option<u64>,
+    /// Lowest fee rate, in BTC/kvB, for transactions in assembled blocks (default 0.00001).
+    #[arg(long)]
+    pub blockmintxfee: Option<String>,
     /// Debug categories: net, validation, mempool, rpc, or 1/all (repeatable).
     #[arg(long, num_args = 0..=1, default_missing_value = "1")]
     pub debug: Vec<String>,

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use weft_transports::{PeerAddr, Scheme};
 
+use crate::chain::mining::AssemblerOptions;
 use crate::chain::Chain;
 pub use args::Args;
 use file::{ConfigFile, FileSettings};
@@ -60,8 +61,44 @@ pub struct Config {
     pub mempool: crate::chain::mempool::MempoolOptions,
     /// `-persistmempool`.
     pub persist_mempool: bool,
+    /// Limits of assembled blocks (`-blockmaxweight`, `-blockreservedweight`, `-blockmintxfee`).
+    pub block_options: AssemblerOptions,
     /// The RPC server.
     pub rpc: RpcConfig,
+}
+
+/// Core's checks of the block-creation flags (`init.cpp`), with its messages.
+fn block_options(args: &Args) -> Result<AssemblerOptions, ConfigError> {
+    use crate::chain::block_check::MAX_BLOCK_WEIGHT;
+    use crate::chain::mining::assembler::MINIMUM_BLOCK_RESERVED_WEIGHT;
+    let mut opts = AssemblerOptions::default();
+    if let Some(v) = &args.blockmintxfee {
+        let sat = bitcoin::Amount::from_str_in(v, bitcoin::Denomination::Bitcoin)
+            .map_err(|_| ConfigError::Invalid(format!("Invalid amount for -blockmintxfee=<amount>: '{v}'")))?;
+        opts.min_fee_rate = crate::chain::policy::FeeRate(i64::try_from(sat.to_sat()).unwrap_or(i64::MAX));
+    }
+    if let Some(w) = args.blockmaxweight {
+        if w > MAX_BLOCK_WEIGHT {
+            return Err(ConfigError::Invalid(format!(
+                "Specified -blockmaxweight ({w}) exceeds consensus maximum block weight ({MAX_BLOCK_WEIGHT})"
+            )));
+        }
+        opts.max_weight = w;
+    }
+    if let Some(w) = args.blockreservedweight {
+        if w > MAX_BLOCK_WEIGHT {
+            return Err(ConfigError::Invalid(format!(
+                "Specified -blockreservedweight ({w}) exceeds consensus maximum block weight ({MAX_BLOCK_WEIGHT})"
+            )));
+        }
+        if w < MINIMUM_BLOCK_RESERVED_WEIGHT {
+            return Err(ConfigError::Invalid(format!(
+                "Specified -blockreservedweight ({w}) is lower than minimum safety value of ({MINIMUM_BLOCK_RESERVED_WEIGHT})"
+            )));
+        }
+        opts.reserved_weight = w;
+    }
+    Ok(opts)
 }
 
 /// Core's `MIN_DISK_SPACE_FOR_BLOCK_FILES` in MiB: the smallest automatic prune target.
@@ -341,6 +378,7 @@ impl Config {
             },
             mempool,
             persist_mempool: s.persistmempool.unwrap_or(true),
+            block_options: block_options(args)?,
             rpc,
         })
     }
@@ -409,6 +447,14 @@ mod tests {
         let c = resolve(d.path(), "dbcache = 1\nprune = 550\n", &[]).unwrap();
         assert_eq!(c.dbcache_bytes, 4 << 20, "clamped to Core's minimum");
         assert_eq!(c.prune_bytes, Some(550 << 20));
+        let c = resolve(d.path(), "", &["-blockmaxweight=1000000", "-blockmintxfee=0.00002"]).unwrap();
+        assert_eq!(c.block_options.max_weight, 1_000_000);
+        assert_eq!(c.block_options.min_fee_rate.sat_per_kvb(), 2_000);
+        let e = resolve(d.path(), "", &["-blockreservedweight=100"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is lower than minimum safety value of (2000)"), "{e}");
+        assert!(resolve(d.path(), "", &["-blockmintxfee=x"]).is_err());
         let e = resolve(d.path(), "", &["-prune=300"]).unwrap_err().to_string();
         assert!(e.contains("Prune configured below the minimum of 550 MiB"), "{e}");
         assert!(resolve(d.path(), "", &["-prune=1"]).is_err());

@@ -205,9 +205,9 @@ impl<'a> Graph<'a> {
             };
             for &a in &anc {
                 let ca = &cands[a];
-                t.size += ca.vsize;
+                t.size = t.size.saturating_add(ca.vsize);
                 t.fee = t.fee.saturating_add(ca.fee);
-                t.sigops += ca.sigop_cost;
+                t.sigops = t.sigops.saturating_add(ca.sigop_cost);
             }
             g.with_ancestors.push(t);
             g.ancestor_count.push(anc.len() + 1);
@@ -353,8 +353,8 @@ pub fn select(cands: &[Candidate], height: u32, lock_time_cutoff: u32, opts: &As
             break;
         }
 
-        let fits = sel.weight + WITNESS_SCALE_FACTOR * pkg.size < opts.max_weight
-            && sel.sigop_cost + pkg.sigops < MAX_BLOCK_SIGOPS_COST;
+        let fits = sel.weight.saturating_add(WITNESS_SCALE_FACTOR.saturating_mul(pkg.size)) < opts.max_weight
+            && sel.sigop_cost.saturating_add(pkg.sigops) < MAX_BLOCK_SIGOPS_COST;
         if !fits {
             if using_modified {
                 modified.remove(&g, iter);
@@ -393,8 +393,8 @@ pub fn select(cands: &[Candidate], height: u32, lock_time_cutoff: u32, opts: &As
         for &a in &package {
             let c = &cands[a];
             sel.order.push(a);
-            sel.weight += c.weight;
-            sel.sigop_cost += c.sigop_cost;
+            sel.weight = sel.weight.saturating_add(c.weight);
+            sel.sigop_cost = sel.sigop_cost.saturating_add(c.sigop_cost);
             sel.fees = sel.fees.saturating_add(c.fee);
             in_block[a] = true;
             modified.remove(&g, a);
