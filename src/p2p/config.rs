@@ -5,6 +5,9 @@ use std::time::Duration;
 use weft_transports::PeerAddr;
 
 use super::ping::{PING_INTERVAL, PING_TIMEOUT};
+use super::relay::fee_filter::DEFAULT_MIN_RELAY_TX_FEE;
+use super::relay::orphans::DEFAULT_MAX_ORPHAN_TRANSACTIONS;
+use crate::chain::policy::FeeRate;
 
 /// Core's `PROTOCOL_VERSION`.
 pub const PROTOCOL_VERSION: i32 = 70016;
@@ -33,8 +36,13 @@ pub struct NodeConfig {
     pub required_outbound_services: u64,
     /// BIP14 user agent.
     pub user_agent: String,
-    /// Whether we want transactions relayed to us (the `version` relay flag).
+    /// Whether we relay transactions (the `version` relay flag; false is Core's
+    /// `-blocksonly`: peers sending transactions are dropped).
     pub relay: bool,
+    /// Core's `-minrelaytxfee`: the lowest fee filter we send, sat/kvB.
+    pub min_relay_fee: FeeRate,
+    /// Core's `-maxorphantx`: orphan transactions kept at most.
+    pub max_orphan_txs: usize,
     /// `-connect`: dial only these.
     pub connect: Vec<PeerAddr>,
     /// `-addnode`: always keep these connected.
@@ -59,6 +67,8 @@ impl Default for NodeConfig {
             required_outbound_services: 0,
             user_agent: format!("/weft:{}/", env!("CARGO_PKG_VERSION")),
             relay: true,
+            min_relay_fee: DEFAULT_MIN_RELAY_TX_FEE,
+            max_orphan_txs: DEFAULT_MAX_ORPHAN_TRANSACTIONS,
             connect: Vec::new(),
             addnode: Vec::new(),
             handshake_timeout: HANDSHAKE_TIMEOUT,

@@ -51,6 +51,18 @@ pub enum DisconnectReason {
     /// Broke a protocol or consensus rule (Core's `Misbehaving`); the text says which.
     #[error("misbehaving: {0}")]
     Misbehaving(String),
+    /// Sent a transaction or a transaction `inv` after we asked for none (`version`
+    /// relay flag false); the text says which.
+    #[error("{0} sent in violation of protocol")]
+    TxRelayViolation(String),
+    /// Sent a transaction that mempool acceptance found invalid through its fault.
+    #[error("invalid transaction {txid}: {reason}")]
+    InvalidTransaction {
+        /// Its txid.
+        txid: String,
+        /// Core's reject reason.
+        reason: String,
+    },
     /// Held up the block download window past the stalling timeout.
     #[error("peer is stalling block download, disconnecting")]
     Stalling,

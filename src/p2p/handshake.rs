@@ -86,6 +86,7 @@ impl Node {
         info!(target: "net", "New {} peer connected: transport: {}, version: {version}, blocks={height}, peer={id}, agent={ua}",
             if p.is_outbound() { "outbound-full-relay" } else { "inbound" }, p.conn.kind.as_str());
         self.download.add_peer(id);
+        self.relay_peer_ready(now, id);
         self.start_sync(id);
         self.handle_timeout(now);
     }

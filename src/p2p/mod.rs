@@ -13,6 +13,7 @@ pub mod node;
 pub mod outbound;
 pub mod peer;
 pub mod ping;
+pub mod relay;
 pub mod sync;
 pub mod time;
 pub mod wire;

@@ -14,6 +14,7 @@ use super::disconnect::DisconnectReason;
 use super::outbound::Targets;
 use super::peer::{HandshakeState, Peer, PeerId};
 use super::ping::PongOutcome;
+use super::relay::Relay;
 use super::sync::BlockDownload;
 use super::time::Time;
 use super::wire::NetMsg;
@@ -108,6 +109,7 @@ pub struct Node {
     pub(super) block_source: HashMap<bitcoin::BlockHash, PeerId>,
     pub(super) left_ibd: bool,
     pub(super) targets: Targets,
+    pub(super) relay: Relay,
     /// The time of the latest event or timer, for stamping sends.
     pub(super) clock: Time,
 }
@@ -121,9 +123,11 @@ impl Node {
             &config.connect
         };
         let targets = Targets::new(manual.iter().cloned(), now);
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let relay = Relay::new(&config, &mut rng);
         let mut node = Node {
             config,
-            rng: ChaCha20Rng::seed_from_u64(seed),
+            rng,
             peers: BTreeMap::new(),
             actions: VecDeque::new(),
             chain,
@@ -131,6 +135,7 @@ impl Node {
             block_source: HashMap::new(),
             left_ibd: false,
             targets,
+            relay,
             clock: now,
         };
         node.dial_due(now);
@@ -166,6 +171,7 @@ impl Node {
         peers
             .chain(self.targets.next_deadline())
             .chain(self.download.next_deadline())
+            .chain(self.relay_next_deadline())
             .min()
     }
 
@@ -202,11 +208,12 @@ impl Node {
                 invalid,
                 tip_changed,
             }) => self.on_block_done(now, peer, hash, error, invalid, tip_changed),
-            Event::JobDone(JobResult::Transaction { .. }) => {} // WIP(relay)
+            Event::JobDone(JobResult::Transaction { peer, tx, outcome }) => self.on_tx_done(now, peer, tx, outcome),
         }
     }
 
-    /// Runs timers that are due at `now`: handshake and ping timeouts, pings, redials.
+    /// Runs timers that are due at `now`: handshake and ping timeouts, pings, redials,
+    /// transaction announcements, requests and fee filters.
     pub fn handle_timeout(&mut self, now: Time) {
         self.clock = now;
         let mut drop = Vec::new();
@@ -233,6 +240,7 @@ impl Node {
             self.send_ping(now, id);
         }
         self.check_block_download(now);
+        self.relay_on_timeout(now);
         self.dial_due(now);
     }
 
@@ -246,11 +254,12 @@ impl Node {
         }
     }
 
-    /// Frees what a gone peer held: its block requests go to others.
+    /// Frees what a gone peer held: its block and transaction requests go to others.
     fn forget_peer(&mut self, now: Time, peer: PeerId) {
         if !self.download.remove_peer(peer).is_empty() {
             self.request_blocks(now);
         }
+        self.relay_forget_peer(now, peer);
     }
 
     /// Queues `msg` for `peer`.
@@ -326,7 +335,10 @@ impl Node {
             (HandshakeState::Ready, NetMsg::GetHeaders(req)) => self.on_getheaders(now, id, req),
             (HandshakeState::Ready, NetMsg::Headers(h)) => self.on_headers(now, id, h),
             (HandshakeState::Ready, NetMsg::Inv(items)) => self.on_inv(now, id, items),
-            (HandshakeState::Ready, NetMsg::GetData(items)) => self.on_getdata(id, items),
+            (HandshakeState::Ready, NetMsg::GetData(items)) => self.on_getdata(now, id, items),
+            (HandshakeState::Ready, NetMsg::NotFound(items)) => self.on_notfound(now, id, &items),
+            (HandshakeState::Ready, NetMsg::Tx(tx)) => self.on_tx(now, id, tx),
+            (HandshakeState::Ready, NetMsg::FeeFilter(rate)) => self.on_feefilter(id, rate),
             (HandshakeState::Ready, NetMsg::Block(b)) => self.on_block(now, id, *b),
             (HandshakeState::Ready, NetMsg::SendHeaders) => self.with_peer(id, |p| p.sync.prefers_headers = true),
             (HandshakeState::Ready, other) => {

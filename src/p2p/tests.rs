@@ -1,13 +1,21 @@
-//! Core-level tests: two nodes wired back to back, no I/O at all.
+//! Core-level tests: two nodes wired back to back, no I/O at all. The fakes here
+//! (a regtest chain with a test-filled mempool) serve the relay tests too.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use bitcoin::block::Header;
+use bitcoin::pow::Work;
+use bitcoin::{BlockHash, Transaction, Wtxid};
 
 use weft_transports::{Command, ConnInfo, Direction, Message, RemoteId, TrafficClass, TransportKind};
 
 use super::wire::{NetMsg, Version, VersionAddr};
 use super::*;
+use crate::chain::policy::FeeRate;
 
-fn info(dir: Direction, id: u64) -> ConnInfo {
+pub(crate) fn info(dir: Direction, id: u64) -> ConnInfo {
     ConnInfo {
         kind: TransportKind::Mem,
         direction: dir,
@@ -18,16 +26,95 @@ fn info(dir: Direction, id: u64) -> ConnInfo {
     }
 }
 
-fn dialed() -> Option<weft_transports::PeerAddr> {
+pub(crate) fn dialed() -> Option<weft_transports::PeerAddr> {
     Some("tcp://127.0.0.1:18444".parse().unwrap())
 }
 
 /// A fresh regtest chain in memory.
-fn regtest_chain() -> Box<dyn chain_view::ChainView> {
+pub(crate) fn regtest_chain() -> Box<dyn chain_view::ChainView> {
     let params = crate::chain::params(crate::chain::Chain::Regtest);
     let store = Box::new(crate::store::MemoryStore::new());
     let cs = crate::chain::Chainstate::open(params, store, crate::chain::ChainOptions::default()).unwrap();
     Box::new(crate::chain::view::SharedChain::new(cs))
+}
+
+/// The mempool a test fills, shared with the [`FakeChain`] a node reads.
+#[derive(Clone)]
+pub(crate) struct FakeMempool(Arc<Mutex<(BTreeMap<Wtxid, chain_view::MempoolTx>, FeeRate)>>);
+
+impl FakeMempool {
+    pub(crate) fn new() -> Self {
+        FakeMempool(Arc::new(Mutex::new((BTreeMap::new(), FeeRate(1_000)))))
+    }
+
+    /// Puts `tx` in, paying `fee`, as having entered at `time` (seconds).
+    pub(crate) fn insert(&self, tx: &Transaction, fee: i64, time: u64) -> chain_view::MempoolTx {
+        let m = chain_view::MempoolTx {
+            tx: Arc::new(tx.clone()),
+            txid: tx.compute_txid(),
+            wtxid: tx.compute_wtxid(),
+            fee,
+            vsize: tx.vsize() as u64,
+            time,
+        };
+        self.0.lock().unwrap().0.insert(m.wtxid, m.clone());
+        m
+    }
+
+    pub(crate) fn remove(&self, wtxid: &Wtxid) {
+        self.0.lock().unwrap().0.remove(wtxid);
+    }
+
+    pub(crate) fn set_min_fee(&self, rate: FeeRate) {
+        self.0.lock().unwrap().1 = rate;
+    }
+}
+
+/// A regtest chain whose mempool is a [`FakeMempool`].
+pub(crate) struct FakeChain {
+    pub(crate) inner: Box<dyn chain_view::ChainView>,
+    pub(crate) mempool: FakeMempool,
+}
+
+impl chain_view::ChainView for FakeChain {
+    fn tip(&self) -> chain_view::BlockRef {
+        self.inner.tip()
+    }
+    fn best_header(&self) -> chain_view::BlockRef {
+        self.inner.best_header()
+    }
+    fn block_info(&self, hash: &BlockHash) -> Option<chain_view::BlockInfo> {
+        self.inner.block_info(hash)
+    }
+    fn header(&self, hash: &BlockHash) -> Option<Header> {
+        self.inner.header(hash)
+    }
+    fn locator(&self, from: Option<&BlockHash>) -> Vec<BlockHash> {
+        self.inner.locator(from)
+    }
+    fn headers_after(&self, locator: &[BlockHash], stop: &BlockHash, max: usize) -> Vec<Header> {
+        self.inner.headers_after(locator, stop, max)
+    }
+    fn fork_height(&self, best: &BlockHash) -> Option<u32> {
+        self.inner.fork_height(best)
+    }
+    fn missing_blocks(&self, best: &BlockHash, from: u32, to: u32) -> Vec<(u32, BlockHash)> {
+        self.inner.missing_blocks(best, from, to)
+    }
+    fn minimum_chain_work(&self) -> Work {
+        self.inner.minimum_chain_work()
+    }
+    fn mempool_tx(&self, key: &chain_view::TxKey) -> Option<chain_view::MempoolTx> {
+        let guard = self.mempool.0.lock().unwrap();
+        let pool = &guard.0;
+        match key {
+            chain_view::TxKey::Wtxid(w) => pool.get(w).cloned(),
+            chain_view::TxKey::Txid(t) => pool.values().find(|m| m.txid == *t).cloned(),
+        }
+    }
+    fn mempool_min_fee(&self) -> FeeRate {
+        self.mempool.0.lock().unwrap().1
+    }
 }
 
 type Sent = Vec<(PeerId, Message)>;

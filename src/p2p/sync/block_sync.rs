@@ -18,6 +18,9 @@ const MAX_BLOCKS_TO_ANNOUNCE: usize = 8;
 
 impl Node {
     pub(crate) fn on_inv(&mut self, now: Time, id: PeerId, items: Vec<Inventory>) {
+        if !self.on_tx_inv(now, id, &items) {
+            return;
+        }
         // As Core: an unknown block announced by inv is fetched through its headers.
         let unknown = items.iter().rev().find_map(|i| match i {
             Inventory::Block(h) | Inventory::WitnessBlock(h) if self.chain.block_info(h).is_none() => Some(*h),
@@ -35,11 +38,14 @@ impl Node {
         self.request_blocks(now);
     }
 
-    pub(crate) fn on_getdata(&mut self, id: PeerId, items: Vec<Inventory>) {
+    pub(crate) fn on_getdata(&mut self, now: Time, id: PeerId, items: Vec<Inventory>) {
+        // As Core: transactions first, then blocks.
+        self.serve_tx_getdata(now, id, &items);
         for item in items {
             let (hash, witness) = match item {
                 Inventory::Block(h) => (h, false),
                 Inventory::WitnessBlock(h) => (h, true),
+                tx if tx.is_tx() => continue,
                 other => {
                     debug!(target: "net", "ignoring getdata for {other:?} from peer={id}");
                     continue;
@@ -103,6 +109,7 @@ impl Node {
         if tip_changed {
             self.download.block_connected();
             self.announce_tip(now);
+            self.relay_tip_changed(now);
         }
         self.request_blocks(now);
     }

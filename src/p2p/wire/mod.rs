@@ -17,12 +17,14 @@ pub use inventory::{
     MSG_WITNESS_BLOCK, MSG_WITNESS_FLAG, MSG_WITNESS_TX, MSG_WTX,
 };
 pub use reader::{put_compact_size, PayloadReader};
-pub use transaction::read_transaction;
+pub use transaction::{decode_tx, encode_tx, read_transaction};
 pub use version::{Version, VersionAddr, MAX_USER_AGENT_LEN};
+
+use std::sync::Arc;
 
 use bitcoin::block::Header;
 use bitcoin::consensus::encode;
-use bitcoin::Block;
+use bitcoin::{Block, Transaction};
 use bytes::Bytes;
 use weft_transports::{Command, Message, TrafficClass};
 
@@ -122,6 +124,11 @@ pub enum NetMsg {
     Block(Box<Block>),
     /// BIP130 `sendheaders`.
     SendHeaders,
+    /// `tx`: one transaction (shared, so serving from the mempool copies nothing).
+    Tx(Arc<Transaction>),
+    /// BIP133 `feefilter`: the lowest fee rate, in sat/kvB, the peer wants announced.
+    /// Kept as sent; the receiver ignores values above `MAX_MONEY`, as Core does.
+    FeeFilter(u64),
     /// Any other message type, ignored by this core.
     Unknown(Command),
 }
@@ -167,6 +174,8 @@ impl NetMsg {
                 empty(payload)?;
                 NetMsg::SendHeaders
             }
+            "tx" => NetMsg::Tx(Arc::new(decode_tx(payload)?)),
+            "feefilter" => NetMsg::FeeFilter(single_u64(payload)?),
             _ => NetMsg::Unknown(*command),
         })
     }
@@ -188,6 +197,8 @@ impl NetMsg {
             NetMsg::NotFound(_) => "notfound",
             NetMsg::Block(_) => "block",
             NetMsg::SendHeaders => "sendheaders",
+            NetMsg::Tx(_) => "tx",
+            NetMsg::FeeFilter(_) => "feefilter",
             NetMsg::Unknown(c) => c.as_str(),
         }
     }
@@ -198,6 +209,7 @@ impl NetMsg {
     pub fn class(&self) -> TrafficClass {
         match self {
             NetMsg::Block(_) => TrafficClass::Block,
+            NetMsg::Tx(_) => TrafficClass::Tx,
             NetMsg::Inv(items) | NetMsg::GetData(items) | NetMsg::NotFound(items)
                 if !items.is_empty() && items.iter().all(Inventory::is_tx) =>
             {
@@ -211,11 +223,12 @@ impl NetMsg {
     pub fn encode(&self) -> Message {
         let payload = match self {
             NetMsg::Version(v) => v.encode(),
-            NetMsg::Ping(n) | NetMsg::Pong(n) => n.to_le_bytes().to_vec(),
+            NetMsg::Ping(n) | NetMsg::Pong(n) | NetMsg::FeeFilter(n) => n.to_le_bytes().to_vec(),
             NetMsg::GetHeaders(req) | NetMsg::GetBlocks(req) => req.encode(),
             NetMsg::Headers(headers) => encode_headers(headers),
             NetMsg::Inv(items) | NetMsg::GetData(items) | NetMsg::NotFound(items) => encode_inventory(items),
             NetMsg::Block(block) => encode_block(block),
+            NetMsg::Tx(tx) => encode_tx(tx),
             NetMsg::Verack | NetMsg::WtxidRelay | NetMsg::SendAddrV2 | NetMsg::SendHeaders | NetMsg::Unknown(_) => {
                 Vec::new()
             }

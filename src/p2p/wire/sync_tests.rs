@@ -317,6 +317,31 @@ fn transaction_errors_use_cores_text() {
 }
 
 #[test]
+fn tx_and_feefilter_messages() {
+    let raw = segwit_tx_bytes();
+    let m = NetMsg::decode(&cmd("tx"), &raw).unwrap();
+    let NetMsg::Tx(tx) = &m else { panic!("not a tx: {m:?}") };
+    assert!(!tx.input[0].witness.is_empty());
+    let enc = m.encode();
+    assert_eq!(enc.command.as_str(), "tx");
+    assert_eq!(&enc.payload[..], &raw[..]);
+    assert_eq!(m.class(), TrafficClass::Tx);
+    // Trailing bytes and truncation are refused.
+    let mut long = raw.clone();
+    long.push(0);
+    assert_eq!(NetMsg::decode(&cmd("tx"), &long), Err(WireError::TrailingBytes(1)));
+    assert!(NetMsg::decode(&cmd("tx"), &raw[..raw.len() - 1]).is_err());
+    // feefilter: one little-endian u64, any value (the receiver judges the range).
+    let f = NetMsg::FeeFilter(1_000);
+    let enc = f.encode();
+    assert_eq!(enc.command.as_str(), "feefilter");
+    assert_eq!(&enc.payload[..], &1_000u64.to_le_bytes());
+    assert_eq!(enc.class, TrafficClass::Control);
+    assert_eq!(round_trip(&NetMsg::FeeFilter(u64::MAX)), NetMsg::FeeFilter(u64::MAX));
+    assert!(NetMsg::decode(&cmd("feefilter"), &[0; 7]).is_err());
+}
+
+#[test]
 fn every_prefix_of_a_segwit_block_is_refused() {
     let blocks = regtest_blocks();
     let raw = blocks

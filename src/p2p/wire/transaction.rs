@@ -2,7 +2,7 @@
 //! allocating and checks every count against the bytes that remain; only then does the
 //! `bitcoin` crate decode the exact bytes, so no claimed count ever sizes a buffer.
 
-use bitcoin::consensus::encode::deserialize;
+use bitcoin::consensus::encode::{deserialize, serialize};
 use bitcoin::Transaction;
 
 use super::reader::PayloadReader;
@@ -24,6 +24,20 @@ pub fn read_transaction(r: &mut PayloadReader<'_>) -> Result<Transaction, WireEr
     skip_transaction(&mut probe)?;
     let len = r.remaining() - probe.remaining();
     Ok(deserialize(r.bytes(len)?)?)
+}
+
+/// Decodes a `tx` payload: one transaction in either serialization, nothing after it.
+pub fn decode_tx(payload: &[u8]) -> Result<Transaction, WireError> {
+    let mut r = PayloadReader::new(payload);
+    let tx = read_transaction(&mut r)?;
+    r.finish()?;
+    Ok(tx)
+}
+
+/// Encodes a `tx` payload; a transaction with witnesses uses the BIP144 form, so
+/// strip them first for a peer that asked with plain `MSG_TX`.
+pub fn encode_tx(tx: &Transaction) -> Vec<u8> {
+    serialize(tx)
 }
 
 /// Steps over one transaction, checking its structure.

@@ -1,0 +1,178 @@
+//! Announcing transactions: Core's `RelayTransaction` queues them per peer, and the
+//! trickle in `SendMessages` sends each peer's queue as `inv` on Poisson timers, so the
+//! order and time of announcements say little about where a transaction came from.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use bitcoin::hashes::Hash;
+use bitcoin::{Txid, Wtxid};
+use tracing::debug;
+
+use super::{
+    next_inbound, rand_exp, INVENTORY_BROADCAST_MAX, INVENTORY_BROADCAST_TARGET, MAX_INV_QUEUE,
+    OUTBOUND_INVENTORY_BROADCAST_INTERVAL,
+};
+use crate::chain::policy::FeeRate;
+use crate::p2p::chain_view::{MempoolTx, TxKey};
+use crate::p2p::node::Node;
+use crate::p2p::peer::PeerId;
+use crate::p2p::time::Time;
+use crate::p2p::wire::{Inventory, NetMsg};
+
+impl Node {
+    /// Queues an announcement of the mempool transaction `txid`/`wtxid` to every
+    /// tx-relay peer that does not know it yet (Core's `RelayTransaction`); it goes out
+    /// on each peer's next trickle. `sendrawtransaction` calls this.
+    pub fn relay_transaction(&mut self, now: Time, txid: Txid, wtxid: Wtxid) {
+        self.clock = now;
+        let Node { relay, rng, .. } = self;
+        let super::Relay {
+            peers,
+            next_inv_to_inbounds,
+            ..
+        } = relay;
+        for (id, p) in peers.iter_mut() {
+            let hash = if p.wtxid {
+                wtxid.to_byte_array()
+            } else {
+                txid.to_byte_array()
+            };
+            if p.known.contains(&hash) || p.to_send.contains(&hash) {
+                continue;
+            }
+            if p.to_send.len() >= MAX_INV_QUEUE {
+                debug!(target: "net", "announcement queue full, not announcing {txid} to peer={id}");
+                continue;
+            }
+            if p.to_send.is_empty() && p.next_inv_send <= now {
+                // An idle timer that ran out is drawn again from now, which is what
+                // firing on schedule with nothing to send would have left.
+                p.next_inv_send = if p.outbound {
+                    now + rand_exp(rng, OUTBOUND_INVENTORY_BROADCAST_INTERVAL)
+                } else {
+                    next_inbound(next_inv_to_inbounds, now, rng)
+                };
+            }
+            p.to_send.insert(hash);
+        }
+    }
+
+    /// Sends the queues of peers whose trickle timer is due.
+    pub(crate) fn flush_trickles(&mut self, now: Time) {
+        let due: Vec<(PeerId, bool)> = self
+            .relay
+            .peers
+            .iter()
+            .filter(|(_, p)| !p.to_send.is_empty() && p.next_inv_send <= now)
+            .map(|(id, p)| (*id, p.outbound))
+            .collect();
+        for (id, outbound) in due {
+            let Node { relay, rng, .. } = self;
+            let next = if outbound {
+                now + rand_exp(rng, OUTBOUND_INVENTORY_BROADCAST_INTERVAL)
+            } else {
+                next_inbound(&mut relay.next_inv_to_inbounds, now, rng)
+            };
+            if let Some(p) = relay.peers.get_mut(&id) {
+                p.next_inv_send = next;
+            }
+            self.flush_inventory(id);
+        }
+    }
+
+    /// One trickle to `id`: the best of its queue, at most Core's broadcast limit,
+    /// parents before children, skipping what left the mempool or is below its filter.
+    fn flush_inventory(&mut self, id: PeerId) {
+        let Some(p) = self.relay.peers.get_mut(&id) else { return };
+        let queued = std::mem::take(&mut p.to_send);
+        let (wtxid, filter) = (p.wtxid, FeeRate(p.fee_filter_received));
+        let max = INVENTORY_BROADCAST_MAX.min(INVENTORY_BROADCAST_TARGET + queued.len() / 1000 * 5);
+        let candidates: Vec<([u8; 32], MempoolTx)> = queued
+            .into_iter()
+            .filter(|h| !p.known.contains(h))
+            .filter_map(|h| {
+                let key = if wtxid {
+                    TxKey::Wtxid(Wtxid::from_byte_array(h))
+                } else {
+                    TxKey::Txid(Txid::from_byte_array(h))
+                };
+                // Gone from the mempool, or not worth it to the peer: never sent.
+                let m = self.chain.mempool_tx(&key)?;
+                (m.fee >= filter.fee(m.vsize)).then_some((h, m))
+            })
+            .collect();
+        let depths = queue_depths(&candidates);
+        let mut order: Vec<usize> = (0..candidates.len()).collect();
+        order.sort_by(|&a, &b| {
+            depths[a]
+                .cmp(&depths[b])
+                .then_with(|| by_feerate_desc(&candidates[a].1, &candidates[b].1))
+                .then_with(|| candidates[a].0.cmp(&candidates[b].0))
+        });
+        let mut inv = Vec::with_capacity(order.len().min(max));
+        let Some(p) = self.relay.peers.get_mut(&id) else { return };
+        for (n, &i) in order.iter().enumerate() {
+            let h = candidates[i].0;
+            if n >= max {
+                p.to_send.insert(h);
+                continue;
+            }
+            p.known.insert(&h);
+            p.announced.insert(&h);
+            inv.push(if wtxid {
+                Inventory::Wtx(Wtxid::from_byte_array(h))
+            } else {
+                Inventory::Tx(Txid::from_byte_array(h))
+            });
+        }
+        if !inv.is_empty() {
+            debug!(target: "net", "announcing {} transactions to peer={id}", inv.len());
+            self.send(id, NetMsg::Inv(inv));
+        }
+    }
+}
+
+/// Higher fee rate first, compared exactly (fee × size cross-multiplied).
+fn by_feerate_desc(a: &MempoolTx, b: &MempoolTx) -> Ordering {
+    let lhs = i128::from(a.fee) * i128::from(b.vsize.max(1));
+    let rhs = i128::from(b.fee) * i128::from(a.vsize.max(1));
+    rhs.cmp(&lhs)
+}
+
+/// For each candidate, 1 + the longest chain of its ancestors also in the queue, so
+/// sorting by it puts parents first (Core sorts by ancestor count for this).
+fn queue_depths(candidates: &[([u8; 32], MempoolTx)]) -> Vec<u32> {
+    let index: HashMap<Txid, usize> = candidates.iter().enumerate().map(|(i, (_, m))| (m.txid, i)).collect();
+    let parents = |i: usize| {
+        candidates[i]
+            .1
+            .tx
+            .input
+            .iter()
+            .filter_map(|input| index.get(&input.previous_output.txid).copied())
+            .filter(move |&p| p != i)
+    };
+    // 0: not seen, 1: being expanded, 2: done. The mempool has no cycles, but the
+    // states keep this finite whatever it holds.
+    let mut state = vec![0u8; candidates.len()];
+    let mut depth = vec![1u32; candidates.len()];
+    for start in 0..candidates.len() {
+        let mut stack = vec![(start, false)];
+        while let Some((i, expanded)) = stack.pop() {
+            if expanded {
+                depth[i] = 1 + parents(i)
+                    .filter(|&p| state[p] == 2)
+                    .map(|p| depth[p])
+                    .max()
+                    .unwrap_or(0);
+                state[i] = 2;
+            } else if state[i] == 0 {
+                state[i] = 1;
+                stack.push((i, true));
+                stack.extend(parents(i).filter(|&p| state[p] == 0).map(|p| (p, false)));
+            }
+        }
+    }
+    depth
+}

@@ -1,0 +1,264 @@
+//! Transaction relay: announcing, requesting, receiving and serving transactions, as
+//! Core's net_processing, txdownloadman, txrequest and txorphanage do it.
+//!
+//! Tx relay with a peer is on only when both `version` messages said `relay`; such a
+//! peer gets a [`PeerRelay`] at `verack`. Mempool acceptance happens outside the core:
+//! a received transaction leaves as [`Job::Transaction`](crate::p2p::chain_view::Job)
+//! and its outcome comes back as an event.
+
+mod announce;
+pub mod fee_filter;
+pub mod orphans;
+mod receive;
+mod request;
+pub mod rolling;
+mod serve;
+pub mod tx_request;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use bitcoin::hashes::Hash;
+use bitcoin::{Txid, Wtxid};
+use rand::Rng;
+use rand_chacha::ChaCha20Rng;
+use tracing::debug;
+
+pub use fee_filter::FeeFilterRounder;
+pub use orphans::OrphanPool;
+pub use rolling::RollingSet;
+pub use tx_request::TxRequestTracker;
+
+use crate::p2p::chain_view::TxKey;
+use crate::p2p::config::{NodeConfig, NODE_WITNESS};
+use crate::p2p::node::Node;
+use crate::p2p::peer::PeerId;
+use crate::p2p::time::Time;
+
+/// Core's `MAX_MONEY` in satoshis: fee filters above it are ignored.
+pub const MAX_MONEY: i64 = 21_000_000 * 100_000_000;
+/// Core's `INBOUND_INVENTORY_BROADCAST_INTERVAL`: mean of the inbound trickle timer.
+pub const INBOUND_INVENTORY_BROADCAST_INTERVAL: Duration = Duration::from_secs(5);
+/// Core's `OUTBOUND_INVENTORY_BROADCAST_INTERVAL`: mean of each outbound trickle timer.
+pub const OUTBOUND_INVENTORY_BROADCAST_INTERVAL: Duration = Duration::from_secs(2);
+/// Core's `INVENTORY_BROADCAST_PER_SECOND`.
+pub const INVENTORY_BROADCAST_PER_SECOND: usize = 7;
+/// Core's `INVENTORY_BROADCAST_TARGET`: per-second rate times the inbound interval.
+pub const INVENTORY_BROADCAST_TARGET: usize =
+    INVENTORY_BROADCAST_PER_SECOND * INBOUND_INVENTORY_BROADCAST_INTERVAL.as_secs() as usize;
+/// Core's `INVENTORY_BROADCAST_MAX`: announcements per trickle at most.
+pub const INVENTORY_BROADCAST_MAX: usize = 1_000;
+/// Announcements queued per peer at most (Core's queue is bounded only by the
+/// mempool); at the broadcast rate for a queue this long, a trickle sends
+/// `35 + 5 * 20 = 135`, so it drains in minutes.
+pub const MAX_INV_QUEUE: usize = 20_000;
+/// Size of Core's `m_tx_inventory_known_filter`; as a [`RollingSet`] it is sure to
+/// remember the last 25,000 (Core's bloom filter: 50,000), for about the same memory.
+pub const TX_INVENTORY_KNOWN_CAPACITY: usize = 50_000;
+/// Core's (pre-v26) `INVENTORY_MAX_RECENT_RELAY`: announced transactions we will serve.
+pub const INVENTORY_MAX_RECENT_RELAY: usize = 3_500;
+/// Core's (pre-v26) `UNCONDITIONAL_RELAY_DELAY`: older mempool entries are served to anyone.
+pub const UNCONDITIONAL_RELAY_DELAY: Duration = Duration::from_secs(2 * 60);
+/// Size of Core's `m_lazy_recent_rejects`.
+pub const RECENT_REJECTS_CAPACITY: usize = 120_000;
+/// Core's `MAX_GETDATA_SZ`: entries per `getdata` we send.
+pub const MAX_GETDATA_SZ: usize = 1_000;
+
+/// Relay state for one peer with which tx relay is on.
+#[derive(Clone, Debug)]
+pub struct PeerRelay {
+    /// It negotiated BIP339: announce and request by wtxid.
+    pub wtxid: bool,
+    /// We dialed it: its announcements are preferred and it has its own trickle timer.
+    pub outbound: bool,
+    /// It serves witnesses, so txid requests ask with `MSG_WITNESS_TX`.
+    pub witness: bool,
+    /// Its protocol version.
+    pub version: i32,
+    /// Hashes it has or has been told about (Core's `m_tx_inventory_known_filter`).
+    pub known: RollingSet,
+    /// Hashes we announced to it (as it relays), which it may fetch.
+    pub announced: RollingSet,
+    /// Hashes (wtxid or txid, as it relays) waiting for its next trickle.
+    pub to_send: BTreeSet<[u8; 32]>,
+    /// When its trickle timer fires next.
+    pub next_inv_send: Time,
+    /// Its `feefilter`, sat/kvB.
+    pub fee_filter_received: i64,
+    /// The last `feefilter` we sent it, sat/kvB.
+    pub fee_filter_sent: i64,
+    /// When our `feefilter` to it is due.
+    pub next_feefilter: Time,
+}
+
+/// Relay state shared by all peers.
+#[derive(Clone, Debug)]
+pub struct Relay {
+    /// Tx-relay peers.
+    pub peers: BTreeMap<PeerId, PeerRelay>,
+    /// Who to ask for what.
+    pub requests: TxRequestTracker,
+    /// Transactions waiting for parents.
+    pub orphans: OrphanPool,
+    /// Wtxids (and some txids) recently refused by the mempool; cleared on a new tip.
+    pub recent_rejects: RollingSet,
+    /// Txids and wtxids of transactions handed out for validation and not back yet.
+    pub validating: BTreeSet<[u8; 32]>,
+    /// Rounds the fee filters we send.
+    pub rounder: FeeFilterRounder,
+    /// The trickle timer all inbound peers share (Core's `m_next_inv_to_inbounds`).
+    pub next_inv_to_inbounds: Time,
+    /// Tx-relay peers that negotiated wtxid relay.
+    pub wtxid_peers: usize,
+    /// Keys the per-peer rolling sets.
+    salt: (u64, u64),
+}
+
+impl Relay {
+    /// Empty state, salted from `rng`.
+    pub fn new(config: &NodeConfig, rng: &mut ChaCha20Rng) -> Self {
+        let salt = (rng.gen(), rng.gen());
+        Relay {
+            peers: BTreeMap::new(),
+            requests: TxRequestTracker::new((rng.gen(), rng.gen())),
+            orphans: OrphanPool::new(config.max_orphan_txs),
+            recent_rejects: RollingSet::new(RECENT_REJECTS_CAPACITY, (rng.gen(), rng.gen())),
+            validating: BTreeSet::new(),
+            rounder: FeeFilterRounder::new(fee_filter::DEFAULT_MIN_RELAY_TX_FEE),
+            next_inv_to_inbounds: Time(0),
+            wtxid_peers: 0,
+            salt,
+        }
+    }
+}
+
+/// Core's `NextInvToInbounds`: the trickle time all inbound peers share (`slot`),
+/// drawn anew once it has passed.
+fn next_inbound(slot: &mut Time, now: Time, rng: &mut impl Rng) -> Time {
+    if *slot <= now {
+        *slot = now + rand_exp(rng, INBOUND_INVENTORY_BROADCAST_INTERVAL);
+    }
+    *slot
+}
+
+/// The 32 bytes a transaction is tracked by, whichever id it is.
+pub fn tx_hash(key: &TxKey) -> [u8; 32] {
+    match key {
+        TxKey::Txid(t) => t.to_byte_array(),
+        TxKey::Wtxid(w) => w.to_byte_array(),
+    }
+}
+
+/// A Poisson-process interval with the given mean (Core's `rand_exp_duration`), at
+/// least a microsecond so a timer never fires twice at the same instant.
+pub(crate) fn rand_exp(rng: &mut impl Rng, mean: Duration) -> Duration {
+    let u: f64 = rng.gen();
+    let micros = -(1.0 - u).ln() * mean.as_micros() as f64;
+    Duration::from_micros((micros as u64).max(1))
+}
+
+/// Whether `txid` and `wtxid` differ, i.e. the transaction has witnesses.
+fn has_witness(txid: &Txid, wtxid: &Wtxid) -> bool {
+    txid.to_byte_array() != wtxid.to_byte_array()
+}
+
+impl Node {
+    /// Settings and state of tx relay with `id`, if it is on.
+    pub fn tx_relay(&self, id: PeerId) -> Option<&PeerRelay> {
+        self.relay.peers.get(&id)
+    }
+
+    /// Orphan transactions held.
+    pub fn orphan_count(&self) -> usize {
+        self.relay.orphans.len()
+    }
+
+    /// The handshake with `id` finished: turn tx relay on if both sides want it.
+    pub(crate) fn relay_peer_ready(&mut self, now: Time, id: PeerId) {
+        let Some(p) = self.peers.get(&id) else { return };
+        let Some(v) = p.version.as_ref() else { return };
+        if !(self.config.relay && v.relay) {
+            debug!(target: "net", "no transaction relay with peer={id} (ours={}, theirs={})", self.config.relay, v.relay);
+            return;
+        }
+        let (wtxid, outbound, witness, version) = (
+            p.wtxid_relay,
+            p.is_outbound(),
+            v.services & NODE_WITNESS != 0,
+            v.version,
+        );
+        let Node { relay, rng, .. } = self;
+        let next_inv_send = if outbound {
+            now + rand_exp(rng, OUTBOUND_INVENTORY_BROADCAST_INTERVAL)
+        } else {
+            next_inbound(&mut relay.next_inv_to_inbounds, now, rng)
+        };
+        let salt = relay.salt;
+        let state = PeerRelay {
+            wtxid,
+            outbound,
+            witness,
+            version,
+            known: RollingSet::new(TX_INVENTORY_KNOWN_CAPACITY, salt),
+            // Twice the count, as a rolling set is sure to remember only half.
+            announced: RollingSet::new(2 * INVENTORY_MAX_RECENT_RELAY, salt),
+            to_send: BTreeSet::new(),
+            next_inv_send,
+            fee_filter_received: 0,
+            fee_filter_sent: 0,
+            next_feefilter: Time(0),
+        };
+        if relay.peers.insert(id, state).is_none() && wtxid {
+            relay.wtxid_peers += 1;
+        }
+    }
+
+    /// Forgets all relay state of a gone peer, and requests it held go to others.
+    pub(crate) fn relay_forget_peer(&mut self, now: Time, id: PeerId) {
+        if let Some(p) = self.relay.peers.remove(&id) {
+            if p.wtxid {
+                self.relay.wtxid_peers -= 1;
+            }
+        }
+        self.relay.orphans.erase_for_peer(id);
+        self.relay.requests.disconnected_peer(id);
+        self.send_tx_requests(now);
+    }
+
+    /// The active tip moved: rejections may no longer hold (Core's `ActiveTipChange`).
+    pub(crate) fn relay_tip_changed(&mut self, now: Time) {
+        self.relay.recent_rejects.clear();
+        self.check_feefilters(now);
+    }
+
+    /// The earliest relay timer: a request delay or expiry, a trickle with something
+    /// to send, or a fee filter due.
+    pub(crate) fn relay_next_deadline(&self) -> Option<Time> {
+        let trickles = self
+            .relay
+            .peers
+            .values()
+            .filter(|p| !p.to_send.is_empty())
+            .map(|p| p.next_inv_send);
+        let feefilters = self
+            .relay
+            .peers
+            .values()
+            .filter(|p| p.version >= fee_filter::FEEFILTER_VERSION)
+            .map(|p| p.next_feefilter);
+        trickles
+            .chain(feefilters)
+            .chain(self.relay.requests.next_deadline())
+            .min()
+    }
+
+    /// Runs the relay timers due at `now`.
+    pub(crate) fn relay_on_timeout(&mut self, now: Time) {
+        self.flush_trickles(now);
+        self.send_tx_requests(now);
+        self.check_feefilters(now);
+    }
+}
+
+#[cfg(test)]
+mod tests;
