@@ -47,6 +47,7 @@ async fn run(config: Config) -> Result<()> {
         connect: config.connect.clone(),
         addnode: config.addnode.clone(),
         max_tip_age: config.max_tip_age,
+        min_relay_fee: config.mempool.min_relay_feerate,
         ..NodeConfig::default()
     };
     let services = node_config.services;

@@ -219,7 +219,7 @@ impl Driver {
             }
             NetCommand::PingAll => self.node.ping_all(t),
             NetCommand::ChainUpdated => self.node.chain_updated(t),
-            NetCommand::RelayTx { .. } => {} // WIP(relay)
+            NetCommand::RelayTx { txid, wtxid } => self.node.relay_transaction(t, txid, wtxid),
         }
     }
 
