@@ -49,7 +49,9 @@ impl Keys {
         let hash = SighashCache::new(&*tx)
             .p2wpkh_signature_hash(0, &self.spk, Amount::from_sat(value), EcdsaSighashType::All)
             .expect("sighash");
-        let sig = self.secp.sign_ecdsa(&Message::from_digest(hash.to_byte_array()), &self.sk);
+        let sig = self
+            .secp
+            .sign_ecdsa(&Message::from_digest(hash.to_byte_array()), &self.sk);
         let sig = bitcoin::ecdsa::Signature {
             signature: sig,
             sighash_type: EcdsaSighashType::All,
@@ -91,7 +93,8 @@ fn mine_block(cs: &mut Chainstate, txs: Vec<Transaction>, spk: &ScriptBuf) -> bi
     let mut block = block_with_txs(p, &next, txs, spk);
     let mut tries = u64::MAX;
     mine(&mut block, next.height, p.pow_limit, &mut tries).expect("regtest work");
-    cs.accept_block(Arc::new(block.clone()), true, now()).expect("block accepted");
+    cs.accept_block(Arc::new(block.clone()), true, now())
+        .expect("block accepted");
     cs.activate_best_chain().expect("connected");
     block
 }
@@ -109,7 +112,10 @@ fn chain_with_coins(keys: &Keys, fans: usize) -> (Chainstate, tempfile::TempDir,
     let mut coinbases = Vec::new();
     for _ in 0..(100 + fans) {
         let b = mine_block(&mut cs, Vec::new(), &keys.spk);
-        coinbases.push((OutPoint::new(b.txdata[0].compute_txid(), 0), b.txdata[0].output[0].value.to_sat()));
+        coinbases.push((
+            OutPoint::new(b.txdata[0].compute_txid(), 0),
+            b.txdata[0].output[0].value.to_sat(),
+        ));
     }
     let mut sets = Vec::new();
     for (cb, value) in coinbases.into_iter().take(fans) {
@@ -148,7 +154,10 @@ fn main() {
     let keys = Keys::new();
     let t = Instant::now();
     let (mut cs, _dir, sets) = chain_with_coins(&keys, 5);
-    eprintln!("setup: 105 blocks and 50,000 coins in {:.1} s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "setup: 105 blocks and 50,000 coins in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
 
     // (a) through the mempool API, next to script verification alone.
     let txs = spends(&keys, &sets[0]);
@@ -177,14 +186,26 @@ fn main() {
     let hexes: Vec<String> = spends(&keys, &sets[1]).iter().map(serialize_hex).collect();
     let chain = SharedChain::new(cs);
     let (stop, _) = tokio::sync::watch::channel(false);
-    let ctx = RpcContext::new(chain.clone(), Chain::Regtest, None, stop, false, Duration::from_secs(1 << 30), 0, String::new());
+    let ctx = RpcContext::new(
+        chain.clone(),
+        Chain::Regtest,
+        None,
+        stop,
+        false,
+        Duration::from_secs(1 << 30),
+        0,
+        String::new(),
+    );
     let t = Instant::now();
     for h in &hexes {
         weft::rpc::methods::call(&ctx, "sendrawtransaction", &json!([h])).expect("sent");
     }
     let rpc = t.elapsed();
     println!("(a) mempool acceptance of {FAN} 1-in 2-out P2WPKH transactions");
-    println!("    script checks alone      {:>9.0} tx/s (baseline)", per_sec(FAN, verify));
+    println!(
+        "    script checks alone      {:>9.0} tx/s (baseline)",
+        per_sec(FAN, verify)
+    );
     println!(
         "    mempool API              {:>9.0} tx/s  ({:.2}x the baseline)",
         per_sec(FAN, api),
@@ -213,8 +234,14 @@ fn main() {
     let added = (n - n0) as u64;
     let (usage1, rss1) = (cs.mempool().usage(), rss_bytes());
     println!("(c) memory per mempool transaction ({added} added, {n} in the pool)");
-    println!("    mempool's own count      {:>9} bytes", (usage1 - usage0) as u64 / added);
-    println!("    process RSS growth       {:>9} bytes", rss1.saturating_sub(rss0) / added);
+    println!(
+        "    mempool's own count      {:>9} bytes",
+        (usage1 - usage0) as u64 / added
+    );
+    println!(
+        "    process RSS growth       {:>9} bytes",
+        rss1.saturating_sub(rss0) / added
+    );
     println!(
         "    serialized size          {:>9} bytes",
         raw.iter().map(|r| r.len() as u64).sum::<u64>() / raw.len() as u64

@@ -13,17 +13,17 @@ use super::connect::{connect_block, disconnect_block, ConnectStats};
 use super::error::{BlockError, BlockFault, ChainError};
 use super::header::{check_header_context, check_header_pow};
 use super::index::{BlockIndex, BlockStatus, EntryId};
+use super::mempool::{Mempool, MempoolOptions};
 use super::params::ChainParams;
 use super::pow::AncestorView;
 use super::script::ScriptCache;
-use super::mempool::{Mempool, MempoolOptions};
 use super::tip_log::log_update_tip;
 use crate::store::codec::{decode_undo, encode_undo};
 
 mod mempool;
 mod operator;
-pub use mempool::LoadStats;
 use crate::store::{FlushBatch, Store, StoreError};
+pub use mempool::LoadStats;
 
 /// Tuning of a chainstate.
 #[derive(Clone, Debug)]

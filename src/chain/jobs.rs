@@ -7,8 +7,8 @@ use std::sync::Arc;
 use bitcoin::{Block, BlockHash, Transaction};
 use tracing::{info, warn};
 
-use super::{BlockError, ChainError, Chainstate};
 use super::mempool::{AcceptArgs, AcceptError, TxRejectKind};
+use super::{BlockError, ChainError, Chainstate};
 use crate::p2p::chain_view::{Job, JobResult, Rejection, TxOutcome};
 use crate::store::StoreError;
 
@@ -84,7 +84,11 @@ fn accept_tx(cs: &mut Chainstate, tx: &Arc<Transaction>, now_secs: u64) -> Resul
         Ok(acc) => {
             tracing::debug!(target: "mempool", "AcceptToMemoryPool: accepted {} (poolsz {} txn, {} kB)", acc.txid, cs.mempool().len(), cs.mempool().usage() / 1000);
             Ok(TxOutcome::Accepted {
-                replaced: acc.replaced.iter().map(|t| (t.compute_txid(), t.compute_wtxid())).collect(),
+                replaced: acc
+                    .replaced
+                    .iter()
+                    .map(|t| (t.compute_txid(), t.compute_wtxid()))
+                    .collect(),
             })
         }
         Err(AcceptError::Store(e)) => Err(e),

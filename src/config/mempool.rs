@@ -14,7 +14,9 @@ fn fee_rate(v: &Option<Amount>, name: &str, default: FeeRate) -> Result<FeeRate,
     let text = v.text();
     match parse_btc(&text) {
         Some(sat) if sat >= 0 => Ok(FeeRate(sat)),
-        _ => Err(ConfigError::Invalid(format!("Invalid amount for -{name}=<amount>: '{text}'"))),
+        _ => Err(ConfigError::Invalid(format!(
+            "Invalid amount for -{name}=<amount>: '{text}'"
+        ))),
     }
 }
 
@@ -25,7 +27,9 @@ pub(super) fn resolve(s: &FileSettings, chain: Chain) -> Result<MempoolOptions, 
         // Core's floor: room for one full descendant package forty times over.
         let min_mb = o.limits.descendant_size_vbytes * 40 / 1_000_000;
         if mb < min_mb {
-            return Err(ConfigError::Invalid(format!("-maxmempool must be at least {min_mb} MB")));
+            return Err(ConfigError::Invalid(format!(
+                "-maxmempool must be at least {min_mb} MB"
+            )));
         }
         o.max_size_bytes = usize::try_from(mb.saturating_mul(1_000_000)).unwrap_or(usize::MAX);
     }
@@ -33,7 +37,11 @@ pub(super) fn resolve(s: &FileSettings, chain: Chain) -> Result<MempoolOptions, 
         o.expiry_secs = h.saturating_mul(3600);
     }
     o.min_relay_feerate = fee_rate(&s.minrelaytxfee, "minrelaytxfee", o.min_relay_feerate)?;
-    o.incremental_relay_feerate = fee_rate(&s.incrementalrelayfee, "incrementalrelayfee", o.incremental_relay_feerate)?;
+    o.incremental_relay_feerate = fee_rate(
+        &s.incrementalrelayfee,
+        "incrementalrelayfee",
+        o.incremental_relay_feerate,
+    )?;
     o.policy.dust_relay_feerate = fee_rate(&s.dustrelayfee, "dustrelayfee", o.policy.dust_relay_feerate)?;
     if let Some(b) = s.permitbaremultisig {
         o.policy.permit_bare_multisig = b;

@@ -263,7 +263,12 @@ fn mempool(ctx: &RpcContext, r: &str, query: &str) -> Result<HttpReply, HttpRepl
             let cs = ctx.chain.lock();
             super::methods::mempool_contents(cs.mempool(), verbose, sequence)
         }
-        _ => return Err(error(400, "Invalid URI format. Expected /rest/mempool/<info|contents>.json")),
+        _ => {
+            return Err(error(
+                400,
+                "Invalid URI format. Expected /rest/mempool/<info|contents>.json",
+            ))
+        }
     };
     Ok(HttpReply::json(200, format!("{value}\n")))
 }

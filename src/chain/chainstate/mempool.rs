@@ -28,7 +28,9 @@ impl CoinSource for ChainCoins<'_> {
     }
 
     fn median_time_past_at(&self, height: u32) -> u32 {
-        self.index.at_height(height).map_or(0, |id| self.index.median_time_past(id))
+        self.index
+            .at_height(height)
+            .map_or(0, |id| self.index.median_time_past(id))
     }
 }
 

@@ -346,8 +346,7 @@ impl Mempool {
         }
         let fee = check_tx_inputs(tx, &spent)?;
         if opts.require_standard {
-            inputs::are_inputs_standard(tx, &spent)
-                .map_err(|r| reject(K::InputsNotStandard, r, ""))?;
+            inputs::are_inputs_standard(tx, &spent).map_err(|r| reject(K::InputsNotStandard, r, ""))?;
             if tx.input.iter().any(|i| !i.witness.is_empty()) && !inputs::is_witness_standard(tx, &spent) {
                 return Err(reject(K::WitnessMutated, "bad-witness-nonstandard", ""));
             }
@@ -362,7 +361,11 @@ impl Mempool {
                 .map_err(|d| reject(K::NotStandard, dust::DustWithFee::REASON, d.to_string()))?;
         }
         if sigop_cost > standard::MAX_STANDARD_TX_SIGOPS_COST {
-            return Err(reject(K::NotStandard, "bad-txns-too-many-sigops", sigop_cost.to_string()));
+            return Err(reject(
+                K::NotStandard,
+                "bad-txns-too-many-sigops",
+                sigop_cost.to_string(),
+            ));
         }
         let min_relay = opts.min_relay_feerate.fee(vsize);
         if !args.bypass_limits && tx.version.0 as u32 != truc::TRUC_VERSION && modified_fee < min_relay {
@@ -496,7 +499,10 @@ impl Mempool {
         limits: &super::Limits,
     ) -> Result<HashSet<Txid>, String> {
         if parents.len() as u64 + 1 > limits.ancestor_count {
-            return Err(format!("too many unconfirmed parents [limit: {}]", limits.ancestor_count));
+            return Err(format!(
+                "too many unconfirmed parents [limit: {}]",
+                limits.ancestor_count
+            ));
         }
         let mut staged: BTreeSet<Txid> = parents.clone();
         let mut ancestors = HashSet::new();
@@ -512,17 +518,26 @@ impl Mempool {
                 ));
             }
             if e.descendants.count + 1 > limits.descendant_count {
-                return Err(format!("too many descendants for tx {t} [limit: {}]", limits.descendant_count));
+                return Err(format!(
+                    "too many descendants for tx {t} [limit: {}]",
+                    limits.descendant_count
+                ));
             }
             if total > limits.ancestor_size_vbytes {
-                return Err(format!("exceeds ancestor size limit [limit: {}]", limits.ancestor_size_vbytes));
+                return Err(format!(
+                    "exceeds ancestor size limit [limit: {}]",
+                    limits.ancestor_size_vbytes
+                ));
             }
             for p in &e.parents {
                 if !ancestors.contains(p) {
                     staged.insert(*p);
                 }
                 if (staged.len() + ancestors.len()) as u64 + 1 > limits.ancestor_count {
-                    return Err(format!("too many unconfirmed ancestors [limit: {}]", limits.ancestor_count));
+                    return Err(format!(
+                        "too many unconfirmed ancestors [limit: {}]",
+                        limits.ancestor_count
+                    ));
                 }
             }
         }
@@ -531,7 +546,13 @@ impl Mempool {
 
     /// Core's `PolicyScriptChecks` and `ConsensusScriptChecks`: standard flags, and on
     /// failure a mandatory-only retry that tells policy failures from invalid scripts.
-    fn script_checks(&self, tx: &Transaction, w: &Work, tip: &ChainTip, scripts: &ScriptCache) -> Result<(), AcceptError> {
+    fn script_checks(
+        &self,
+        tx: &Transaction,
+        w: &Work,
+        tip: &ChainTip,
+        scripts: &ScriptCache,
+    ) -> Result<(), AcceptError> {
         if scripts.contains(&w.wtxid, VerifyFlags::STANDARD) {
             return Ok(());
         }

@@ -141,7 +141,12 @@ impl Mempool {
     /// their descendants.
     pub fn expire(&mut self, now: u64) -> usize {
         let cutoff = now.saturating_sub(self.opts.expiry_secs);
-        let old: Vec<Txid> = self.entries.values().filter(|e| e.time < cutoff).map(|e| e.txid).collect();
+        let old: Vec<Txid> = self
+            .entries
+            .values()
+            .filter(|e| e.time < cutoff)
+            .map(|e| e.txid)
+            .collect();
         let mut stage = HashSet::new();
         for t in old {
             if stage.insert(t) {

@@ -177,7 +177,11 @@ impl Mempool {
 
     fn walk(&self, txid: &Txid, next: impl Fn(&MempoolEntry) -> &BTreeSet<Txid>) -> HashSet<Txid> {
         let mut seen = HashSet::new();
-        let mut stack: Vec<Txid> = self.entries.get(txid).map(|e| next(e).iter().copied().collect()).unwrap_or_default();
+        let mut stack: Vec<Txid> = self
+            .entries
+            .get(txid)
+            .map(|e| next(e).iter().copied().collect())
+            .unwrap_or_default();
         while let Some(t) = stack.pop() {
             if seen.insert(t) {
                 if let Some(e) = self.entries.get(&t) {

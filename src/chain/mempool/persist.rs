@@ -62,7 +62,11 @@ impl Mempool {
             out.extend_from_slice(&e.fee_delta.to_le_bytes());
         }
         // Deltas of transactions not in the mempool; those in it travel with their entry.
-        let deltas: Vec<(&Txid, &i64)> = self.deltas.iter().filter(|(t, _)| !self.entries.contains_key(*t)).collect();
+        let deltas: Vec<(&Txid, &i64)> = self
+            .deltas
+            .iter()
+            .filter(|(t, _)| !self.entries.contains_key(*t))
+            .collect();
         out.extend_from_slice(&serialize(&VarInt(deltas.len() as u64)));
         for (t, d) in deltas {
             out.extend_from_slice(t.as_byte_array());
@@ -125,7 +129,10 @@ pub fn load(path: &Path) -> Result<SavedMempool, PersistError> {
     }
     let count = c.u64()?;
     if count > (c.buf.len() / MIN_RECORD) as u64 {
-        return Err(PersistError::Corrupt(format!("{count} transactions claimed in {} bytes", c.buf.len())));
+        return Err(PersistError::Corrupt(format!(
+            "{count} transactions claimed in {} bytes",
+            c.buf.len()
+        )));
     }
     let mut saved = SavedMempool::default();
     saved.txs.reserve(count as usize);
@@ -139,7 +146,10 @@ pub fn load(path: &Path) -> Result<SavedMempool, PersistError> {
     }
     let deltas = c.varint()?;
     if deltas > (c.buf.len() / 40) as u64 {
-        return Err(PersistError::Corrupt(format!("{deltas} deltas claimed in {} bytes", c.buf.len())));
+        return Err(PersistError::Corrupt(format!(
+            "{deltas} deltas claimed in {} bytes",
+            c.buf.len()
+        )));
     }
     for _ in 0..deltas {
         let mut t = [0u8; 32];

@@ -100,7 +100,11 @@ impl Mempool {
             }
         }
         // Rules 3 and 4: pay for what is replaced, and for its own relay.
-        let original: i64 = all.iter().filter_map(|t| self.entries.get(t)).map(|e| e.modified_fee()).sum();
+        let original: i64 = all
+            .iter()
+            .filter_map(|t| self.entries.get(t))
+            .map(|e| e.modified_fee())
+            .sum();
         if fee < original {
             return Err(fail(
                 TxRejectKind::Reconsiderable,

@@ -107,7 +107,10 @@ impl Fixture {
             now,
             ..AcceptArgs::default()
         };
-        match self.pool.accept(tx.clone(), &self.tip, &mut self.coins, &self.scripts, args) {
+        match self
+            .pool
+            .accept(tx.clone(), &self.tip, &mut self.coins, &self.scripts, args)
+        {
             Ok(a) => Ok(a),
             Err(AcceptError::Rejected(r)) => Err(r),
             Err(AcceptError::Store(e)) => panic!("store: {e}"),
@@ -135,7 +138,10 @@ fn chain_totals_follow_adds_and_removals() {
     for t in [&a, &b, &c] {
         f.accept(t).expect("accepted");
     }
-    let (ea, ec) = (f.pool.get(&a.compute_txid()).unwrap(), f.pool.get(&c.compute_txid()).unwrap());
+    let (ea, ec) = (
+        f.pool.get(&a.compute_txid()).unwrap(),
+        f.pool.get(&c.compute_txid()).unwrap(),
+    );
     assert_eq!(ea.descendants.count, 3);
     assert_eq!(ea.descendants.fees, 30_000);
     assert_eq!(ec.ancestors.count, 3);
@@ -179,10 +185,16 @@ fn fee_floors_and_missing_inputs() {
     let free = spend(&[ops[0]], &[100_000_000]);
     let e = f.accept(&free).unwrap_err();
     assert_eq!(e.reason, "min relay fee not met");
-    assert_eq!(e.to_string(), format!("min relay fee not met, 0 < {}", FeeRate(1000).fee(f.pool_vsize(&free))));
+    assert_eq!(
+        e.to_string(),
+        format!("min relay fee not met, 0 < {}", FeeRate(1000).fee(f.pool_vsize(&free)))
+    );
     let orphan = spend(&[OutPoint::new(Txid::from_byte_array([9; 32]), 0)], &[1_000]);
     let e = f.accept(&orphan).unwrap_err();
-    assert_eq!((e.kind, e.reason.as_str()), (TxRejectKind::MissingInputs, "bad-txns-inputs-missingorspent"));
+    assert_eq!(
+        (e.kind, e.reason.as_str()),
+        (TxRejectKind::MissingInputs, "bad-txns-inputs-missingorspent")
+    );
 }
 
 impl Fixture {

@@ -155,6 +155,9 @@ impl Node {
         if self.in_ibd(now) {
             return;
         }
+        // Leaving IBD replaces the "send nothing" fee filter at once, as Core's
+        // per-loop `MaybeSendFeefilter` would.
+        self.check_feefilters(now);
         let tip = self.chain.tip();
         let ids: Vec<PeerId> = self.peers.values().filter(|p| p.is_ready()).map(|p| p.id).collect();
         for id in ids {

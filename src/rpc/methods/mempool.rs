@@ -119,7 +119,9 @@ fn btc_param(v: Option<&Value>, name: &str, default: i64) -> Result<i64, RpcErro
 fn max_fee_rate(p: &Params, i: usize) -> Result<FeeRate, RpcError> {
     let sat = btc_param(p.get(i), "maxfeerate", DEFAULT_MAX_FEE_RATE)?;
     if sat > 100_000_000 {
-        return Err(RpcError::invalid_param("Fee rates larger than or equal to 1BTC/kvB are not accepted"));
+        return Err(RpcError::invalid_param(
+            "Fee rates larger than or equal to 1BTC/kvB are not accepted",
+        ));
     }
     Ok(FeeRate(sat))
 }
@@ -143,7 +145,9 @@ fn sendrawtransaction(ctx: &RpcContext, p: &Params) -> RpcResult {
     let max_rate = max_fee_rate(p, 1)?;
     let max_burn = btc_param(p.get(2), "maxburnamount", 0)?;
     for out in &tx.output {
-        if (out.script_pubkey.is_op_return() || out.script_pubkey.len() > 10_000) && out.value.to_sat() as i64 > max_burn {
+        if (out.script_pubkey.is_op_return() || out.script_pubkey.len() > 10_000)
+            && out.value.to_sat() as i64 > max_burn
+        {
             return Err(RpcError::new(
                 TRANSACTION_ERROR,
                 "Unspendable output exceeds maximum configured by user (maxburnamount)",
@@ -157,8 +161,15 @@ fn sendrawtransaction(ctx: &RpcContext, p: &Params) -> RpcResult {
     {
         let mut cs = ctx.chain.lock();
         for vout in 0..tx.output.len() as u32 {
-            if cs.coin(&bitcoin::OutPoint { txid, vout }).map_err(RpcError::database)?.is_some() {
-                return Err(RpcError::new(ALREADY_IN_UTXO_SET, "Transaction outputs already in utxo set"));
+            if cs
+                .coin(&bitcoin::OutPoint { txid, vout })
+                .map_err(RpcError::database)?
+                .is_some()
+            {
+                return Err(RpcError::new(
+                    ALREADY_IN_UTXO_SET,
+                    "Transaction outputs already in utxo set",
+                ));
             }
         }
         if let Some(e) = cs.mempool().get(&txid) {
@@ -208,11 +219,16 @@ fn broadcast_error(e: AcceptError) -> RpcError {
 
 fn testmempoolaccept(ctx: &RpcContext, p: &Params) -> RpcResult {
     let Some(Value::Array(raw)) = p.get(0) else {
-        return Err(RpcError::new(code::TYPE_ERROR, "Expected type array, got ".to_string() + crate::rpc::params::type_name(p.get(0).unwrap_or(&Value::Null))));
+        return Err(RpcError::new(
+            code::TYPE_ERROR,
+            "Expected type array, got ".to_string() + crate::rpc::params::type_name(p.get(0).unwrap_or(&Value::Null)),
+        ));
     };
     let max_rate = max_fee_rate(p, 1)?;
     if raw.is_empty() || raw.len() > 25 {
-        return Err(RpcError::invalid_param("Array must contain between 1 and 25 transactions."));
+        return Err(RpcError::invalid_param(
+            "Array must contain between 1 and 25 transactions.",
+        ));
     }
     let mut txs = Vec::with_capacity(raw.len());
     for v in raw {
@@ -395,7 +411,11 @@ fn relatives(ctx: &RpcContext, p: &Params, up: bool) -> RpcResult {
     if pool.get(&txid).is_none() {
         return Err(not_in_mempool());
     }
-    let set = if up { pool.ancestors(&txid) } else { pool.descendants(&txid) };
+    let set = if up {
+        pool.ancestors(&txid)
+    } else {
+        pool.descendants(&txid)
+    };
     let mut ids: Vec<Txid> = set.into_iter().collect();
     ids.sort_by_key(|t| pool.get(t).map(|e| e.sequence));
     if !verbose {
