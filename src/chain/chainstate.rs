@@ -75,6 +75,13 @@ pub struct IndexView<'a> {
     tip: EntryId,
 }
 
+impl<'a> IndexView<'a> {
+    /// The chain in `index` ending at `tip`.
+    pub fn new(index: &'a BlockIndex, tip: EntryId) -> Self {
+        IndexView { index, tip }
+    }
+}
+
 impl AncestorView for IndexView<'_> {
     fn tip_height(&self) -> u32 {
         self.index.get(self.tip).height

@@ -14,12 +14,13 @@ use bitcoin::{
 
 use super::assembler::{select, AssemblerOptions, Candidate};
 use crate::chain::block_check::witness_commitment_index;
+use crate::chain::chainstate::IndexView;
 use crate::chain::connect::block_subsidy;
 use crate::chain::header::MAX_TIMEWARP;
 use crate::chain::index::{BlockIndex, EntryId};
 use crate::chain::merkle::{block_merkle_root, block_witness_root};
 use crate::chain::params::ChainParams;
-use crate::chain::pow::{next_work_required, AncestorView};
+use crate::chain::pow::next_work_required;
 use crate::chain::Chainstate;
 
 /// Core's `VERSIONBITS_TOP_BITS`: weft signals no BIP9 deployment, so this is the version.
@@ -51,23 +52,6 @@ pub struct NextBlock {
     pub segwit: bool,
 }
 
-/// The active chain as proof-of-work rules see it, ending at `tip`.
-struct TipView<'a> {
-    index: &'a BlockIndex,
-    tip: EntryId,
-}
-
-impl AncestorView for TipView<'_> {
-    fn tip_height(&self) -> u32 {
-        self.index.get(self.tip).height
-    }
-    fn header_at(&self, height: u32) -> Option<Header> {
-        self.index
-            .ancestor(self.tip, height)
-            .map(|id| self.index.get(id).header)
-    }
-}
-
 impl NextBlock {
     /// The block after `cs`'s active tip, timed at `now_secs`.
     pub fn on_tip(cs: &Chainstate, now_secs: u64) -> NextBlock {
@@ -89,7 +73,7 @@ impl NextBlock {
         let min_time = u32::try_from(min_time).unwrap_or(u32::MAX);
         let now = u32::try_from(now_secs).unwrap_or(u32::MAX);
         let time = now.max(min_time);
-        let bits = next_work_required(params, &TipView { index, tip: prev }, time);
+        let bits = next_work_required(params, &IndexView::new(index, prev), time);
         NextBlock {
             prev,
             prev_hash: e.hash,
