@@ -263,20 +263,8 @@ impl Chainstate {
         if self.index.get(prev).status.failed() {
             return Err(BlockError::new(BlockFault::InvalidPrev, "bad-prevblk", "").into());
         }
-        let view = IndexView {
-            index: &self.index,
-            tip: prev,
-        };
         self.clock_secs = self.clock_secs.max(now_secs);
-        check_header_context(self.params, &view, header, now_secs).map_err(|e| {
-            let reason = e.reason();
-            let fault = if reason == "time-too-new" {
-                BlockFault::TimeFuture
-            } else {
-                BlockFault::InvalidHeader
-            };
-            BlockError::new(fault, reason, "")
-        })?;
+        self.check_header_context(prev, header, now_secs)?;
         let id = self
             .index
             .insert(*header, Some(prev), BlockStatus(BlockStatus::VALID_TREE));
@@ -400,6 +388,21 @@ impl Chainstate {
             return Some(c);
         }
         None
+    }
+
+    /// Core's `ContextualCheckBlockHeader` of `header` on top of `prev`, with the fault
+    /// the caller reports (a header too far in the future may become valid later).
+    pub(super) fn check_header_context(&self, prev: EntryId, header: &Header, now_secs: u64) -> Result<(), BlockError> {
+        let view = IndexView::new(&self.index, prev);
+        check_header_context(self.params, &view, header, now_secs).map_err(|e| {
+            let reason = e.reason();
+            let fault = if reason == "time-too-new" {
+                BlockFault::TimeFuture
+            } else {
+                BlockFault::InvalidHeader
+            };
+            BlockError::new(fault, reason, "")
+        })
     }
 
     /// Connects the most-work valid chain, reorganising if needed; returns blocks found invalid.

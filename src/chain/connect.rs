@@ -139,30 +139,42 @@ impl Overlay<'_> {
 
 /// Core's `CalculateSequenceLocks` + `EvaluateSequenceLocks` for a tx in a block at `place`.
 fn sequence_locks_ok(index: &BlockIndex, place: &BlockPlace, tx: &Transaction, prev_heights: &[u32]) -> bool {
-    if tx.version.0 < 2 {
-        return true;
-    }
     let Some(prev) = place.prev else {
         return true;
     };
+    // A coin is at most as high as the block, so its parent is on the block's chain.
+    let mtp_at = |h: u32| index.median_time_past(index.ancestor(prev, h).unwrap_or(prev));
+    sequence_locks_met(tx, prev_heights, place.height, index.median_time_past(prev), mtp_at)
+}
+
+/// BIP68 for `tx` in a block at `height` whose parent has median time `prev_mtp`;
+/// `coin_heights[i]` is where input `i`'s coin was created and `mtp_at(h)` the median time
+/// past of the block at height `h` on that chain. Shared by blocks and the mempool.
+pub fn sequence_locks_met(
+    tx: &Transaction,
+    coin_heights: &[u32],
+    height: u32,
+    prev_mtp: u32,
+    mtp_at: impl Fn(u32) -> u32,
+) -> bool {
+    if tx.version.0 < 2 {
+        return true;
+    }
     let (mut min_height, mut min_time) = (-1i64, -1i64);
-    for (input, &coin_height) in tx.input.iter().zip(prev_heights) {
+    for (input, &coin_height) in tx.input.iter().zip(coin_heights) {
         let seq = input.sequence.0;
         if seq & SEQUENCE_DISABLE != 0 {
             continue;
         }
         let value = i64::from(seq & SEQUENCE_MASK);
         if seq & SEQUENCE_TYPE_TIME != 0 {
-            // A coin is at most as high as the block, so its parent is on the block's chain.
-            let anc = index.ancestor(prev, coin_height.saturating_sub(1)).unwrap_or(prev);
-            let coin_time = i64::from(index.median_time_past(anc));
+            let coin_time = i64::from(mtp_at(coin_height.saturating_sub(1)));
             min_time = min_time.max(coin_time + (value << SEQUENCE_GRANULARITY) - 1);
         } else {
             min_height = min_height.max(i64::from(coin_height) + value - 1);
         }
     }
-    let prev_mtp = index.median_time_past(prev);
-    !(min_height >= i64::from(place.height) || min_time >= i64::from(prev_mtp))
+    !(min_height >= i64::from(height) || min_time >= i64::from(prev_mtp))
 }
 
 /// Connects `block` (entry `id`, whose parent is the coins' tip). Returns the undo coins.

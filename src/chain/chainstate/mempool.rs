@@ -118,6 +118,7 @@ impl Chainstate {
             self.disconnected_bytes = 0;
             for tx in blocks.into_iter().rev().flatten() {
                 let txid = tx.compute_txid();
+                let tx_outputs = tx.output.len();
                 let args = AcceptArgs {
                     now,
                     bypass_limits: true,
@@ -126,11 +127,8 @@ impl Chainstate {
                 if let Err(e) = self.accept_to_mempool(tx, args) {
                     tracing::debug!(target: "mempool", "reorg: {txid} not returned to the mempool: {e:?}");
                     // Anything in the mempool spending it is now an orphan.
-                    let children: Vec<_> = self
-                        .mempool
-                        .entries()
-                        .filter(|e| e.tx.input.iter().any(|i| i.previous_output.txid == txid))
-                        .map(|e| e.txid)
+                    let children: Vec<_> = (0..tx_outputs as u32)
+                        .filter_map(|vout| self.mempool.spender(&OutPoint { txid, vout }).copied())
                         .collect();
                     for c in children {
                         self.mempool.remove_recursive(&c, RemovalReason::Reorg);

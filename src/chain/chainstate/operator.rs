@@ -3,11 +3,10 @@
 
 use bitcoin::{Block, BlockHash, OutPoint};
 
-use super::{Chainstate, IndexView};
+use super::Chainstate;
 use crate::chain::block_check::{check_block, contextual_check_block};
 use crate::chain::connect::{test_connect_block, BlockPlace};
 use crate::chain::error::{BlockError, BlockFault, ChainError};
-use crate::chain::header::check_header_context;
 use crate::chain::index::{BlockStatus, EntryId};
 use crate::store::codec::decode_undo;
 use crate::store::{Coin, StoreError};
@@ -140,19 +139,7 @@ impl Chainstate {
         if block.header.prev_blockhash != self.index.get(tip).hash {
             return Err(BlockError::new(BlockFault::MissingPrev, "inconclusive-not-best-prevblk", "").into());
         }
-        let view = IndexView {
-            index: &self.index,
-            tip,
-        };
-        check_header_context(self.params, &view, &block.header, now_secs).map_err(|e| {
-            let reason = e.reason();
-            let fault = if reason == "time-too-new" {
-                BlockFault::TimeFuture
-            } else {
-                BlockFault::InvalidHeader
-            };
-            BlockError::new(fault, reason, "")
-        })?;
+        self.check_header_context(tip, &block.header, now_secs)?;
         check_block(block)?;
         let height = self.index.get(tip).height + 1;
         contextual_check_block(block, self.params, height, self.index.median_time_past(tip))?;

@@ -11,6 +11,7 @@ use super::entry::{entry_usage, MempoolEntry, Package};
 use super::rbf::format_money;
 use super::{Mempool, RemovalReason};
 use crate::chain::block_check::is_final_tx;
+use crate::chain::connect::sequence_locks_met;
 use crate::chain::policy::truc::{self, TrucAncestor, TrucChild};
 use crate::chain::policy::{dust, inputs, standard};
 use crate::chain::script::{verify_transaction, ScriptCache, VerifyFlags};
@@ -150,32 +151,6 @@ pub struct Accepted {
 
 fn reject(kind: TxRejectKind, reason: &str, debug: impl Into<String>) -> AcceptError {
     AcceptError::Rejected(TxReject::new(kind, reason, debug))
-}
-
-/// Core's `CheckSequenceLocksAtTip` for a transaction entering the mempool.
-fn sequence_locks_ok(tx: &Transaction, coin_heights: &[u32], tip: &ChainTip, coins: &dyn CoinSource) -> bool {
-    const DISABLE: u32 = 1 << 31;
-    const TYPE_TIME: u32 = 1 << 22;
-    const MASK: u32 = 0x0000_ffff;
-    if tx.version.0 < 2 {
-        return true;
-    }
-    let next = i64::from(tip.height) + 1;
-    let (mut min_height, mut min_time) = (-1i64, -1i64);
-    for (input, &h) in tx.input.iter().zip(coin_heights) {
-        let seq = input.sequence.0;
-        if seq & DISABLE != 0 {
-            continue;
-        }
-        let value = i64::from(seq & MASK);
-        if seq & TYPE_TIME != 0 {
-            let mtp = i64::from(coins.median_time_past_at(h.saturating_sub(1)));
-            min_time = min_time.max(mtp + (value << 9) - 1);
-        } else {
-            min_height = min_height.max(i64::from(h) + value - 1);
-        }
-    }
-    min_height < next && min_time < i64::from(tip.median_time_past)
 }
 
 /// Everything `pre_checks` learned, for the later stages.
@@ -334,7 +309,8 @@ impl Mempool {
             }
             return Err(reject(K::MissingInputs, "bad-txns-inputs-missingorspent", ""));
         }
-        if !sequence_locks_ok(tx, &heights, tip, coins) {
+        let mtp_at = |h: u32| coins.median_time_past_at(h);
+        if !sequence_locks_met(tx, &heights, tip.height + 1, tip.median_time_past, mtp_at) {
             return Err(reject(K::PrematureSpend, "non-BIP68-final", ""));
         }
         if let Some(depth) = immature {

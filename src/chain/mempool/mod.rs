@@ -260,7 +260,7 @@ impl Mempool {
 
     /// Removes `txids`, a set closed under descendants (or whose removed ancestors are
     /// confirmed), keeping every total right.
-    fn remove_staged(&mut self, txids: &HashSet<Txid>, _reason: RemovalReason) -> Vec<Arc<Transaction>> {
+    fn remove_staged(&mut self, txids: &HashSet<Txid>, reason: RemovalReason) -> Vec<Arc<Transaction>> {
         // Ancestor totals first, while the links are whole.
         for t in txids {
             let Some(e) = self.entries.get(t) else { continue };
@@ -303,6 +303,7 @@ impl Mempool {
         }
         if !removed.is_empty() {
             self.sequence += 1;
+            tracing::debug!(target: "mempool", "removed {} transactions ({reason:?})", removed.len());
         }
         removed
     }
