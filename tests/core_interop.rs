@@ -5,104 +5,15 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use bitcoin::consensus::encode::serialize_hex;
+use bitcoincore_rpc::RpcApi;
+use common::core::Core;
+use common::tx::{anyone_address, pay, spend};
 use common::Weftd;
-
-struct Core {
-    child: Child,
-    dir: tempfile::TempDir,
-    cli: PathBuf,
-    port: u16,
-    rpc_port: u16,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-impl Core {
-    fn start(extra: &[String]) -> Option<Core> {
-        let Some(bitcoind) = std::env::var_os("BITCOIND").map(PathBuf::from) else {
-            eprintln!("skipped: BITCOIND is not set (point it at a bitcoind binary to run this test)");
-            return None;
-        };
-        let cli = std::env::var_os("BITCOIN_CLI")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| bitcoind.with_file_name("bitcoin-cli"));
-        let dir = tempfile::tempdir().unwrap();
-        let (port, rpc_port) = (free_port(), free_port());
-        let child = Command::new(&bitcoind)
-            .arg("-regtest")
-            .arg(format!("-datadir={}", dir.path().display()))
-            .arg(format!("-bind=127.0.0.1:{port}"))
-            .arg(format!("-rpcport={rpc_port}"))
-            .args([
-                "-listen=1",
-                "-v2transport=1",
-                "-debug=net",
-                "-printtoconsole=0",
-                "-dnsseed=0",
-                "-fixedseeds=0",
-            ])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start bitcoind");
-        let core = Core {
-            child,
-            dir,
-            cli,
-            port,
-            rpc_port,
-        };
-        core.wait(|c| c.rpc(&["getblockcount"]).is_some(), "bitcoind RPC to come up");
-        Some(core)
-    }
-
-    fn rpc(&self, args: &[&str]) -> Option<String> {
-        let out = Command::new(&self.cli)
-            .arg("-regtest")
-            .arg(format!("-datadir={}", self.dir.path().display()))
-            .arg(format!("-rpcport={}", self.rpc_port))
-            .args(args)
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-
-    fn wait(&self, ok: impl Fn(&Core) -> bool, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !ok(self) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    fn peer_info(&self) -> String {
-        self.rpc(&["getpeerinfo"]).unwrap_or_default()
-    }
-}
-
-impl Drop for Core {
-    fn drop(&mut self) {
-        let _ = self.rpc(&["stop"]);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-    }
-}
+use serde_json::json;
 
 fn weft_dials_core(v2: bool) {
     let Some(core) = Core::start(&[]) else { return };
@@ -188,7 +99,7 @@ fn core_syncs_the_chain_from_weft() {
     };
     let want = chain.tip_hash.to_string();
     core.wait(
-        |c| c.rpc(&["getbestblockhash"]).is_some_and(|h| h.trim() == want),
+        |c| c.rpc(&["getbestblockhash"]).is_some_and(|h| h == want),
         "Core to sync weft's chain",
     );
     let info = core.rpc(&["gettxoutsetinfo", "muhash"]).unwrap();
@@ -208,7 +119,7 @@ fn weft_syncs_the_chain_from_core() {
     ];
     let Some(core) = Core::start(&extra) else { return };
     core.wait(
-        |c| c.rpc(&["getblockcount"]).is_some_and(|n| n.trim() == "221"),
+        |c| c.rpc(&["getblockcount"]).is_some_and(|n| n == "221"),
         "Core to import the chain",
     );
     for v2 in [true, false] {
@@ -224,4 +135,97 @@ fn weft_syncs_the_chain_from_core() {
             (chain.txouts, chain.total_sat, chain.muhash.as_str())
         );
     }
+}
+
+fn weft_rpc(w: &Weftd) -> bitcoincore_rpc::Client {
+    let cookie = w.datadir.join("regtest/.cookie");
+    bitcoincore_rpc::Client::new(
+        &format!("http://{}", w.rpc_addr()),
+        bitcoincore_rpc::Auth::CookieFile(cookie),
+    )
+    .expect("client")
+}
+
+/// Polls `f` for up to 90 s (trickles and request delays are seconds per hop).
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// An [`anyone`](common::tx::anyone) transaction spending the coinbase at `height`, paying `fee`.
+fn spend_coinbase(rpc: &bitcoincore_rpc::Client, height: u64, fee: u64) -> bitcoin::Transaction {
+    let block = rpc.get_block(&rpc.get_block_hash(height).unwrap()).unwrap();
+    let cb = &block.txdata[0];
+    let prev = bitcoin::OutPoint::new(cb.compute_txid(), 0);
+    spend(prev, vec![pay(cb.output[0].value.to_sat() - fee)])
+}
+
+/// Transactions relay both ways over one TCP connection, and each side accepts the block
+/// the other mines with them: weft's relayed tx enters Core's mempool, Core's enters weft's.
+#[test]
+fn transactions_relay_both_ways_with_core() {
+    if std::env::var_os("BITCOIND").is_none() {
+        eprintln!("skipped: BITCOIND is not set (point it at a bitcoind binary to run this test)");
+        return;
+    }
+    let weft = Weftd::start(
+        "weft",
+        &["-bind=tcp://127.0.0.1:0", "-maxtipage=4000000000", "-debug=mempool"],
+    );
+    let addr = weft.bound("tcp").trim_start_matches("tcp://").to_string();
+    let Some(core) = Core::start(&[format!("-connect={addr}")]) else {
+        return;
+    };
+    weft.wait_for(&["New inbound peer connected", "/Satoshi:"]);
+    let rpc = weft_rpc(&weft);
+    let hashes: Vec<bitcoin::BlockHash> = rpc
+        .call("generatetoaddress", &[json!(103), json!(anyone_address())])
+        .expect("generatetoaddress");
+    let tip = hashes.last().unwrap().to_string();
+    core.wait(
+        |c| c.rpc(&["getbestblockhash"]).as_deref() == Some(tip.as_str()),
+        "Core to reach weft's tip",
+    );
+    let in_core = |txid: &bitcoin::Txid| core.rpc(&["getrawmempool"]).is_some_and(|m| m.contains(&txid.to_string()));
+    let in_weft = |txid: &bitcoin::Txid| rpc.get_raw_mempool().unwrap().contains(txid);
+
+    // weft → Core: sent to weft's RPC, announced, fetched and accepted by Core.
+    let tx1 = spend_coinbase(&rpc, 1, 2_000);
+    rpc.send_raw_transaction(&tx1).expect("weft accepts tx1");
+    core.wait(|_| in_core(&tx1.compute_txid()), "Core to accept the transaction weft relays");
+
+    // Core → weft.
+    let tx2 = spend_coinbase(&rpc, 2, 3_000);
+    let got = core.rpc(&["sendrawtransaction", &serialize_hex(&tx2)]);
+    assert_eq!(got, Some(tx2.compute_txid().to_string()));
+    eventually("weft to accept the transaction Core relays", || in_weft(&tx2.compute_txid()));
+
+    // Core mines both; weft follows and empties its mempool.
+    assert!(core.rpc(&["generatetoaddress", "1", &anyone_address()]).is_some());
+    let core_tip = core.rpc(&["getbestblockhash"]).unwrap();
+    eventually("weft to follow Core's block", || {
+        rpc.get_best_block_hash().unwrap().to_string() == core_tip
+    });
+    assert!(rpc.get_raw_mempool().unwrap().is_empty());
+
+    // And back: a transaction from Core, mined by weft, in a block Core accepts.
+    let tx3 = spend_coinbase(&rpc, 3, 1_500);
+    assert!(core.rpc(&["sendrawtransaction", &serialize_hex(&tx3)]).is_some());
+    eventually("weft to accept tx3", || in_weft(&tx3.compute_txid()));
+    let mined: Vec<bitcoin::BlockHash> = rpc
+        .call("generatetoaddress", &[json!(1), json!(anyone_address())])
+        .expect("generatetoaddress");
+    let block = rpc.get_block(&mined[0]).unwrap();
+    assert!(block.txdata.iter().any(|t| t.compute_txid() == tx3.compute_txid()));
+    let weft_tip = mined[0].to_string();
+    core.wait(
+        |c| c.rpc(&["getbestblockhash"]).as_deref() == Some(weft_tip.as_str()),
+        "Core to accept weft's block with tx3",
+    );
+    core.wait(|c| c.rpc(&["getrawmempool"]).as_deref() == Some("[\n]"), "Core's mempool to empty");
+    drop(core);
+    weft.stop();
 }

@@ -14,49 +14,13 @@ use bitcoin::{
     Address, Amount, BlockHash, Network, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid, Witness,
 };
 use bitcoincore_rpc::{Auth, Client, RpcApi};
+use common::tx::{anyone, anyone_address, op_true, pay, spend};
 use common::Weftd;
 use serde_json::{json, Value};
 
 fn client(w: &Weftd) -> Client {
     let cookie = w.datadir.join("regtest/.cookie");
     Client::new(&format!("http://{}", w.rpc_addr()), Auth::CookieFile(cookie)).expect("client")
-}
-
-fn op_true() -> ScriptBuf {
-    ScriptBuf::builder().push_opcode(OP_TRUE).into_script()
-}
-
-/// Anyone can spend P2WSH(OP_TRUE) with the script as its only witness item.
-fn anyone() -> ScriptBuf {
-    ScriptBuf::new_p2wsh(&op_true().wscript_hash())
-}
-
-fn anyone_address() -> String {
-    Address::from_script(&anyone(), Network::Regtest).unwrap().to_string()
-}
-
-/// Spends `prev` (worth `value`) into `outputs`.
-fn spend(prev: OutPoint, outputs: Vec<TxOut>) -> Transaction {
-    let mut w = Witness::new();
-    w.push(op_true().as_bytes());
-    Transaction {
-        version: Version::TWO,
-        lock_time: LockTime::ZERO,
-        input: vec![TxIn {
-            previous_output: prev,
-            script_sig: ScriptBuf::new(),
-            sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
-            witness: w,
-        }],
-        output: outputs,
-    }
-}
-
-fn pay(sat: u64) -> TxOut {
-    TxOut {
-        value: Amount::from_sat(sat),
-        script_pubkey: anyone(),
-    }
 }
 
 /// The coinbase output of the block at `height`.

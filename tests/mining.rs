@@ -21,6 +21,7 @@ use bitcoin::{
 };
 use bitcoincore_rpc::json::{GetBlockTemplateModes, GetBlockTemplateResult, GetBlockTemplateRules};
 use bitcoincore_rpc::{Auth, Client, RpcApi};
+use common::core::Core;
 use common::Weftd;
 use serde_json::{json, Value};
 use weft::chain::merkle::block_merkle_root;
@@ -268,87 +269,20 @@ fn generate_template_submit() {
     w.stop();
 }
 
-struct Core {
-    child: Child,
-    dir: tempfile::TempDir,
-    cli: PathBuf,
-    rpc_port: u16,
-}
-
-impl Core {
-    fn rpc(&self, args: &[&str]) -> Option<String> {
-        let out = Command::new(&self.cli)
-            .arg("-regtest")
-            .arg(format!("-datadir={}", self.dir.path().display()))
-            .arg(format!("-rpcport={}", self.rpc_port))
-            .args(args)
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-    }
-
-    fn wait(&self, what: &str, ok: impl Fn(&Core) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(90);
-        while !ok(self) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Core {
-    fn drop(&mut self) {
-        let _ = self.rpc(&["stop"]);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// Core, dialing weft over TCP, accepts and follows the blocks weft mines.
 #[test]
 fn core_accepts_blocks_weft_mines() {
-    let Some(bitcoind) = std::env::var_os("BITCOIND").map(PathBuf::from) else {
+    if std::env::var_os("BITCOIND").is_none() {
         eprintln!("skipped: BITCOIND is not set (point it at a bitcoind binary to run this test)");
         return;
-    };
-    let cli = std::env::var_os("BITCOIN_CLI")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| bitcoind.with_file_name("bitcoin-cli"));
+    }
     // Out of initial block download from the start, weft answers Core's first getheaders;
     // a node in IBD ignores it (as Core does), and Core would not ask again for 2 minutes.
     let w = Weftd::start("miner", &["-bind=tcp://127.0.0.1:0", "-maxtipage=4000000000"]);
     let addr = w.bound("tcp").trim_start_matches("tcp://").to_string();
-    let dir = tempfile::tempdir().unwrap();
-    let rpc_port = free_port();
-    let child = Command::new(&bitcoind)
-        .arg("-regtest")
-        .arg(format!("-datadir={}", dir.path().display()))
-        .arg(format!("-connect={addr}"))
-        .arg(format!("-rpcport={rpc_port}"))
-        .args(["-listen=0", "-printtoconsole=0", "-dnsseed=0", "-fixedseeds=0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bitcoind");
-    let core = Core {
-        child,
-        dir,
-        cli,
-        rpc_port,
+    let Some(core) = Core::start(&[format!("-connect={addr}")]) else {
+        return;
     };
-    core.wait("bitcoind RPC", |c| c.rpc(&["getblockcount"]).is_some());
     w.wait_for(&["New inbound peer connected", "/Satoshi:"]);
 
     let rpc = client(&w);
@@ -356,9 +290,10 @@ fn core_accepts_blocks_weft_mines() {
         .generate_to_address(101, &regtest_address())
         .expect("generatetoaddress");
     let tip = hashes[100].to_string();
-    core.wait("Core to reach weft's tip", |c| {
-        c.rpc(&["getbestblockhash"]).as_deref() == Some(tip.as_str())
-    });
+    core.wait(
+        |c| c.rpc(&["getbestblockhash"]).as_deref() == Some(tip.as_str()),
+        "Core to reach weft's tip",
+    );
     assert_eq!(core.rpc(&["getblockcount"]).as_deref(), Some("101"));
     drop(core);
     w.stop();

@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 pub mod chain;
+pub mod core;
 pub mod sim;
+pub mod tx;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

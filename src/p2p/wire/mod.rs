@@ -1,6 +1,7 @@
 //! Payload codecs for the messages the core understands. Framing (magic, checksum,
 //! encryption) belongs to the transports; this module sees only type and payload.
 
+mod addr;
 mod block;
 mod headers;
 mod inventory;
@@ -8,6 +9,10 @@ mod reader;
 mod transaction;
 mod version;
 
+pub use addr::{
+    decode_addr, decode_addrv2, encode_addr, encode_addrv2, AddrEntry, BIP155_IPV4, BIP155_IPV6, MAX_ADDRV2_SIZE,
+    MAX_ADDR_TO_SEND,
+};
 pub use block::{decode_block, encode_block};
 pub use headers::{
     decode_headers, encode_headers, LocatorRequest, LOCATOR_VERSION, MAX_HEADERS_RESULTS, MAX_LOCATOR_SZ,
@@ -129,6 +134,12 @@ pub enum NetMsg {
     /// BIP133 `feefilter`: the lowest fee rate, in sat/kvB, the peer wants announced.
     /// Kept as sent; the receiver ignores values above `MAX_MONEY`, as Core does.
     FeeFilter(u64),
+    /// `addr`: legacy (pre-BIP155) address gossip.
+    Addr(Vec<AddrEntry>),
+    /// BIP155 `addrv2`.
+    AddrV2(Vec<AddrEntry>),
+    /// `getaddr`.
+    GetAddr,
     /// Any other message type, ignored by this core.
     Unknown(Command),
 }
@@ -176,6 +187,12 @@ impl NetMsg {
             }
             "tx" => NetMsg::Tx(Arc::new(decode_tx(payload)?)),
             "feefilter" => NetMsg::FeeFilter(single_u64(payload)?),
+            "addr" => NetMsg::Addr(decode_addr(payload)?),
+            "addrv2" => NetMsg::AddrV2(decode_addrv2(payload)?),
+            "getaddr" => {
+                empty(payload)?;
+                NetMsg::GetAddr
+            }
             _ => NetMsg::Unknown(*command),
         })
     }
@@ -199,6 +216,9 @@ impl NetMsg {
             NetMsg::SendHeaders => "sendheaders",
             NetMsg::Tx(_) => "tx",
             NetMsg::FeeFilter(_) => "feefilter",
+            NetMsg::Addr(_) => "addr",
+            NetMsg::AddrV2(_) => "addrv2",
+            NetMsg::GetAddr => "getaddr",
             NetMsg::Unknown(c) => c.as_str(),
         }
     }
@@ -229,9 +249,14 @@ impl NetMsg {
             NetMsg::Inv(items) | NetMsg::GetData(items) | NetMsg::NotFound(items) => encode_inventory(items),
             NetMsg::Block(block) => encode_block(block),
             NetMsg::Tx(tx) => encode_tx(tx),
-            NetMsg::Verack | NetMsg::WtxidRelay | NetMsg::SendAddrV2 | NetMsg::SendHeaders | NetMsg::Unknown(_) => {
-                Vec::new()
-            }
+            NetMsg::Addr(entries) => encode_addr(entries),
+            NetMsg::AddrV2(entries) => encode_addrv2(entries),
+            NetMsg::Verack
+            | NetMsg::WtxidRelay
+            | NetMsg::SendAddrV2
+            | NetMsg::SendHeaders
+            | NetMsg::GetAddr
+            | NetMsg::Unknown(_) => Vec::new(),
         };
         let command = match self {
             NetMsg::Unknown(c) => *c,
@@ -272,6 +297,7 @@ mod tests {
             NetMsg::Pong(u64::MAX),
             NetMsg::WtxidRelay,
             NetMsg::SendAddrV2,
+            NetMsg::GetAddr,
         ] {
             let enc = m.encode();
             assert_eq!(NetMsg::decode(&enc.command, &enc.payload).unwrap(), m);
