@@ -12,9 +12,7 @@
 use std::collections::BTreeMap;
 
 use super::entry::AddrInfo;
-use super::table::{
-    BucketKey, Slot, BUCKET_SIZE, HASH_SCHEME, NEW_BUCKETS_PER_ADDRESS, NEW_BUCKET_COUNT, TRIED_BUCKET_COUNT,
-};
+use super::table::{Slot, BUCKET_SIZE, HASH_SCHEME, NEW_BUCKETS_PER_ADDRESS, NEW_BUCKET_COUNT, TRIED_BUCKET_COUNT};
 use super::{AddrMan, Id};
 use crate::p2p::addr::{AddrError, NetAddr, Service};
 use crate::p2p::time::Time;
