@@ -4,6 +4,8 @@
 //! [`Time`], and takes [`Action`]s out of it. It never touches a socket, a clock or
 //! a global RNG, so `weftd` (tokio) and `netsim` (virtual time) run the same code.
 
+pub mod addr;
+pub mod addrman;
 pub mod chain_view;
 pub mod config;
 pub mod control;
