@@ -4,6 +4,7 @@
 //! [`Time`], and takes [`Action`]s out of it. It never touches a socket, a clock or
 //! a global RNG, so `weftd` (tokio) and `netsim` (virtual time) run the same code.
 
+pub mod bans;
 pub mod chain_view;
 pub mod config;
 pub mod control;
@@ -12,8 +13,10 @@ pub mod handshake;
 pub mod node;
 pub mod outbound;
 pub mod peer;
+pub mod permissions;
 pub mod ping;
 pub mod relay;
+pub mod slots;
 pub mod sync;
 pub mod time;
 pub mod wire;
