@@ -6,6 +6,7 @@
 
 pub mod addr;
 pub mod addrman;
+pub mod bans;
 pub mod chain_view;
 pub mod config;
 pub mod control;
@@ -14,8 +15,10 @@ pub mod handshake;
 pub mod node;
 pub mod outbound;
 pub mod peer;
+pub mod permissions;
 pub mod ping;
 pub mod relay;
+pub mod slots;
 pub mod sync;
 pub mod time;
 pub mod wire;
