@@ -178,11 +178,7 @@ impl NodeState {
         }
         // Disconnected transactions are not returned to the mempool (not modelled yet).
         self.active.truncate(world.block(fork).height as usize + 1);
-        let mut connect: Vec<BlockId> = path
-            .iter()
-            .copied()
-            .skip_while(|&id| id != target)
-            .collect();
+        let mut connect: Vec<BlockId> = path.iter().copied().skip_while(|&id| id != target).collect();
         connect.reverse();
         for id in connect {
             self.active.push(id);
@@ -316,13 +312,19 @@ impl ChainView for ModelChain {
     fn locator(&self, from: Option<&BlockHash>) -> Vec<BlockHash> {
         let (w, s) = (self.world.read(), self.state());
         let start = from.and_then(|h| s.known_id(&w, h)).unwrap_or(s.best);
-        build_locator(w.block(start).height, |h| w.ancestor(start, h).map(|id| w.block(id).hash)).unwrap_or_default()
+        build_locator(w.block(start).height, |h| {
+            w.ancestor(start, h).map(|id| w.block(id).hash)
+        })
+        .unwrap_or_default()
     }
 
     fn headers_after(&self, locator: &[BlockHash], stop: &BlockHash, max: usize) -> Vec<Header> {
         let (w, s) = (self.world.read(), self.state());
         if locator.is_empty() {
-            return s.known_id(&w, stop).map(|id| vec![w.block(id).header]).unwrap_or_default();
+            return s
+                .known_id(&w, stop)
+                .map(|id| vec![w.block(id).header])
+                .unwrap_or_default();
         }
         // Core's `FindForkInGlobalIndex`: the first locator entry on our active chain,
         // or our tip if the entry descends from it.

@@ -32,7 +32,9 @@ fn headers_then_block_move_the_tip() {
     };
     assert!(chain.block_info(&ha.block_hash()).is_none());
     let r = chain.state().apply_headers(&world.read(), PeerId(1), &[ha, hb]);
-    assert!(matches!(r, JobResult::Headers { count: 2, error: None, last_accepted: Some(h), .. } if h == hb.block_hash()));
+    assert!(
+        matches!(r, JobResult::Headers { count: 2, error: None, last_accepted: Some(h), .. } if h == hb.block_hash())
+    );
     assert_eq!(chain.best_header().height, 2);
     assert_eq!(chain.tip().height, 0);
     assert_eq!(chain.fork_height(&hb.block_hash()), Some(0));
@@ -46,7 +48,14 @@ fn headers_then_block_move_the_tip() {
     assert!(matches!(out.result, JobResult::Block { tip_changed: false, .. }));
     let block_a = world.read().block(a).block.clone();
     let out = chain.state().apply_block(&world.read(), PeerId(1), &block_a);
-    assert!(matches!(out.result, JobResult::Block { tip_changed: true, error: None, .. }));
+    assert!(matches!(
+        out.result,
+        JobResult::Block {
+            tip_changed: true,
+            error: None,
+            ..
+        }
+    ));
     assert_eq!(chain.tip().hash, hb.block_hash());
     assert!(chain.block_info(&ha.block_hash()).unwrap().active);
 
@@ -55,7 +64,10 @@ fn headers_then_block_move_the_tip() {
     assert_eq!(out.stored, None);
 
     let genesis = world.read().block(World::GENESIS).hash;
-    assert_eq!(chain.headers_after(&[genesis], &BlockHash::all_zeros(), 2000), vec![ha, hb]);
+    assert_eq!(
+        chain.headers_after(&[genesis], &BlockHash::all_zeros(), 2000),
+        vec![ha, hb]
+    );
     assert_eq!(chain.headers_after(&[genesis], &ha.block_hash(), 2000), vec![ha]);
     assert_eq!(chain.locator(None), vec![hb.block_hash(), ha.block_hash(), genesis]);
 }
@@ -91,9 +103,15 @@ fn mempool_accepts_once_and_drops_mined_transactions() {
     assert!(chain.mempool_tx(&TxKey::Txid(tx.compute_txid())).is_some());
 
     let (_, cheap) = add_tx(&world, 2, 1);
-    assert!(matches!(chain.state().accept_tx(&world.read(), &cheap, 7).0, TxOutcome::Rejected(_)));
+    assert!(matches!(
+        chain.state().accept_tx(&world.read(), &cheap, 7).0,
+        TxOutcome::Rejected(_)
+    ));
     let unknown = synthetic_tx(99, 1, 1);
-    assert!(matches!(chain.state().accept_tx(&world.read(), &unknown, 7).0, TxOutcome::MissingInputs { .. }));
+    assert!(matches!(
+        chain.state().accept_tx(&world.read(), &unknown, 7).0,
+        TxOutcome::MissingInputs { .. }
+    ));
 
     let template = chain.state().block_template(&world.read());
     assert_eq!(template, vec![id]);
@@ -101,7 +119,10 @@ fn mempool_accepts_once_and_drops_mined_transactions() {
     assert!(chain.state().add_own_block(&world.read(), block));
     assert!(chain.mempool_tx(&TxKey::Wtxid(tx.compute_wtxid())).is_none());
     // Confirmed now: not taken again.
-    assert!(matches!(chain.state().accept_tx(&world.read(), &tx, 9).0, TxOutcome::Rejected(_)));
+    assert!(matches!(
+        chain.state().accept_tx(&world.read(), &tx, 9).0,
+        TxOutcome::Rejected(_)
+    ));
 }
 
 #[test]

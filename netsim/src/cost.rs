@@ -49,6 +49,16 @@ mod tests {
         };
         assert_eq!(job_cost(&cfg, &w, &job), 160);
         let headers = vec![w.block(World::GENESIS).header; 4];
-        assert_eq!(job_cost(&cfg, &w, &Job::Headers { peer: PeerId(0), headers }), 20);
+        assert_eq!(
+            job_cost(
+                &cfg,
+                &w,
+                &Job::Headers {
+                    peer: PeerId(0),
+                    headers
+                }
+            ),
+            20
+        );
     }
 }

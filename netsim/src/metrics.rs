@@ -124,7 +124,9 @@ impl Metrics {
     }
 
     fn reach(nodes: u32, list: &mut [Option<Spread>], id: u32, at: Time) {
-        let Some(Some(s)) = list.get_mut(id as usize) else { return };
+        let Some(Some(s)) = list.get_mut(id as usize) else {
+            return;
+        };
         s.reached += 1;
         for (q, mark) in QUANTILES.iter().zip(s.marks.iter_mut()) {
             let need = ((f64::from(nodes) * q).ceil() as u32).max(1);
@@ -258,7 +260,15 @@ mod tests {
         m.tx_reached(5, Time(0));
         let s = m.txs[0].as_ref().unwrap();
         assert_eq!(s.reached, 10);
-        assert_eq!(s.marks, [Some(Time(4_000)), Some(Time(8_000)), Some(Time(9_000)), Some(Time(9_000))]);
+        assert_eq!(
+            s.marks,
+            [
+                Some(Time(4_000)),
+                Some(Time(8_000)),
+                Some(Time(9_000)),
+                Some(Time(9_000))
+            ]
+        );
         let sum = summarize(&m.txs);
         assert_eq!(sum.p100.max_ms, Some(9.0));
         assert!(spread_csv(&m.txs, |_| "h".into()).contains("0,h,0.000000,10,4.000,8.000,9.000,9.000"));

@@ -240,7 +240,7 @@ impl Scenario {
         let l = &self.links;
         l.latency_ms.check("links.latency_ms").or_else(bad)?;
         let positive = |v: f64| v.is_finite() && v > 0.0;
-        if !(0.0..1.0).contains(&l.loss) || !(l.jitter_ms.is_finite() && l.jitter_ms >= 0.0) {
+        if !((0.0..1.0).contains(&l.loss) && l.jitter_ms.is_finite() && l.jitter_ms >= 0.0) {
             return bad("links: loss must be in [0, 1) and jitter_ms >= 0".into());
         }
         if !positive(l.upload_mbps) || !positive(l.download_mbps) || !positive(l.min_rto_ms) {

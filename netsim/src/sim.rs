@@ -40,7 +40,12 @@ enum Ev {
     /// A node's timers may be due.
     Timer(u32),
     /// A message reached the receiver's network interface.
-    Arrive { link: u64, to: u32, msg: Message, wire: u64 },
+    Arrive {
+        link: u64,
+        to: u32,
+        msg: Message,
+        wire: u64,
+    },
     /// A message passed the receiver's download queue.
     Deliver { link: u64, to: u32, msg: Message },
     /// One end of a link finished its handshake.
@@ -116,7 +121,12 @@ impl Sim {
                 ..NodeConfig::default()
             };
             let chain = ModelChain::new(world.clone(), NodeState::new(config.min_relay_fee));
-            let core = Node::new(config, Box::new(chain.clone()), u64_seed(seed, Stream::Core(i as u32)), start);
+            let core = Node::new(
+                config,
+                Box::new(chain.clone()),
+                u64_seed(seed, Stream::Core(i as u32)),
+                start,
+            );
             nodes.push(Slot {
                 core,
                 chain,
@@ -212,8 +222,17 @@ impl Sim {
             }
             Ev::Deliver { link, to, msg } => {
                 let p = &msg.payload;
-                let head = if p.len() <= TRACE_FULL_PAYLOAD { &p[..] } else { &p[..80] };
-                let parts: [&[u8]; 4] = [&link.to_le_bytes(), msg.command.as_str().as_bytes(), &(p.len() as u64).to_le_bytes(), head];
+                let head = if p.len() <= TRACE_FULL_PAYLOAD {
+                    &p[..]
+                } else {
+                    &p[..80]
+                };
+                let parts: [&[u8]; 4] = [
+                    &link.to_le_bytes(),
+                    msg.command.as_str().as_bytes(),
+                    &(p.len() as u64).to_le_bytes(),
+                    head,
+                ];
                 self.metrics.trace(now, to, TraceKind::Message, &parts);
                 let peer = PeerId(link);
                 self.nodes[to as usize].core.handle(now, Event::Message { peer, msg });
@@ -221,15 +240,25 @@ impl Sim {
             }
             Ev::Connected { link, node } => self.on_connected(now, link, node),
             Ev::ConnectFailed { node, addr } => {
-                self.metrics.trace(now, node, TraceKind::ConnectFailed, &[addr.host.as_bytes()]);
+                self.metrics
+                    .trace(now, node, TraceKind::ConnectFailed, &[addr.host.as_bytes()]);
                 let error = "connection refused".to_string();
-                self.nodes[node as usize].core.handle(now, Event::ConnectFailed { addr, error });
+                self.nodes[node as usize]
+                    .core
+                    .handle(now, Event::ConnectFailed { addr, error });
                 node
             }
             Ev::Disconnected { link, node } => {
-                self.metrics.trace(now, node, TraceKind::Disconnected, &[&link.to_le_bytes()]);
+                self.metrics
+                    .trace(now, node, TraceKind::Disconnected, &[&link.to_le_bytes()]);
                 let reason = "peer closed the connection".to_string();
-                self.nodes[node as usize].core.handle(now, Event::Disconnected { peer: PeerId(link), reason });
+                self.nodes[node as usize].core.handle(
+                    now,
+                    Event::Disconnected {
+                        peer: PeerId(link),
+                        reason,
+                    },
+                );
                 node
             }
             Ev::JobDone { node, job } => self.on_job_done(now, node, job),
@@ -250,19 +279,35 @@ impl Sim {
         let outbound = node == l.a;
         let other = l.peer_of(node);
         // The listener sees the dialer from an ephemeral port.
-        let port = if outbound { PORT } else { 49_152 + (link % 16_384) as u16 };
+        let port = if outbound {
+            PORT
+        } else {
+            49_152 + (link % 16_384) as u16
+        };
         let remote = SocketAddr::V4(SocketAddrV4::new(node_ip(other), port));
         let info = ConnInfo {
             kind: l.transport.kind(),
-            direction: if outbound { Direction::Outbound } else { Direction::Inbound },
+            direction: if outbound {
+                Direction::Outbound
+            } else {
+                Direction::Inbound
+            },
             remote_id: RemoteId::Addr(remote),
             remote_addr: Some(remote),
             local_addr: None,
             session_id: None,
         };
         let dialed = outbound.then(|| node_addr(other, l.transport == Transport::Quic));
-        self.metrics.trace(now, node, TraceKind::Connected, &[&link.to_le_bytes()]);
-        self.nodes[node as usize].core.handle(now, Event::Connected { peer: PeerId(link), info, dialed });
+        self.metrics
+            .trace(now, node, TraceKind::Connected, &[&link.to_le_bytes()]);
+        self.nodes[node as usize].core.handle(
+            now,
+            Event::Connected {
+                peer: PeerId(link),
+                info,
+                dialed,
+            },
+        );
         node
     }
 
@@ -273,7 +318,10 @@ impl Sim {
             let mut st = self.nodes[node as usize].chain.state();
             match job {
                 Job::Headers { peer, headers } => {
-                    let last = headers.last().map(|h| h.block_hash().to_byte_array()).unwrap_or_default();
+                    let last = headers
+                        .last()
+                        .map(|h| h.block_hash().to_byte_array())
+                        .unwrap_or_default();
                     self.metrics.trace(now, node, TraceKind::JobDone, &[b"headers", &last]);
                     st.apply_headers(&w, peer, &headers)
                 }
@@ -315,7 +363,8 @@ impl Sim {
         let id = self.world.write().add_tx(new.tx, new.fee, now)?;
         self.metrics.tx_created(id, now);
         let (txid, wtxid) = (tx.compute_txid(), tx.compute_wtxid());
-        self.metrics.trace(now, new.node, TraceKind::NewTx, &[&wtxid.to_byte_array()]);
+        self.metrics
+            .trace(now, new.node, TraceKind::NewTx, &[&wtxid.to_byte_array()]);
         let accepted = {
             let w = self.world.read();
             let mut st = self.nodes[new.node as usize].chain.state();
@@ -386,7 +435,10 @@ impl Sim {
                         b.wire.clone()
                     } else {
                         let mut stripped = (*b.block).clone();
-                        stripped.txdata.iter_mut().for_each(|tx| tx.input.iter_mut().for_each(|i| i.witness.clear()));
+                        stripped
+                            .txdata
+                            .iter_mut()
+                            .for_each(|tx| tx.input.iter_mut().for_each(|i| i.witness.clear()));
                         bitcoin::consensus::serialize(&stripped).into()
                     }
                 };
@@ -394,7 +446,9 @@ impl Sim {
                 self.send(i, peer.0, Message::new(command, payload, TrafficClass::Block), now);
             }
             Action::Disconnect { peer, .. } => {
-                let Some(link) = self.links.get_mut(peer.0 as usize) else { return };
+                let Some(link) = self.links.get_mut(peer.0 as usize) else {
+                    return;
+                };
                 if !link.open {
                     return;
                 }
@@ -402,7 +456,13 @@ impl Sim {
                 let (other, at) = (link.peer_of(i), now + Duration::from_micros(link.latency_us));
                 let listener = link.b;
                 self.nodes[listener as usize].inbound = self.nodes[listener as usize].inbound.saturating_sub(1);
-                self.sched.at(at, Ev::Disconnected { link: peer.0, node: other });
+                self.sched.at(
+                    at,
+                    Ev::Disconnected {
+                        link: peer.0,
+                        node: other,
+                    },
+                );
             }
             Action::Connect { addr } => self.dial(i, addr, now),
             Action::Validate(job) => {
@@ -416,7 +476,9 @@ impl Sim {
     }
 
     fn send(&mut self, from: u32, link_id: u64, msg: Message, now: Time) {
-        let Some(link) = self.links.get_mut(link_id as usize) else { return };
+        let Some(link) = self.links.get_mut(link_id as usize) else {
+            return;
+        };
         if !link.open {
             return;
         }
@@ -427,7 +489,15 @@ impl Sim {
         slot.upload_free = depart;
         let arrive = link.transit(&self.scenario.links, from, msg.class, wire, depart);
         let to = link.peer_of(from);
-        self.sched.at(arrive, Ev::Arrive { link: link_id, to, msg, wire });
+        self.sched.at(
+            arrive,
+            Ev::Arrive {
+                link: link_id,
+                to,
+                msg,
+                wire,
+            },
+        );
     }
 
     fn dial(&mut self, from: u32, addr: PeerAddr, now: Time) {
@@ -439,11 +509,17 @@ impl Sim {
         let quic_ok = |to: u32| self.nodes[from as usize].quic && self.nodes[to as usize].quic;
         let transport = match (target, addr.scheme) {
             (Some(to), Scheme::Quic) if quic_ok(to) => Some((to, Transport::Quic)),
-            (Some(to), Scheme::Tcp) => Some((to, Transport::Tcp { v2: self.scenario.transport.tcp_v2 })),
+            (Some(to), Scheme::Tcp) => Some((
+                to,
+                Transport::Tcp {
+                    v2: self.scenario.transport.tcp_v2,
+                },
+            )),
             _ => None,
         };
         let Some((to, transport)) = transport else {
-            self.sched.at(now + DIAL_REFUSED_AFTER, Ev::ConnectFailed { node: from, addr });
+            self.sched
+                .at(now + DIAL_REFUSED_AFTER, Ev::ConnectFailed { node: from, addr });
             return;
         };
         let id = self.links.len() as u64;
@@ -453,7 +529,8 @@ impl Sim {
         self.links.push(link);
         self.nodes[to as usize].inbound += 1;
         // The listener's event is queued first: the dialer's `version` can never overtake it.
-        self.sched.at(now + handshake + one_way, Ev::Connected { link: id, node: to });
+        self.sched
+            .at(now + handshake + one_way, Ev::Connected { link: id, node: to });
         self.sched.at(now + handshake, Ev::Connected { link: id, node: from });
     }
 }

@@ -17,7 +17,10 @@ const MAX_IO: u32 = 1_000;
 /// A coinbase for a block at `height` found by the miner tagged `tag` (height first,
 /// as BIP34 has it, so no two blocks share a coinbase).
 pub fn coinbase(height: u32, tag: &[u8]) -> Transaction {
-    let mut script = bitcoin::script::Builder::new().push_int(i64::from(height)).into_script().into_bytes();
+    let mut script = bitcoin::script::Builder::new()
+        .push_int(i64::from(height))
+        .into_script()
+        .into_bytes();
     script.extend_from_slice(&tag[..tag.len().min(80)]);
     Transaction {
         version: Version::TWO,
@@ -150,7 +153,11 @@ impl Workload {
     pub fn pick_miner(&mut self) -> Option<u32> {
         let total = self.miners.last()?.1;
         let x = self.rng.gen::<f64>() * total;
-        self.miners.iter().find(|(_, c)| x < *c).or(self.miners.last()).map(|(n, _)| *n)
+        self.miners
+            .iter()
+            .find(|(_, c)| x < *c)
+            .or(self.miners.last())
+            .map(|(n, _)| *n)
     }
 }
 

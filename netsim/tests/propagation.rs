@@ -35,7 +35,12 @@ fn blocks_and_transactions_reach_every_node() {
     let world = sim.world().read();
     // A transaction mined before it reached a node never enters that node's mempool,
     // so every transaction reaches all nodes or is in a block.
-    let txs: Vec<_> = m.txs.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|s| (i, s))).collect();
+    let txs: Vec<_> = m
+        .txs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
+        .collect();
     assert!(txs.len() > 20, "{} txs", txs.len());
     for &(i, s) in &txs {
         let mined = !world.tx(i as u32).mined_in.is_empty();
@@ -56,7 +61,9 @@ fn blocks_and_transactions_reach_every_node() {
         assert!(s.marks[3].is_some());
     }
     // Blocks carried transactions out of the mempools.
-    let mined = (0..world.tx_count() as u32).filter(|&t| !world.tx(t).mined_in.is_empty()).count();
+    let mined = (0..world.tx_count() as u32)
+        .filter(|&t| !world.tx(t).mined_in.is_empty())
+        .count();
     assert!(mined > 0);
     let tip = sim.chain(0).unwrap().tip().height;
     assert!(tip >= 2);
