@@ -1,0 +1,258 @@
+//! Links between nodes and the transports over them: latency drawn once per link,
+//! jitter and loss per message, and the ordering each transport imposes. TCP is one
+//! ordered stream, so a lost segment holds back everything behind it until its
+//! retransmission; QUIC runs one stream per traffic class, so a loss stalls only its
+//! own class. Bandwidth queues are per node and live in the driver.
+
+use std::net::Ipv4Addr;
+
+use rand::Rng;
+use rand_chacha::ChaCha20Rng;
+use weft::p2p::Time;
+use weft_transports::{PeerAddr, Scheme, TrafficClass, TransportKind};
+
+use crate::dist::{rng_for, Stream};
+use crate::scenario::LinkConfig;
+
+/// TCP payload bytes per segment (1500-byte MTU, timestamps on).
+const TCP_MSS: u64 = 1_448;
+/// TCP/IP header bytes per segment.
+const TCP_PACKET_OVERHEAD: u64 = 52;
+/// QUIC payload bytes per packet.
+const QUIC_MSS: u64 = 1_200;
+/// UDP/IP, short header and AEAD tag bytes per QUIC packet.
+const QUIC_PACKET_OVERHEAD: u64 = 57;
+/// The port every simulated node listens on.
+pub const PORT: u16 = 8333;
+
+/// The transport a link runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// TCP with v1 framing, or BIP324 v2 encryption.
+    Tcp {
+        /// BIP324 v2.
+        v2: bool,
+    },
+    /// QUIC: one stream per traffic class.
+    Quic,
+}
+
+impl Transport {
+    /// Round trips from the dial until the dialer may send `version`.
+    pub fn handshake_rtts(self) -> u64 {
+        match self {
+            // SYN/SYN-ACK, then for v2 the key exchange.
+            Transport::Tcp { v2 } => 1 + u64::from(v2),
+            // QUIC's 1-RTT handshake (no 0-RTT on a first contact).
+            Transport::Quic => 1,
+        }
+    }
+
+    /// What the core is told the connection is.
+    pub fn kind(self) -> TransportKind {
+        match self {
+            Transport::Tcp { v2: true } => TransportKind::TcpV2,
+            Transport::Tcp { v2: false } => TransportKind::TcpV1,
+            Transport::Quic => TransportKind::Quic,
+        }
+    }
+
+    /// Bytes on the wire for a message with `payload` bytes: framing plus packet headers.
+    pub fn wire_bytes(self, payload: usize) -> u64 {
+        let payload = payload as u64;
+        let (framed, mss, per_packet) = match self {
+            // Magic, command, length and checksum.
+            Transport::Tcp { v2: false } => (payload + 24, TCP_MSS, TCP_PACKET_OVERHEAD),
+            // Length, header byte, short message id and the AEAD tag.
+            Transport::Tcp { v2: true } => (payload + 21, TCP_MSS, TCP_PACKET_OVERHEAD),
+            // Stream frame header and the message type.
+            Transport::Quic => (payload + 5, QUIC_MSS, QUIC_PACKET_OVERHEAD),
+        };
+        framed + framed.div_ceil(mss) * per_packet
+    }
+
+    fn packets(self, wire: u64) -> u64 {
+        let mss = match self {
+            Transport::Tcp { .. } => TCP_MSS + TCP_PACKET_OVERHEAD,
+            Transport::Quic => QUIC_MSS + QUIC_PACKET_OVERHEAD,
+        };
+        wire.div_ceil(mss).max(1)
+    }
+
+    fn stream(self, class: TrafficClass) -> usize {
+        match self {
+            Transport::Tcp { .. } => 0,
+            Transport::Quic => class.index(),
+        }
+    }
+}
+
+/// The address node `index` is dialed at.
+pub fn node_addr(index: u32, quic: bool) -> PeerAddr {
+    PeerAddr {
+        scheme: if quic { Scheme::Quic } else { Scheme::Tcp },
+        key: None,
+        host: node_ip(index).to_string(),
+        port: PORT,
+    }
+}
+
+/// The IP address of node `index` (10.0.0.0/8, in order).
+pub fn node_ip(index: u32) -> Ipv4Addr {
+    Ipv4Addr::from(0x0a00_0000u32.wrapping_add(index))
+}
+
+/// The node an address names, if it names one of `nodes`.
+pub fn node_of(addr: &PeerAddr, nodes: u32) -> Option<u32> {
+    let ip: Ipv4Addr = addr.host.parse().ok()?;
+    let index = u32::from(ip).checked_sub(0x0a00_0000)?;
+    (index < nodes && addr.port == PORT).then_some(index)
+}
+
+/// One connection between two nodes.
+#[derive(Debug)]
+pub struct Link {
+    /// The dialer.
+    pub a: u32,
+    /// The listener.
+    pub b: u32,
+    /// The transport.
+    pub transport: Transport,
+    /// Base one-way latency, µs.
+    pub latency_us: u64,
+    /// Whether neither end has closed it.
+    pub open: bool,
+    rng: ChaCha20Rng,
+    /// Per direction (0: a to b) and stream, the latest arrival so far.
+    last_arrival: [[Time; 3]; 2],
+}
+
+impl Link {
+    /// Link `id` from `a` to `b`, its latency drawn from its own stream.
+    pub fn new(id: u64, a: u32, b: u32, transport: Transport, cfg: &LinkConfig, seed: u64) -> Self {
+        let mut rng = rng_for(seed, Stream::Link(id));
+        let latency_us = (cfg.latency_ms.sample(&mut rng) * 1_000.0).round().max(1.0) as u64;
+        Link {
+            a,
+            b,
+            transport,
+            latency_us,
+            open: true,
+            rng,
+            last_arrival: [[Time(0); 3]; 2],
+        }
+    }
+
+    /// The other end from `node`.
+    pub fn peer_of(&self, node: u32) -> u32 {
+        if node == self.a {
+            self.b
+        } else {
+            self.a
+        }
+    }
+
+    /// Round-trip time, µs.
+    pub fn rtt_us(&self) -> u64 {
+        2 * self.latency_us
+    }
+
+    /// When a message of `wire` bytes of `class` that left `from` at `depart` (fully
+    /// serialized) arrives, given jitter, loss and its stream's ordering.
+    pub fn transit(&mut self, cfg: &LinkConfig, from: u32, class: TrafficClass, wire: u64, depart: Time) -> Time {
+        let jitter = (self.rng.gen::<f64>() * cfg.jitter_ms * 1_000.0) as u64;
+        let mut arrival = depart.0 + self.latency_us + jitter;
+        if cfg.loss > 0.0 {
+            let packets = self.transport.packets(wire);
+            let p_all_arrive = (1.0 - cfg.loss).powf(packets as f64);
+            if self.rng.gen::<f64>() >= p_all_arrive {
+                arrival += self.recovery_us(cfg);
+            }
+        }
+        let dir = usize::from(from != self.a);
+        let slot = &mut self.last_arrival[dir][self.transport.stream(class)];
+        let at = Time(arrival.max(slot.0));
+        *slot = at;
+        at
+    }
+
+    /// Extra delay of a message one of whose packets was lost.
+    fn recovery_us(&self, cfg: &LinkConfig) -> u64 {
+        let rtt = self.rtt_us() as f64;
+        match self.transport {
+            // A retransmission timeout: Linux's floor, or about an RTT plus variance.
+            Transport::Tcp { .. } => (cfg.min_rto_ms * 1_000.0).max(rtt * 1.5) as u64,
+            // QUIC's packet-threshold/time-threshold detection: about 9/8 of an RTT.
+            Transport::Quic => (rtt * 9.0 / 8.0) as u64,
+        }
+    }
+}
+
+/// Microseconds to push `bytes` through `mbps`.
+pub fn serialization_us(bytes: u64, mbps: f64) -> u64 {
+    // bits / (Mbit/s) = µs.
+    ((bytes * 8) as f64 / mbps).ceil() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dist::Dist;
+
+    fn cfg(loss: f64) -> LinkConfig {
+        LinkConfig {
+            latency_ms: Dist::Constant { value: 50.0 },
+            jitter_ms: 0.0,
+            loss,
+            ..LinkConfig::default()
+        }
+    }
+
+    #[test]
+    fn addresses_round_trip() {
+        let addr = node_addr(300, true);
+        assert_eq!(addr.scheme, Scheme::Quic);
+        assert_eq!(node_of(&addr, 301), Some(300));
+        assert_eq!(node_of(&addr, 300), None);
+        let other = PeerAddr {
+            host: "192.168.0.1".into(),
+            ..addr
+        };
+        assert_eq!(node_of(&other, 1_000), None);
+    }
+
+    #[test]
+    fn wire_bytes_count_framing_and_packets() {
+        assert_eq!(Transport::Tcp { v2: false }.wire_bytes(0), 24 + 52);
+        assert_eq!(Transport::Tcp { v2: false }.wire_bytes(1_448 - 24 + 1), 1_449 + 2 * 52);
+        assert!(Transport::Quic.wire_bytes(1_000_000) > 1_000_000);
+    }
+
+    #[test]
+    fn tcp_loss_blocks_later_messages_but_quic_streams_do_not() {
+        let c = cfg(0.999);
+        let mut tcp = Link::new(1, 0, 1, Transport::Tcp { v2: false }, &c, 9);
+        let first = tcp.transit(&c, 0, TrafficClass::Block, 100_000, Time(0));
+        assert!(first.0 >= 50_000 + 200_000, "{first:?}");
+        let clean = cfg(0.0);
+        let second = tcp.transit(&clean, 0, TrafficClass::Control, 10, Time(1));
+        assert_eq!(second, first, "head-of-line blocked");
+        let back = tcp.transit(&clean, 1, TrafficClass::Control, 10, Time(1));
+        assert_eq!(back, Time(50_001), "the other direction is its own stream");
+
+        let mut quic = Link::new(1, 0, 1, Transport::Quic, &c, 9);
+        let block = quic.transit(&c, 0, TrafficClass::Block, 100_000, Time(0));
+        assert!(block.0 > 50_000);
+        let ping = quic.transit(&clean, 0, TrafficClass::Control, 10, Time(1));
+        assert_eq!(ping, Time(50_001), "another class is not held back");
+        let tx = quic.transit(&clean, 0, TrafficClass::Block, 10, Time(1));
+        assert_eq!(tx, block, "the same class stays in order");
+    }
+
+    #[test]
+    fn serialization_time() {
+        assert_eq!(serialization_us(1_000_000, 8.0), 1_000_000);
+        assert_eq!(Transport::Tcp { v2: true }.handshake_rtts(), 2);
+        assert_eq!(Transport::Quic.handshake_rtts(), 1);
+    }
+}

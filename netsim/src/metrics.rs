@@ -1,0 +1,289 @@
+//! What a run measured: how fast each transaction and block reached the nodes, bytes
+//! by message type, and a hash over every delivered event that fingerprints the run.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use weft::p2p::Time;
+
+use crate::error::SimError;
+
+/// The shares of nodes whose arrival times are recorded.
+pub const QUANTILES: [f64; 4] = [0.5, 0.9, 0.99, 1.0];
+
+/// How far one transaction or block has spread.
+#[derive(Clone, Debug)]
+pub struct Spread {
+    /// When it was created.
+    pub created: Time,
+    /// Nodes that hold it.
+    pub reached: u32,
+    /// When it first reached each of [`QUANTILES`] of the nodes.
+    pub marks: [Option<Time>; 4],
+}
+
+/// Messages of one type.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct MsgStats {
+    /// How many were sent.
+    pub count: u64,
+    /// Payload bytes.
+    pub payload_bytes: u64,
+    /// Bytes on the wire, framing and packet headers included.
+    pub wire_bytes: u64,
+}
+
+/// Kinds of delivered events, as the trace hash records them.
+#[derive(Clone, Copy, Debug)]
+#[repr(u8)]
+pub enum TraceKind {
+    /// A connection came up at a node.
+    Connected = 1,
+    /// A dial failed.
+    ConnectFailed = 2,
+    /// A message was delivered.
+    Message = 3,
+    /// A peer went away.
+    Disconnected = 4,
+    /// A job finished.
+    JobDone = 5,
+    /// A node's timers ran.
+    Timer = 6,
+    /// A workload transaction appeared.
+    NewTx = 7,
+    /// A block was mined.
+    Mined = 8,
+}
+
+/// Everything measured in a run.
+pub struct Metrics {
+    nodes: u32,
+    /// By transaction id.
+    pub txs: Vec<Option<Spread>>,
+    /// By block id (genesis is never created, so stays `None`).
+    pub blocks: Vec<Option<Spread>>,
+    /// By message command.
+    pub messages: BTreeMap<String, MsgStats>,
+    trace: Sha256,
+    /// Events delivered.
+    pub events: u64,
+}
+
+impl Metrics {
+    /// Nothing measured yet, for `nodes` nodes.
+    pub fn new(nodes: u32) -> Self {
+        Metrics {
+            nodes,
+            txs: Vec::new(),
+            blocks: Vec::new(),
+            messages: BTreeMap::new(),
+            trace: Sha256::new(),
+            events: 0,
+        }
+    }
+
+    /// Adds a delivered event to the trace; `parts` identify what was delivered.
+    pub fn trace(&mut self, at: Time, node: u32, kind: TraceKind, parts: &[&[u8]]) {
+        self.events += 1;
+        self.trace.update(at.0.to_le_bytes());
+        self.trace.update(node.to_le_bytes());
+        self.trace.update([kind as u8]);
+        for part in parts {
+            // Length-prefixed, so parts cannot run into one another.
+            self.trace.update((part.len() as u64).to_le_bytes());
+            self.trace.update(part);
+        }
+    }
+
+    /// The trace hash so far, hex.
+    pub fn trace_hash(&self) -> String {
+        hex::encode(self.trace.clone().finalize())
+    }
+
+    /// Counts a message sent.
+    pub fn sent(&mut self, command: &str, payload: usize, wire: u64) {
+        let m = self.messages.entry(command.to_string()).or_default();
+        m.count += 1;
+        m.payload_bytes += payload as u64;
+        m.wire_bytes += wire;
+    }
+
+    fn create(list: &mut Vec<Option<Spread>>, id: u32, at: Time) {
+        let i = id as usize;
+        if i >= list.len() {
+            list.resize(i + 1, None);
+        }
+        list[i] = Some(Spread {
+            created: at,
+            reached: 0,
+            marks: [None; 4],
+        });
+    }
+
+    fn reach(nodes: u32, list: &mut [Option<Spread>], id: u32, at: Time) {
+        let Some(Some(s)) = list.get_mut(id as usize) else {
+            return;
+        };
+        s.reached += 1;
+        for (q, mark) in QUANTILES.iter().zip(s.marks.iter_mut()) {
+            let need = ((f64::from(nodes) * q).ceil() as u32).max(1);
+            if mark.is_none() && s.reached >= need {
+                *mark = Some(at);
+            }
+        }
+    }
+
+    /// Transaction `id` was created at `at`.
+    pub fn tx_created(&mut self, id: u32, at: Time) {
+        Self::create(&mut self.txs, id, at);
+    }
+
+    /// Transaction `id` entered one more node's mempool at `at`.
+    pub fn tx_reached(&mut self, id: u32, at: Time) {
+        Self::reach(self.nodes, &mut self.txs, id, at);
+    }
+
+    /// Block `id` was mined at `at`.
+    pub fn block_created(&mut self, id: u32, at: Time) {
+        Self::create(&mut self.blocks, id, at);
+    }
+
+    /// Block `id` was stored by one more node at `at`.
+    pub fn block_reached(&mut self, id: u32, at: Time) {
+        Self::reach(self.nodes, &mut self.blocks, id, at);
+    }
+}
+
+/// Milliseconds from creation to a mark.
+fn ms(s: &Spread, q: usize) -> Option<f64> {
+    s.marks[q].map(|t| t.0.saturating_sub(s.created.0) as f64 / 1_000.0)
+}
+
+/// Distribution of one quantile's delay over many items.
+#[derive(Debug, Serialize)]
+pub struct DelayStats {
+    /// Items that got there.
+    pub count: usize,
+    /// Median delay, ms.
+    pub median_ms: Option<f64>,
+    /// Mean delay, ms.
+    pub mean_ms: Option<f64>,
+    /// Largest delay, ms.
+    pub max_ms: Option<f64>,
+}
+
+fn delay_stats(items: &[Option<Spread>], q: usize) -> DelayStats {
+    let mut v: Vec<f64> = items.iter().flatten().filter_map(|s| ms(s, q)).collect();
+    v.sort_by(f64::total_cmp);
+    DelayStats {
+        count: v.len(),
+        median_ms: v.get(v.len() / 2).copied(),
+        mean_ms: (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64),
+        max_ms: v.last().copied(),
+    }
+}
+
+/// Per quantile of nodes, the delay distribution.
+#[derive(Debug, Serialize)]
+pub struct SpreadSummary {
+    /// Items created.
+    pub created: usize,
+    /// Delay to 50 % of nodes.
+    pub p50: DelayStats,
+    /// Delay to 90 % of nodes.
+    pub p90: DelayStats,
+    /// Delay to 99 % of nodes.
+    pub p99: DelayStats,
+    /// Delay to every node.
+    pub p100: DelayStats,
+}
+
+/// Summarises `items`.
+pub fn summarize(items: &[Option<Spread>]) -> SpreadSummary {
+    SpreadSummary {
+        created: items.iter().flatten().count(),
+        p50: delay_stats(items, 0),
+        p90: delay_stats(items, 1),
+        p99: delay_stats(items, 2),
+        p100: delay_stats(items, 3),
+    }
+}
+
+/// CSV of per-item spread: `id,hash,created_s,reached,t50_ms,t90_ms,t99_ms,t100_ms`.
+pub fn spread_csv(items: &[Option<Spread>], hash: impl Fn(usize) -> String) -> String {
+    let mut out = String::from("id,hash,created_s,reached,t50_ms,t90_ms,t99_ms,t100_ms\n");
+    for (i, s) in items.iter().enumerate() {
+        let Some(s) = s else { continue };
+        let _ = write!(out, "{i},{},{:.6},{}", hash(i), s.created.0 as f64 / 1e6, s.reached);
+        for q in 0..QUANTILES.len() {
+            match ms(s, q) {
+                Some(v) => {
+                    let _ = write!(out, ",{v:.3}");
+                }
+                None => out.push(','),
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// CSV of bytes by message type.
+pub fn messages_csv(messages: &BTreeMap<String, MsgStats>) -> String {
+    let mut out = String::from("command,count,payload_bytes,wire_bytes\n");
+    for (cmd, m) in messages {
+        let _ = writeln!(out, "{cmd},{},{},{}", m.count, m.payload_bytes, m.wire_bytes);
+    }
+    out
+}
+
+/// Writes `text` to `dir/name`.
+pub fn write_file(dir: &Path, name: &str, text: &str) -> Result<(), SimError> {
+    let path = dir.join(name);
+    std::fs::write(&path, text).map_err(|e| SimError::Io(format!("{}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_quantiles_as_nodes_are_reached() {
+        let mut m = Metrics::new(10);
+        m.tx_created(0, Time(0));
+        for k in 0..10u64 {
+            m.tx_reached(0, Time(1_000 * k));
+        }
+        m.tx_reached(5, Time(0));
+        let s = m.txs[0].as_ref().unwrap();
+        assert_eq!(s.reached, 10);
+        assert_eq!(
+            s.marks,
+            [
+                Some(Time(4_000)),
+                Some(Time(8_000)),
+                Some(Time(9_000)),
+                Some(Time(9_000))
+            ]
+        );
+        let sum = summarize(&m.txs);
+        assert_eq!(sum.p100.max_ms, Some(9.0));
+        assert!(spread_csv(&m.txs, |_| "h".into()).contains("0,h,0.000000,10,4.000,8.000,9.000,9.000"));
+    }
+
+    #[test]
+    fn trace_depends_on_every_field() {
+        let hash = |t, n, d: &[u8]| {
+            let mut m = Metrics::new(2);
+            m.trace(Time(t), n, TraceKind::Message, &[d]);
+            m.trace_hash()
+        };
+        assert_eq!(hash(1, 1, b"x"), hash(1, 1, b"x"));
+        assert_ne!(hash(1, 1, b"x"), hash(2, 1, b"x"));
+        assert_ne!(hash(1, 1, b"x"), hash(1, 2, b"x"));
+        assert_ne!(hash(1, 1, b"x"), hash(1, 1, b"y"));
+    }
+}
