@@ -189,19 +189,27 @@ fn transactions_relay_both_ways_with_core() {
         |c| c.rpc(&["getbestblockhash"]).as_deref() == Some(tip.as_str()),
         "Core to reach weft's tip",
     );
-    let in_core = |txid: &bitcoin::Txid| core.rpc(&["getrawmempool"]).is_some_and(|m| m.contains(&txid.to_string()));
+    let in_core = |txid: &bitcoin::Txid| {
+        core.rpc(&["getrawmempool"])
+            .is_some_and(|m| m.contains(&txid.to_string()))
+    };
     let in_weft = |txid: &bitcoin::Txid| rpc.get_raw_mempool().unwrap().contains(txid);
 
     // weft → Core: sent to weft's RPC, announced, fetched and accepted by Core.
     let tx1 = spend_coinbase(&rpc, 1, 2_000);
     rpc.send_raw_transaction(&tx1).expect("weft accepts tx1");
-    core.wait(|_| in_core(&tx1.compute_txid()), "Core to accept the transaction weft relays");
+    core.wait(
+        |_| in_core(&tx1.compute_txid()),
+        "Core to accept the transaction weft relays",
+    );
 
     // Core → weft.
     let tx2 = spend_coinbase(&rpc, 2, 3_000);
     let got = core.rpc(&["sendrawtransaction", &serialize_hex(&tx2)]);
     assert_eq!(got, Some(tx2.compute_txid().to_string()));
-    eventually("weft to accept the transaction Core relays", || in_weft(&tx2.compute_txid()));
+    eventually("weft to accept the transaction Core relays", || {
+        in_weft(&tx2.compute_txid())
+    });
 
     // Core mines both; weft follows and empties its mempool.
     assert!(core.rpc(&["generatetoaddress", "1", &anyone_address()]).is_some());
@@ -225,7 +233,10 @@ fn transactions_relay_both_ways_with_core() {
         |c| c.rpc(&["getbestblockhash"]).as_deref() == Some(weft_tip.as_str()),
         "Core to accept weft's block with tx3",
     );
-    core.wait(|c| c.rpc(&["getrawmempool"]).as_deref() == Some("[\n]"), "Core's mempool to empty");
+    core.wait(
+        |c| c.rpc(&["getrawmempool"]).as_deref() == Some("[\n]"),
+        "Core's mempool to empty",
+    );
     drop(core);
     weft.stop();
 }

@@ -6,15 +6,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use bitcoin::absolute::LockTime;
 use bitcoin::consensus::encode::serialize_hex;
-use bitcoin::opcodes::OP_TRUE;
-use bitcoin::transaction::Version;
-use bitcoin::{
-    Address, Amount, BlockHash, Network, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid, Witness,
-};
+use bitcoin::{Amount, BlockHash, OutPoint, TxOut, Txid};
 use bitcoincore_rpc::{Auth, Client, RpcApi};
-use common::tx::{anyone, anyone_address, op_true, pay, spend};
+use common::tx::{anyone_address, op_true, pay, spend};
 use common::Weftd;
 use serde_json::{json, Value};
 

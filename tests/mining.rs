@@ -4,11 +4,7 @@
 
 mod common;
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
-use std::time::{Duration, Instant};
 
 use bitcoin::absolute::LockTime;
 use bitcoin::blockdata::opcodes::all::OP_PUSHBYTES_0;

@@ -33,6 +33,8 @@ pub struct Scenario {
     pub validation: CostConfig,
     /// Transactions and blocks.
     pub workload: WorkloadConfig,
+    /// Protocol parameters handed to every real core.
+    pub core: CoreConfig,
 }
 
 impl Default for Scenario {
@@ -47,6 +49,26 @@ impl Default for Scenario {
             transport: TransportConfig::default(),
             validation: CostConfig::default(),
             workload: WorkloadConfig::default(),
+            core: CoreConfig::default(),
+        }
+    }
+}
+
+/// Parameters of the real p2p core (`weft::p2p::NodeConfig`), for studies that vary them.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CoreConfig {
+    /// Mean seconds between transaction announcements to inbound peers (Core: 5).
+    pub inbound_trickle_secs: f64,
+    /// Mean seconds between announcements to each outbound peer (Core: 2).
+    pub outbound_trickle_secs: f64,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        CoreConfig {
+            inbound_trickle_secs: weft::p2p::relay::INBOUND_INVENTORY_BROADCAST_INTERVAL.as_secs_f64(),
+            outbound_trickle_secs: weft::p2p::relay::OUTBOUND_INVENTORY_BROADCAST_INTERVAL.as_secs_f64(),
         }
     }
 }
@@ -269,6 +291,13 @@ impl Scenario {
         }
         if w.miners > self.nodes {
             return bad("workload: miners must be at most nodes".into());
+        }
+        let k = &self.core;
+        if ![k.inbound_trickle_secs, k.outbound_trickle_secs]
+            .iter()
+            .all(|v| v.is_finite() && (0.000_001..=86_400.0).contains(v))
+        {
+            return bad("core: trickle intervals must be in [1 µs, 1 day]".into());
         }
         Ok(())
     }

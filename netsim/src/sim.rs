@@ -118,6 +118,8 @@ impl Sim {
                 services: NODE_NETWORK | NODE_WITNESS,
                 addnode,
                 max_tip_age,
+                inbound_trickle: Duration::from_secs_f64(scenario.core.inbound_trickle_secs),
+                outbound_trickle: Duration::from_secs_f64(scenario.core.outbound_trickle_secs),
                 ..NodeConfig::default()
             };
             let chain = ModelChain::new(world.clone(), NodeState::new(config.min_relay_fee));

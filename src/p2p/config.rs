@@ -55,6 +55,10 @@ pub struct NodeConfig {
     pub ping_timeout: Duration,
     /// A tip older than this means initial block download (Core's `-maxtipage`).
     pub max_tip_age: Duration,
+    /// Mean of the Poisson timer for transaction announcements to inbound peers.
+    pub inbound_trickle: Duration,
+    /// Mean of each outbound peer's announcement timer.
+    pub outbound_trickle: Duration,
 }
 
 /// Core's `DEFAULT_MAX_TIP_AGE`.
@@ -75,6 +79,8 @@ impl Default for NodeConfig {
             ping_interval: PING_INTERVAL,
             ping_timeout: PING_TIMEOUT,
             max_tip_age: DEFAULT_MAX_TIP_AGE,
+            inbound_trickle: crate::p2p::relay::INBOUND_INVENTORY_BROADCAST_INTERVAL,
+            outbound_trickle: crate::p2p::relay::OUTBOUND_INVENTORY_BROADCAST_INTERVAL,
         }
     }
 }

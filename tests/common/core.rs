@@ -81,7 +81,11 @@ impl Core {
     pub fn wait(&self, ok: impl Fn(&Core) -> bool, what: &str) {
         let deadline = Instant::now() + Duration::from_secs(90);
         while !ok(self) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}\n{}", self.debug_log_tail());
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}\n{}",
+                self.debug_log_tail()
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }

@@ -9,10 +9,7 @@ use bitcoin::hashes::Hash;
 use bitcoin::{Txid, Wtxid};
 use tracing::debug;
 
-use super::{
-    next_inbound, rand_exp, INVENTORY_BROADCAST_MAX, INVENTORY_BROADCAST_TARGET, MAX_INV_QUEUE,
-    OUTBOUND_INVENTORY_BROADCAST_INTERVAL,
-};
+use super::{INVENTORY_BROADCAST_MAX, INVENTORY_BROADCAST_TARGET, MAX_INV_QUEUE};
 use crate::chain::policy::FeeRate;
 use crate::p2p::chain_view::{MempoolTx, TxKey};
 use crate::p2p::node::Node;
@@ -27,11 +24,7 @@ impl Node {
     pub fn relay_transaction(&mut self, now: Time, txid: Txid, wtxid: Wtxid) {
         self.clock = now;
         let Node { relay, rng, .. } = self;
-        let super::Relay {
-            peers,
-            next_inv_to_inbounds,
-            ..
-        } = relay;
+        let super::Relay { peers, trickle, .. } = relay;
         for (id, p) in peers.iter_mut() {
             let hash = if p.wtxid {
                 wtxid.to_byte_array()
@@ -48,11 +41,7 @@ impl Node {
             if p.to_send.is_empty() && p.next_inv_send <= now {
                 // An idle timer that ran out is drawn again from now, which is what
                 // firing on schedule with nothing to send would have left.
-                p.next_inv_send = if p.outbound {
-                    now + rand_exp(rng, OUTBOUND_INVENTORY_BROADCAST_INTERVAL)
-                } else {
-                    next_inbound(next_inv_to_inbounds, now, rng)
-                };
+                p.next_inv_send = trickle.next(p.outbound, now, rng);
             }
             p.to_send.insert(hash);
         }
@@ -69,11 +58,7 @@ impl Node {
             .collect();
         for (id, outbound) in due {
             let Node { relay, rng, .. } = self;
-            let next = if outbound {
-                now + rand_exp(rng, OUTBOUND_INVENTORY_BROADCAST_INTERVAL)
-            } else {
-                next_inbound(&mut relay.next_inv_to_inbounds, now, rng)
-            };
+            let next = relay.trickle.next(outbound, now, rng);
             if let Some(p) = relay.peers.get_mut(&id) {
                 p.next_inv_send = next;
             }

@@ -106,8 +106,8 @@ pub struct Relay {
     pub validating: BTreeSet<[u8; 32]>,
     /// Rounds the fee filters we send.
     pub rounder: FeeFilterRounder,
-    /// The trickle timer all inbound peers share (Core's `m_next_inv_to_inbounds`).
-    pub next_inv_to_inbounds: Time,
+    /// The announcement timers.
+    pub trickle: Trickle,
     /// Tx-relay peers that negotiated wtxid relay.
     pub wtxid_peers: usize,
     /// Keys the per-peer rolling sets.
@@ -125,20 +125,41 @@ impl Relay {
             recent_rejects: RollingSet::new(RECENT_REJECTS_CAPACITY, (rng.gen(), rng.gen())),
             validating: BTreeSet::new(),
             rounder: FeeFilterRounder::new(fee_filter::DEFAULT_MIN_RELAY_TX_FEE),
-            next_inv_to_inbounds: Time(0),
+            trickle: Trickle {
+                inbound: config.inbound_trickle,
+                outbound: config.outbound_trickle,
+                next_inbound: Time(0),
+            },
             wtxid_peers: 0,
             salt,
         }
     }
 }
 
-/// Core's `NextInvToInbounds`: the trickle time all inbound peers share (`slot`),
-/// drawn anew once it has passed.
-fn next_inbound(slot: &mut Time, now: Time, rng: &mut impl Rng) -> Time {
-    if *slot <= now {
-        *slot = now + rand_exp(rng, INBOUND_INVENTORY_BROADCAST_INTERVAL);
+/// The Poisson announcement timers: one per outbound peer, one shared by all inbound
+/// peers so they cannot time our announcements apart.
+#[derive(Clone, Debug)]
+pub struct Trickle {
+    /// Mean interval for inbound peers.
+    pub inbound: Duration,
+    /// Mean interval for each outbound peer.
+    pub outbound: Duration,
+    /// The time all inbound peers share (Core's `m_next_inv_to_inbounds`).
+    pub next_inbound: Time,
+}
+
+impl Trickle {
+    /// The next announcement time for a peer: a fresh draw for an outbound one; for an
+    /// inbound one the shared time, drawn anew once it has passed (Core's `NextInvToInbounds`).
+    fn next(&mut self, outbound: bool, now: Time, rng: &mut impl Rng) -> Time {
+        if outbound {
+            return now + rand_exp(rng, self.outbound);
+        }
+        if self.next_inbound <= now {
+            self.next_inbound = now + rand_exp(rng, self.inbound);
+        }
+        self.next_inbound
     }
-    *slot
 }
 
 /// The 32 bytes a transaction is tracked by, whichever id it is.
@@ -188,11 +209,7 @@ impl Node {
             v.version,
         );
         let Node { relay, rng, .. } = self;
-        let next_inv_send = if outbound {
-            now + rand_exp(rng, OUTBOUND_INVENTORY_BROADCAST_INTERVAL)
-        } else {
-            next_inbound(&mut relay.next_inv_to_inbounds, now, rng)
-        };
+        let next_inv_send = relay.trickle.next(outbound, now, rng);
         let salt = relay.salt;
         let state = PeerRelay {
             wtxid,

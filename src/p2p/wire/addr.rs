@@ -178,7 +178,10 @@ mod tests {
         // The onion address does not fit the legacy message and is left out.
         assert_eq!(enc.len(), 1 + 2 * V1_ENTRY);
         // Port is big-endian, after the mapped IPv4 address.
-        assert_eq!(&enc[1 + 12..1 + 28], &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4]);
+        assert_eq!(
+            &enc[1 + 12..1 + 28],
+            &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4]
+        );
         assert_eq!(&enc[1 + 28..1 + 30], &8333u16.to_be_bytes());
         assert_eq!(decode_addr(&enc).unwrap(), entries[..2].to_vec());
     }
@@ -200,10 +203,7 @@ mod tests {
         // 1,001 entries claimed: Core's misbehaviour text, whatever follows.
         let mut over = vec![0xfd];
         over.extend_from_slice(&1001u16.to_le_bytes());
-        assert_eq!(
-            decode_addr(&over).unwrap_err().to_string(),
-            "addr message size = 1001"
-        );
+        assert_eq!(decode_addr(&over).unwrap_err().to_string(), "addr message size = 1001");
         assert_eq!(
             decode_addrv2(&over).unwrap_err().to_string(),
             "addrv2 message size = 1001"
