@@ -41,3 +41,12 @@ pub enum AddrError {
     #[error("addrman data inconsistent: {0}")]
     Inconsistent(&'static str),
 }
+
+impl From<crate::p2p::wire::WireError> for AddrError {
+    fn from(e: crate::p2p::wire::WireError) -> Self {
+        match e {
+            crate::p2p::wire::WireError::TrailingBytes(n) => AddrError::TrailingBytes(n),
+            _ => AddrError::Truncated,
+        }
+    }
+}

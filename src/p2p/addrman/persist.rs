@@ -16,6 +16,7 @@ use super::table::{Slot, BUCKET_SIZE, HASH_SCHEME, NEW_BUCKETS_PER_ADDRESS, NEW_
 use super::{AddrMan, Id};
 use crate::p2p::addr::{AddrError, NetAddr, Service};
 use crate::p2p::time::Time;
+use crate::p2p::wire::PayloadReader;
 
 const MAGIC: &[u8; 8] = b"weftaddr";
 const VERSION: u8 = 1;
@@ -81,8 +82,8 @@ impl AddrMan {
     /// Entries that no longer fit (collisions, unroutable) are dropped, as in Core.
     /// `_now` is taken for symmetry with the other operations; nothing stored depends on it.
     pub fn decode(bytes: &[u8], _now: Time) -> Result<AddrMan, AddrError> {
-        let mut r = Reader { buf: bytes };
-        if r.take(MAGIC.len())? != MAGIC {
+        let mut r = PayloadReader::new(bytes);
+        if r.bytes(MAGIC.len())? != MAGIC {
             return Err(AddrError::BadMagic);
         }
         let version = r.u8()?;
@@ -103,14 +104,14 @@ impl AddrMan {
             && bucket_size as usize == BUCKET_SIZE
             && scheme == HASH_SCHEME;
         let mut key = [0u8; 32];
-        key.copy_from_slice(r.take(32)?);
+        key.copy_from_slice(r.bytes(32)?);
         let n_new = r.count("new entries", (NEW_BUCKET_COUNT * BUCKET_SIZE) as u64, MIN_ENTRY_LEN)?;
         let n_tried = r.count(
             "tried entries",
             (TRIED_BUCKET_COUNT * BUCKET_SIZE) as u64,
             MIN_ENTRY_LEN,
         )?;
-        if r.buf.len() < (n_new + n_tried).saturating_mul(MIN_ENTRY_LEN) {
+        if r.remaining() < (n_new + n_tried).saturating_mul(MIN_ENTRY_LEN) {
             return Err(AddrError::Truncated);
         }
 
@@ -150,9 +151,7 @@ impl AddrMan {
             }
             refs.push((bucket as usize, idx));
         }
-        if !r.buf.is_empty() {
-            return Err(AddrError::TrailingBytes(r.buf.len()));
-        }
+        r.finish()?;
 
         // New entries take ids 0..n_new, so a reference's index is its id.
         for (id, info) in new_infos.into_iter().enumerate() {
@@ -244,43 +243,14 @@ fn put_entry(out: &mut Vec<u8>, info: &AddrInfo) {
     put_addr(out, &info.source);
 }
 
-/// A cursor over untrusted bytes: every read is bounds-checked.
-struct Reader<'a> {
-    buf: &'a [u8],
+/// Reads of the stored form on top of the wire layer's bounds-checked cursor.
+trait StoredRead {
+    fn count(&mut self, what: &'static str, max: u64, item_len: usize) -> Result<usize, AddrError>;
+    fn addr(&mut self) -> Result<NetAddr, AddrError>;
+    fn entry(&mut self) -> Result<AddrInfo, AddrError>;
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], AddrError> {
-        if self.buf.len() < n {
-            return Err(AddrError::Truncated);
-        }
-        let (head, rest) = self.buf.split_at(n);
-        self.buf = rest;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], AddrError> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N)?);
-        Ok(out)
-    }
-
-    fn u8(&mut self) -> Result<u8, AddrError> {
-        Ok(self.array::<1>()?[0])
-    }
-
-    fn u32(&mut self) -> Result<u32, AddrError> {
-        Ok(u32::from_le_bytes(self.array()?))
-    }
-
-    fn u64(&mut self) -> Result<u64, AddrError> {
-        Ok(u64::from_le_bytes(self.array()?))
-    }
-
-    fn i64(&mut self) -> Result<i64, AddrError> {
-        Ok(i64::from_le_bytes(self.array()?))
-    }
-
+impl StoredRead for PayloadReader<'_> {
     /// A count, checked against `max` and against the bytes left for `item_len`-byte items.
     fn count(&mut self, what: &'static str, max: u64, item_len: usize) -> Result<usize, AddrError> {
         let n = u64::from(self.u32()?);
@@ -288,7 +258,7 @@ impl<'a> Reader<'a> {
             return Err(AddrError::TooMany { what, count: n, max });
         }
         let n = n as usize;
-        if n.saturating_mul(item_len) > self.buf.len() {
+        if n.saturating_mul(item_len) > self.remaining() {
             return Err(AddrError::Truncated);
         }
         Ok(n)
@@ -297,7 +267,7 @@ impl<'a> Reader<'a> {
     fn addr(&mut self) -> Result<NetAddr, AddrError> {
         let id = self.u8()?;
         let len = usize::from(self.u8()?);
-        let bytes = self.take(len)?;
+        let bytes = self.bytes(len)?;
         NetAddr::from_bip155(id, bytes)?.ok_or(AddrError::Inconsistent("unknown address network"))
     }
 

@@ -18,6 +18,8 @@
 use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::p2p::wire::PayloadReader;
+
 use super::discourage::{Discouraged, GENERATION_CAP};
 use super::subnet::{canonical_ip, SubNet};
 use super::{BanEntry, BanError};
@@ -57,8 +59,8 @@ pub(super) fn encode(bans: &BTreeMap<SubNet, BanEntry>, discouraged: &Discourage
 
 /// Decodes what [`encode`] wrote; every malformed input is an error.
 pub(super) fn decode(bytes: &[u8]) -> Result<(BTreeMap<SubNet, BanEntry>, Discouraged), BanError> {
-    let mut r = Reader { bytes };
-    if r.take(MAGIC.len())? != MAGIC {
+    let mut r = PayloadReader::new(bytes);
+    if r.bytes(MAGIC.len())? != MAGIC {
         return Err(BanError::Corrupt("bad magic"));
     }
     let version = r.u8()?;
@@ -84,7 +86,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<(BTreeMap<SubNet, BanEntry>, Discou
 
     let previous = r.generation()?;
     let current = r.generation()?;
-    if !r.bytes.is_empty() {
+    if r.remaining() != 0 {
         return Err(BanError::Corrupt("trailing bytes"));
     }
     let discouraged = Discouraged::from_generations(previous, current)
@@ -111,35 +113,14 @@ fn put_addr(out: &mut Vec<u8>, ip: &IpAddr) {
     }
 }
 
-/// A cursor over untrusted bytes.
-struct Reader<'a> {
-    bytes: &'a [u8],
+/// Reads of the stored form on top of the wire layer's bounds-checked cursor.
+trait StoredRead {
+    fn count(&mut self, min_len: usize, cap: usize) -> Result<usize, BanError>;
+    fn addr(&mut self) -> Result<IpAddr, BanError>;
+    fn generation(&mut self) -> Result<HashSet<IpAddr>, BanError>;
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], BanError> {
-        if self.bytes.len() < n {
-            return Err(BanError::Truncated);
-        }
-        let (head, rest) = self.bytes.split_at(n);
-        self.bytes = rest;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], BanError> {
-        let mut a = [0u8; N];
-        a.copy_from_slice(self.take(N)?);
-        Ok(a)
-    }
-
-    fn u8(&mut self) -> Result<u8, BanError> {
-        Ok(self.array::<1>()?[0])
-    }
-
-    fn u64(&mut self) -> Result<u64, BanError> {
-        Ok(u64::from_le_bytes(self.array()?))
-    }
-
+impl StoredRead for PayloadReader<'_> {
     /// A count of items at least `min_len` bytes each, checked against the bytes left
     /// and `cap` so that it is safe to allocate for.
     fn count(&mut self, min_len: usize, cap: usize) -> Result<usize, BanError> {
@@ -147,7 +128,7 @@ impl<'a> Reader<'a> {
         if n > cap {
             return Err(BanError::Corrupt("count over the cap"));
         }
-        if n.saturating_mul(min_len) > self.bytes.len() {
+        if n.saturating_mul(min_len) > self.remaining() {
             return Err(BanError::Truncated);
         }
         Ok(n)

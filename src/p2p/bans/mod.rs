@@ -224,3 +224,12 @@ impl BanMan {
 
 #[cfg(test)]
 mod tests;
+
+impl From<crate::p2p::wire::WireError> for BanError {
+    fn from(e: crate::p2p::wire::WireError) -> Self {
+        match e {
+            crate::p2p::wire::WireError::TrailingBytes(_) => BanError::Corrupt("trailing bytes"),
+            _ => BanError::Truncated,
+        }
+    }
+}
