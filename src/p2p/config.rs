@@ -59,6 +59,9 @@ pub struct NodeConfig {
     pub inbound_trickle: Duration,
     /// Mean of each outbound peer's announcement timer.
     pub outbound_trickle: Duration,
+    /// Keep gossiped addresses that are not publicly routable (loopback, private
+    /// ranges): for test networks on one machine; Core always drops them.
+    pub allow_local_addrs: bool,
 }
 
 /// Core's `DEFAULT_MAX_TIP_AGE`.
@@ -81,6 +84,7 @@ impl Default for NodeConfig {
             max_tip_age: DEFAULT_MAX_TIP_AGE,
             inbound_trickle: crate::p2p::relay::INBOUND_INVENTORY_BROADCAST_INTERVAL,
             outbound_trickle: crate::p2p::relay::OUTBOUND_INVENTORY_BROADCAST_INTERVAL,
+            allow_local_addrs: false,
         }
     }
 }

@@ -87,6 +87,7 @@ impl Node {
             if p.is_outbound() { "outbound-full-relay" } else { "inbound" }, p.conn.kind.as_str());
         self.download.add_peer(id);
         self.relay_peer_ready(now, id);
+        self.addr_peer_ready(now, id);
         self.start_sync(id);
         self.handle_timeout(now);
     }

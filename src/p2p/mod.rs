@@ -5,6 +5,7 @@
 //! a global RNG, so `weftd` (tokio) and `netsim` (virtual time) run the same code.
 
 pub mod addr;
+pub mod addr_relay;
 pub mod addrman;
 pub mod bans;
 pub mod chain_view;

@@ -8,6 +8,8 @@ use rand_chacha::ChaCha20Rng;
 use tracing::{debug, info};
 use weft_transports::{ConnInfo, Message, PeerAddr};
 
+use super::addr_relay::PeerAddrs;
+use super::addrman::AddrMan;
 use super::chain_view::{ChainView, Job, JobResult};
 use super::config::NodeConfig;
 use super::disconnect::DisconnectReason;
@@ -112,6 +114,12 @@ pub struct Node {
     pub(super) relay: Relay,
     /// The time of the latest event or timer, for stamping sends.
     pub(super) clock: Time,
+    /// What we know of other nodes' addresses.
+    pub(super) addrman: AddrMan,
+    /// Address relay with each peer that has it set up.
+    pub(super) addrs: BTreeMap<PeerId, PeerAddrs>,
+    /// Keys the choice of peers a gossiped address is relayed to.
+    pub(super) addr_salt: (u64, u64),
 }
 
 impl Node {
@@ -125,6 +133,8 @@ impl Node {
         let targets = Targets::new(manual.iter().cloned(), now);
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let relay = Relay::new(&config, &mut rng);
+        let addrman = AddrMan::new(&mut rng);
+        let addr_salt = (rng.gen(), rng.gen());
         let mut node = Node {
             config,
             rng,
@@ -137,6 +147,9 @@ impl Node {
             targets,
             relay,
             clock: now,
+            addrman,
+            addrs: BTreeMap::new(),
+            addr_salt,
         };
         node.dial_due(now);
         node
@@ -150,6 +163,16 @@ impl Node {
     /// Connected peers, by id.
     pub fn peers(&self) -> impl Iterator<Item = &Peer> {
         self.peers.values()
+    }
+
+    /// The address manager.
+    pub fn addrman(&self) -> &AddrMan {
+        &self.addrman
+    }
+
+    /// Address relay state with `id`, once set up.
+    pub fn peer_addrs(&self, id: PeerId) -> Option<&PeerAddrs> {
+        self.addrs.get(&id)
     }
 
     /// One peer.
@@ -172,6 +195,7 @@ impl Node {
             .chain(self.targets.next_deadline())
             .chain(self.download.next_deadline())
             .chain(self.relay_next_deadline())
+            .chain(self.addr_next_deadline())
             .min()
     }
 
@@ -241,6 +265,7 @@ impl Node {
         }
         self.check_block_download(now);
         self.relay_on_timeout(now);
+        self.flush_addrs(now);
         self.dial_due(now);
     }
 
@@ -260,6 +285,7 @@ impl Node {
             self.request_blocks(now);
         }
         self.relay_forget_peer(now, peer);
+        self.addrs.remove(&peer);
     }
 
     /// Queues `msg` for `peer`.
@@ -340,6 +366,8 @@ impl Node {
             (HandshakeState::Ready, NetMsg::Tx(tx)) => self.on_tx(now, id, tx),
             (HandshakeState::Ready, NetMsg::FeeFilter(rate)) => self.on_feefilter(id, rate),
             (HandshakeState::Ready, NetMsg::Block(b)) => self.on_block(now, id, *b),
+            (HandshakeState::Ready, NetMsg::Addr(entries) | NetMsg::AddrV2(entries)) => self.on_addr(now, id, entries),
+            (HandshakeState::Ready, NetMsg::GetAddr) => self.on_getaddr(now, id),
             (HandshakeState::Ready, NetMsg::SendHeaders) => self.with_peer(id, |p| p.sync.prefers_headers = true),
             (HandshakeState::Ready, other) => {
                 debug!(target: "net", "ignoring unhandled message \"{}\" from peer={id}", other.command_name());

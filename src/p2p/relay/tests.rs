@@ -16,21 +16,21 @@ use crate::p2p::tests::{dialed, info, regtest_chain, FakeChain, FakeMempool};
 use crate::p2p::wire::{Inventory, NetMsg, Version, VersionAddr};
 use crate::p2p::{Action, DisconnectReason, Event, Node, NodeConfig, PeerId, Time};
 
-const T0: u64 = 1_700_000_000;
+pub(crate) const T0: u64 = 1_700_000_000;
 
-fn at(ms: u64) -> Time {
+pub(crate) fn at(ms: u64) -> Time {
     Time::from_secs(T0) + Duration::from_millis(ms)
 }
 
 /// Out of IBD on a genesis-only chain: any tip is recent enough.
-fn config() -> NodeConfig {
+pub(crate) fn config() -> NodeConfig {
     NodeConfig {
         max_tip_age: Duration::from_secs(100 * 365 * 24 * 3600),
         ..NodeConfig::default()
     }
 }
 
-fn new_node(cfg: NodeConfig) -> (Node, FakeMempool) {
+pub(crate) fn new_node(cfg: NodeConfig) -> (Node, FakeMempool) {
     let pool = FakeMempool::new();
     let chain = FakeChain {
         inner: regtest_chain(),
@@ -39,7 +39,7 @@ fn new_node(cfg: NodeConfig) -> (Node, FakeMempool) {
     (Node::new(cfg, Box::new(chain), 42, at(0)), pool)
 }
 
-fn deliver(n: &mut Node, now: Time, id: u64, msg: NetMsg) {
+pub(crate) fn deliver(n: &mut Node, now: Time, id: u64, msg: NetMsg) {
     n.handle(
         now,
         Event::Message {
@@ -51,7 +51,7 @@ fn deliver(n: &mut Node, now: Time, id: u64, msg: NetMsg) {
 
 /// Connects peer `id` and runs the handshake; `relay` is its version flag, `wtxid`
 /// whether it sends `wtxidrelay`.
-fn connect(n: &mut Node, now: Time, id: u64, outbound: bool, relay: bool, wtxid: bool) -> Vec<Action> {
+pub(crate) fn connect(n: &mut Node, now: Time, id: u64, outbound: bool, relay: bool, wtxid: bool) -> Vec<Action> {
     let dir = if outbound {
         Direction::Outbound
     } else {
@@ -87,12 +87,12 @@ fn connect(n: &mut Node, now: Time, id: u64, outbound: bool, relay: bool, wtxid:
     take(n)
 }
 
-fn take(n: &mut Node) -> Vec<Action> {
+pub(crate) fn take(n: &mut Node) -> Vec<Action> {
     std::iter::from_fn(|| n.poll_action()).collect()
 }
 
 /// Runs every timer up to `until`, returning what was done and when.
-fn run_until(n: &mut Node, until: Time) -> Vec<(Time, Action)> {
+pub(crate) fn run_until(n: &mut Node, until: Time) -> Vec<(Time, Action)> {
     let mut out = Vec::new();
     for _ in 0..100_000 {
         match n.poll_timeout() {
@@ -106,12 +106,12 @@ fn run_until(n: &mut Node, until: Time) -> Vec<(Time, Action)> {
     panic!("timers keep firing");
 }
 
-fn untimed(actions: Vec<(Time, Action)>) -> Vec<Action> {
+pub(crate) fn untimed(actions: Vec<(Time, Action)>) -> Vec<Action> {
     actions.into_iter().map(|(_, a)| a).collect()
 }
 
 /// Decoded messages of type `cmd` sent to `id`.
-fn sent(actions: &[Action], id: u64, cmd: &str) -> Vec<NetMsg> {
+pub(crate) fn sent(actions: &[Action], id: u64, cmd: &str) -> Vec<NetMsg> {
     actions
         .iter()
         .filter_map(|a| match a {
