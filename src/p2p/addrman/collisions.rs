@@ -22,7 +22,11 @@ impl AddrMan {
                     let service = new_info.service;
                     let new_success = new_info.last_success;
                     let slot = self.key.tried_slot(&service);
-                    match self.tried_table[slot.index()].and_then(|old| self.entries.get(&old)) {
+                    match self
+                        .tried_table
+                        .get(slot.index())
+                        .and_then(|old| self.entries.get(&old))
+                    {
                         // The slot emptied meanwhile: just move in.
                         None => {
                             self.good_at(&service, false, now);
@@ -65,7 +69,10 @@ impl AddrMan {
             return None;
         };
         let slot = self.key.tried_slot(&new_info.service);
-        let old = self.tried_table[slot.index()].and_then(|id| self.entries.get(&id))?;
+        let old = self
+            .tried_table
+            .get(slot.index())
+            .and_then(|id| self.entries.get(&id))?;
         Some((old.service, old.services, old.last_try))
     }
 

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand::{Rng, RngCore};
 
 pub use entry::AddrInfo;
-use table::{BucketKey, Slot, BUCKET_SIZE, NEW_BUCKETS_PER_ADDRESS, NEW_BUCKET_COUNT, TRIED_BUCKET_COUNT};
+use table::{BucketKey, Slot, SlotTable, NEW_BUCKETS_PER_ADDRESS, NEW_BUCKET_COUNT};
 
 use crate::p2p::addr::{NetAddr, Network, Service};
 use crate::p2p::time::Time;
@@ -50,9 +50,9 @@ pub struct AddrMan {
     entries: BTreeMap<Id, AddrInfo>,
     by_service: BTreeMap<Service, Id>,
     /// `NEW_BUCKET_COUNT * BUCKET_SIZE` slots, bucket-major.
-    new_table: Vec<Option<Id>>,
+    new_table: SlotTable,
     /// `TRIED_BUCKET_COUNT * BUCKET_SIZE` slots, bucket-major.
-    tried_table: Vec<Option<Id>>,
+    tried_table: SlotTable,
     next_id: Id,
     n_new: usize,
     n_tried: usize,
@@ -82,8 +82,8 @@ impl AddrMan {
             key: BucketKey(key),
             entries: BTreeMap::new(),
             by_service: BTreeMap::new(),
-            new_table: vec![None; NEW_BUCKET_COUNT * BUCKET_SIZE],
-            tried_table: vec![None; TRIED_BUCKET_COUNT * BUCKET_SIZE],
+            new_table: SlotTable::default(),
+            tried_table: SlotTable::default(),
             next_id: 0,
             n_new: 0,
             n_tried: 0,
@@ -164,7 +164,7 @@ impl AddrMan {
             None => self.create(service, services, time.saturating_sub(penalty).max(0), *source),
         };
         let slot = self.key.new_slot(&service, source);
-        let occupant = self.new_table[slot.index()];
+        let occupant = self.new_table.get(slot.index());
         if occupant == Some(id) {
             return false;
         }
@@ -179,7 +179,7 @@ impl AddrMan {
             if let Some(info) = self.entries.get_mut(&id) {
                 info.ref_count += 1;
             }
-            self.new_table[slot.index()] = Some(id);
+            self.new_table.set(slot.index(), id);
         } else if my_refs == 0 {
             self.delete(id);
         }
@@ -208,7 +208,7 @@ impl AddrMan {
 
     /// Empties a new-table slot, deleting its entry if that was its last reference.
     fn clear_new(&mut self, slot: Slot) {
-        let Some(id) = self.new_table[slot.index()].take() else {
+        let Some(id) = self.new_table.take(slot.index()) else {
             return;
         };
         let orphaned = match self.entries.get_mut(&id) {
@@ -240,8 +240,8 @@ impl AddrMan {
                 bucket,
                 pos: self.key.position(true, bucket, &service),
             };
-            if self.new_table[slot.index()] == Some(id) {
-                self.new_table[slot.index()] = None;
+            if self.new_table.get(slot.index()) == Some(id) {
+                self.new_table.take(slot.index());
                 refs -= 1;
             }
         }
@@ -250,10 +250,10 @@ impl AddrMan {
         self.counts[net].new -= 1;
 
         let tried = self.key.tried_slot(&service);
-        if let Some(old_id) = self.tried_table[tried.index()].take() {
+        if let Some(old_id) = self.tried_table.take(tried.index()) {
             self.demote(old_id);
         }
-        self.tried_table[tried.index()] = Some(id);
+        self.tried_table.set(tried.index(), id);
         self.n_tried += 1;
         self.counts[net].tried += 1;
         if let Some(info) = self.entries.get_mut(&id) {
@@ -275,7 +275,7 @@ impl AddrMan {
         if let Some(old) = self.entries.get_mut(&id) {
             old.ref_count = 1;
         }
-        self.new_table[slot.index()] = Some(id);
+        self.new_table.set(slot.index(), id);
         self.n_new += 1;
         self.counts[net].new += 1;
     }
@@ -303,7 +303,7 @@ impl AddrMan {
             return false;
         }
         let slot = self.key.tried_slot(service);
-        if test_before_evict && self.tried_table[slot.index()].is_some() {
+        if test_before_evict && self.tried_table.get(slot.index()).is_some() {
             if self.tried_collisions.len() < MAX_TRIED_COLLISIONS {
                 self.tried_collisions.insert(id);
             }

@@ -62,11 +62,7 @@ impl AddrMan {
         let refs: Vec<(u32, u32)> = self
             .new_table
             .iter()
-            .enumerate()
-            .filter_map(|(i, slot)| {
-                let id = (*slot)?;
-                Some(((i / BUCKET_SIZE) as u32, *index.get(&id)?))
-            })
+            .filter_map(|(i, id)| Some(((i / BUCKET_SIZE) as u32, *index.get(&id)?)))
             .collect();
         out.extend_from_slice(&(refs.len() as u32).to_le_bytes());
         for (bucket, idx) in refs {
@@ -182,14 +178,14 @@ impl AddrMan {
             return;
         }
         let slot = self.key.tried_slot(&info.service);
-        if self.tried_table[slot.index()].is_some() {
+        if self.tried_table.get(slot.index()).is_some() {
             return;
         }
         let id = self.next_id;
         self.next_id += 1;
         info.in_tried = true;
         info.ref_count = 0;
-        self.tried_table[slot.index()] = Some(id);
+        self.tried_table.set(slot.index(), id);
         self.by_service.insert(info.service, id);
         self.counts[info.service.addr.network().index()].tried += 1;
         self.n_tried += 1;
@@ -208,13 +204,13 @@ impl AddrMan {
         if same_layout {
             slot.pos = self.key.position(true, bucket, &service);
         }
-        if !same_layout || self.new_table[slot.index()].is_some() {
+        if !same_layout || self.new_table.get(slot.index()).is_some() {
             slot = self.key.new_slot(&service, &info.source);
-            if self.new_table[slot.index()].is_some() {
+            if self.new_table.get(slot.index()).is_some() {
                 return;
             }
         }
-        self.new_table[slot.index()] = Some(id);
+        self.new_table.set(slot.index(), id);
         if let Some(info) = self.entries.get_mut(&id) {
             info.ref_count += 1;
         }

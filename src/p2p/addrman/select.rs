@@ -65,7 +65,7 @@ impl AddrMan {
             let bucket = rng.gen_range(0..bucket_count);
             let start = rng.gen_range(0..BUCKET_SIZE);
             let found = (0..BUCKET_SIZE)
-                .map(|i| table[bucket * BUCKET_SIZE + (start + i) % BUCKET_SIZE])
+                .map(|i| table.get(bucket * BUCKET_SIZE + (start + i) % BUCKET_SIZE))
                 .find_map(|slot| slot.filter(|&id| wanted(id)));
             let Some(info) = found.and_then(|id| self.entries.get(&id)) else {
                 continue;

@@ -23,6 +23,35 @@ pub const NEW_BUCKETS_PER_ADDRESS: u8 = 8;
 /// Version of the bucketing hash; stored, so a change re-buckets on load.
 pub const HASH_SCHEME: u8 = 1;
 
+/// A table's slots, kept sparsely: a node that knows a few addresses pays for a few
+/// (a dense table would cost every node, even a simulated one, over a megabyte).
+#[derive(Clone, Debug, Default)]
+pub struct SlotTable {
+    used: std::collections::BTreeMap<u32, u64>,
+}
+
+impl SlotTable {
+    /// The entry id in slot `i`, if any.
+    pub fn get(&self, i: usize) -> Option<u64> {
+        self.used.get(&(i as u32)).copied()
+    }
+
+    /// Puts `id` in slot `i`.
+    pub fn set(&mut self, i: usize, id: u64) {
+        self.used.insert(i as u32, id);
+    }
+
+    /// Empties slot `i`, returning what it held.
+    pub fn take(&mut self, i: usize) -> Option<u64> {
+        self.used.remove(&(i as u32))
+    }
+
+    /// Occupied slots and their ids, in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        self.used.iter().map(|(&i, &id)| (i as usize, id))
+    }
+}
+
 /// A table slot: bucket and position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Slot {

@@ -43,8 +43,9 @@ pub(super) fn key(seed: u8) -> [u8; 32] {
 /// Core's CheckAddrman, as a test helper: every count and reference agrees with the tables.
 pub(super) fn check_invariants(am: &AddrMan) {
     let mut refs = std::collections::BTreeMap::<Id, u8>::new();
-    for (i, slot) in am.new_table.iter().enumerate() {
-        if let Some(id) = slot {
+    for (i, id) in am.new_table.iter() {
+        {
+            let id = &id;
             let info = am.entries.get(id).expect("new slot names a live entry");
             assert!(!info.in_tried);
             let bucket = i / BUCKET_SIZE;
@@ -53,8 +54,9 @@ pub(super) fn check_invariants(am: &AddrMan) {
         }
     }
     let mut tried = 0;
-    for (i, slot) in am.tried_table.iter().enumerate() {
-        if let Some(id) = slot {
+    for (i, id) in am.tried_table.iter() {
+        {
+            let id = &id;
             let info = am.entries.get(id).expect("tried slot names a live entry");
             assert!(info.in_tried && info.ref_count == 0);
             assert_eq!(am.key.tried_slot(&info.service).index(), i);
@@ -213,13 +215,7 @@ fn one_source_group_fills_at_most_64_new_buckets() {
         let source = v4(252, 2, (i % 256) as u8, 1);
         am.add(&[rec(s)], &source, 0, &mut r, now());
     }
-    let buckets: BTreeSet<usize> = am
-        .new_table
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.is_some())
-        .map(|(i, _)| i / BUCKET_SIZE)
-        .collect();
+    let buckets: BTreeSet<usize> = am.new_table.iter().map(|(i, _)| i / BUCKET_SIZE).collect();
     assert!(buckets.len() <= 64, "{} buckets", buckets.len());
     assert!(buckets.len() > 48, "{} buckets: the 64 are used", buckets.len());
 
@@ -230,13 +226,7 @@ fn one_source_group_fills_at_most_64_new_buckets() {
         let source = v4(100 + (i % 64) as u8, (i / 64) as u8, 1, 1);
         spread.add(&[rec(s)], &source, 0, &mut r, now());
     }
-    let buckets: BTreeSet<usize> = spread
-        .new_table
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.is_some())
-        .map(|(i, _)| i / BUCKET_SIZE)
-        .collect();
+    let buckets: BTreeSet<usize> = spread.new_table.iter().map(|(i, _)| i / BUCKET_SIZE).collect();
     assert!(buckets.len() > 500, "{} buckets", buckets.len());
     check_invariants(&am);
     check_invariants(&spread);
@@ -265,13 +255,7 @@ fn one_address_group_reaches_at_most_8_tried_buckets() {
         am.add(&[rec(s)], &source, 0, &mut r, now());
         am.good(&s, now());
     }
-    let buckets: BTreeSet<usize> = am
-        .tried_table
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.is_some())
-        .map(|(i, _)| i / BUCKET_SIZE)
-        .collect();
+    let buckets: BTreeSet<usize> = am.tried_table.iter().map(|(i, _)| i / BUCKET_SIZE).collect();
     assert!(!buckets.is_empty() && buckets.len() <= 8);
     check_invariants(&am);
 }
