@@ -63,12 +63,19 @@ pub struct PeerSummary {
     pub recv_per_msg: std::collections::BTreeMap<String, u64>,
     /// Byte and message counters.
     pub stats: StatsSnapshot,
+    /// Address relay is set up with it.
+    pub addr_relay: bool,
+    /// Addresses of theirs processed.
+    pub addr_processed: u64,
+    /// Addresses of theirs dropped by the rate limit.
+    pub addr_rate_limited: u64,
 }
 
 impl PeerSummary {
     /// From the core's peer and the transport's counters.
     pub fn new(node: &Node, p: &Peer, stats: StatsSnapshot, now: Time) -> Self {
         let v = p.version.as_ref();
+        let addrs = node.peer_addrs(p.id);
         PeerSummary {
             id: p.id,
             transport: p.conn.kind,
@@ -96,6 +103,9 @@ impl PeerSummary {
             sent_per_msg: p.sent_per_msg.clone(),
             recv_per_msg: p.recv_per_msg.clone(),
             stats,
+            addr_relay: addrs.is_some(),
+            addr_processed: addrs.map_or(0, |a| a.processed),
+            addr_rate_limited: addrs.map_or(0, |a| a.rate_limited),
         }
     }
 }

@@ -172,9 +172,9 @@ fn peer_json(ctx: &RpcContext, p: &PeerSummary) -> Value {
     o.insert("synced_headers".into(), json!(synced_headers));
     o.insert("synced_blocks".into(), json!(synced_blocks));
     o.insert("inflight".into(), json!(p.in_flight));
-    o.insert("addr_relay_enabled".into(), json!(false));
-    o.insert("addr_processed".into(), json!(0));
-    o.insert("addr_rate_limited".into(), json!(0));
+    o.insert("addr_relay_enabled".into(), json!(p.addr_relay));
+    o.insert("addr_processed".into(), json!(p.addr_processed));
+    o.insert("addr_rate_limited".into(), json!(p.addr_rate_limited));
     o.insert("permissions".into(), json!([]));
     o.insert("minfeefilter".into(), amount(0));
     o.insert("bytessent_per_msg".into(), json!(p.sent_per_msg));
