@@ -5,8 +5,8 @@
 //! `[perm,...@]target` syntax and the same error messages. Only IP targets are taken;
 //! Core's onion/I2P whitelists are out of scope with [`SubNet`].
 
+use core::net::{IpAddr, SocketAddr};
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
 use std::ops::{BitOr, BitOrAssign};
 use std::str::FromStr;
 

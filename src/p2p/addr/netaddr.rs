@@ -1,7 +1,7 @@
 //! `NetAddr` (Core's CNetAddr without the internal names) and `Service` (CService).
 
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::error::AddrError;
 use super::{base32, sha3};
@@ -484,8 +484,8 @@ impl Service {
     }
 }
 
-impl From<std::net::SocketAddr> for Service {
-    fn from(sa: std::net::SocketAddr) -> Service {
+impl From<core::net::SocketAddr> for Service {
+    fn from(sa: core::net::SocketAddr) -> Service {
         Service {
             addr: NetAddr::from(sa.ip()),
             port: sa.port(),

@@ -1,6 +1,6 @@
 //! Address, classification and group tests, after Core's net_tests and netbase_tests.
 
-use std::net::{IpAddr, Ipv6Addr};
+use core::net::{IpAddr, Ipv6Addr};
 
 use super::*;
 
@@ -111,7 +111,7 @@ fn ip_conversions_and_display() {
     assert_eq!(cjdns.ip(), Some("fc00:1:2:3:4:5:6:7".parse().unwrap()));
     assert_eq!(Service::new(ip("1.2.3.4"), 8333).to_string(), "1.2.3.4:8333");
     assert_eq!(Service::new(ip("2001:db9::2"), 8333).to_string(), "[2001:db9::2]:8333");
-    let sa: std::net::SocketAddr = "[::ffff:5.6.7.8]:18444".parse().unwrap();
+    let sa: core::net::SocketAddr = "[::ffff:5.6.7.8]:18444".parse().unwrap();
     assert_eq!(Service::from(sa), Service::new(NetAddr::Ipv4([5, 6, 7, 8]), 18444));
     assert_eq!(Network::from_name("ONION"), Some(Network::Onion));
     assert_eq!(Network::I2p.to_string(), "i2p");

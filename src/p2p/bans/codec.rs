@@ -15,8 +15,8 @@
 //! The bytes are untrusted: every count is checked against the bytes left (and the
 //! generation cap) before anything is allocated, and every field is validated.
 
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::collections::{BTreeMap, HashSet};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::p2p::wire::PayloadReader;
 

@@ -6,8 +6,8 @@
 //! previous one and the old previous one is dropped, so at most twice the cap is held
 //! and the most recent cap's worth of addresses is always remembered.
 
+use core::net::IpAddr;
 use std::collections::HashSet;
-use std::net::IpAddr;
 
 use super::subnet::canonical_ip;
 
@@ -91,7 +91,7 @@ fn sorted(set: &HashSet<IpAddr>) -> Vec<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::{Ipv4Addr, Ipv6Addr};
+    use core::net::{Ipv4Addr, Ipv6Addr};
 
     fn nth(i: u32) -> IpAddr {
         IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i))

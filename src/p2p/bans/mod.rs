@@ -9,8 +9,8 @@ mod codec;
 pub mod discourage;
 pub mod subnet;
 
+use core::net::IpAddr;
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::p2p::time::Time;

@@ -6,8 +6,8 @@
 //! peers are identified by IP here, so those are out of scope. Addresses are parsed
 //! strictly (no DNS, no `1.2.3` shorthand, no scope ids).
 
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 /// A subnet string that does not parse.
