@@ -51,11 +51,11 @@ pub fn to_entry(rec: &AddrRecord) -> AddrEntry {
 impl Node {
     /// Address relay state for `id`, set up on first use (Core's `SetupAddressRelay`).
     fn addr_state(&mut self, now: Time, id: PeerId) -> &mut PeerAddrs {
-        let salt = (self.rng.gen(), self.rng.gen());
-        let first = now + rand_exp(&mut self.rng, AVG_ADDRESS_BROADCAST_INTERVAL);
-        self.addrs.entry(id).or_insert_with(|| {
-            let mut s = PeerAddrs::new(now, salt);
-            s.next_send = first;
+        // Randomness is drawn only on setup, not on every message from the peer.
+        let Node { addrs, rng, .. } = self;
+        addrs.entry(id).or_insert_with(|| {
+            let mut s = PeerAddrs::new(now, (rng.gen(), rng.gen()));
+            s.next_send = now + rand_exp(rng, AVG_ADDRESS_BROADCAST_INTERVAL);
             s
         })
     }
