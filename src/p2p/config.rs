@@ -2,11 +2,15 @@
 
 use std::time::Duration;
 
-use weft_transports::PeerAddr;
+use weft_transports::{PeerAddr, Scheme};
 
+use super::addr::Service;
+use super::bans::DEFAULT_BAN_TIME;
+use super::permissions::{WhitebindPermissions, WhitelistPermissions};
 use super::ping::{PING_INTERVAL, PING_TIMEOUT};
 use super::relay::fee_filter::DEFAULT_MIN_RELAY_TX_FEE;
 use super::relay::orphans::DEFAULT_MAX_ORPHAN_TRANSACTIONS;
+use super::slots::SlotConfig;
 use crate::chain::policy::FeeRate;
 
 /// Core's `PROTOCOL_VERSION`.
@@ -62,6 +66,29 @@ pub struct NodeConfig {
     /// Keep gossiped addresses that are not publicly routable (loopback, private
     /// ranges): for test networks on one machine; Core always drops them.
     pub allow_local_addrs: bool,
+    /// Open automatic outbound connections from addrman (off with `-connect`).
+    pub auto_outbound: bool,
+    /// Slot limits: `-maxconnections` and the outbound targets.
+    pub slots: SlotConfig,
+    /// Transports to dial, most preferred first, among those a peer offers.
+    pub prefer: Vec<Scheme>,
+    /// `-seednode`: visited once for addresses, then left.
+    pub seednodes: Vec<PeerAddr>,
+    /// DNS seeds to ask when addrman is (nearly) empty (`-dnsseed`).
+    pub dns_seeds: Vec<String>,
+    /// Fixed seeds, tried when nothing else gave an address within a minute.
+    pub fixed_seeds: Vec<Service>,
+    /// The chain's default port, for addresses from DNS seeds.
+    pub default_port: u16,
+    /// Our own reachable addresses, advertised to peers (`-externalip`, or the bound
+    /// listen addresses in a test network).
+    pub advertise: Vec<Service>,
+    /// `-whitelist` ranges.
+    pub whitelist: Vec<WhitelistPermissions>,
+    /// `-whitebind` listeners: peers arriving on them get their permissions.
+    pub whitebind: Vec<WhitebindPermissions>,
+    /// `-bantime`: how long a `setban` without a time lasts.
+    pub ban_time: Duration,
 }
 
 /// Core's `DEFAULT_MAX_TIP_AGE`.
@@ -85,6 +112,17 @@ impl Default for NodeConfig {
             inbound_trickle: crate::p2p::relay::INBOUND_INVENTORY_BROADCAST_INTERVAL,
             outbound_trickle: crate::p2p::relay::OUTBOUND_INVENTORY_BROADCAST_INTERVAL,
             allow_local_addrs: false,
+            auto_outbound: false,
+            slots: SlotConfig::default(),
+            prefer: vec![Scheme::Quic, Scheme::Tcp],
+            seednodes: Vec::new(),
+            dns_seeds: Vec::new(),
+            fixed_seeds: Vec::new(),
+            default_port: 18444,
+            advertise: Vec::new(),
+            whitelist: Vec::new(),
+            whitebind: Vec::new(),
+            ban_time: DEFAULT_BAN_TIME,
         }
     }
 }

@@ -104,6 +104,7 @@ impl Node {
     /// RPC): announce the new tip as a block job would.
     pub fn chain_updated(&mut self, now: Time) {
         self.clock = now;
+        self.connman.last_tip_change = now;
         self.announce_tip(now);
     }
 }

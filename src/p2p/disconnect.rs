@@ -75,4 +75,22 @@ pub enum DisconnectReason {
     /// The node is shutting down.
     #[error("shutting down")]
     Shutdown,
+    /// A feeler connection did its job.
+    #[error("feeler connection completed")]
+    FeelerDone,
+    /// A `-seednode` visit got its addresses or ran out of time.
+    #[error("addrfetch connection completed")]
+    AddrFetchDone,
+    /// An inbound peer made room for a new one.
+    #[error("evicted to make room for a new inbound connection")]
+    Evicted,
+    /// An inbound connection was turned away; the text says why.
+    #[error("connection dropped ({0})")]
+    Refused(String),
+    /// The peer's address was banned by the operator.
+    #[error("banned by the operator")]
+    Banned,
+    /// The extra outbound peer tried for a stale tip is no longer needed.
+    #[error("extra outbound peer no longer needed")]
+    ExtraOutbound,
 }

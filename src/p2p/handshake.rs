@@ -31,7 +31,7 @@ impl Node {
             nonce: p.local_nonce,
             user_agent: self.config.user_agent.clone(),
             start_height: self.chain.tip().height as i32,
-            relay: self.config.relay,
+            relay: self.config.relay && p.conn_type.relays_txs(),
         };
         debug!(target: "net", "send version message: version {}, blocks={}, txrelay={}, peer={id}",
             v.version, v.start_height, v.relay);
@@ -84,7 +84,11 @@ impl Node {
             (v.version, v.start_height, v.user_agent.clone())
         });
         info!(target: "net", "New {} peer connected: transport: {}, version: {version}, blocks={height}, peer={id}, agent={ua}",
-            if p.is_outbound() { "outbound-full-relay" } else { "inbound" }, p.conn.kind.as_str());
+            p.conn_type.as_str(), p.conn.kind.as_str());
+        if self.outbound_ready(now, id) {
+            // A feeler's work is done once the handshake is.
+            return;
+        }
         self.download.add_peer(id);
         self.relay_peer_ready(now, id);
         self.addr_peer_ready(now, id);

@@ -10,6 +10,8 @@ pub mod addrman;
 pub mod bans;
 pub mod chain_view;
 pub mod config;
+pub mod conn_type;
+pub mod connman;
 pub mod control;
 pub mod disconnect;
 pub mod handshake;

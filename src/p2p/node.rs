@@ -10,8 +10,11 @@ use weft_transports::{ConnInfo, Message, PeerAddr};
 
 use super::addr_relay::PeerAddrs;
 use super::addrman::AddrMan;
+use super::bans::BanMan;
 use super::chain_view::{ChainView, Job, JobResult};
 use super::config::NodeConfig;
+use super::conn_type::ConnectionType;
+use super::connman::Connman;
 use super::disconnect::DisconnectReason;
 use super::outbound::Targets;
 use super::peer::{HandshakeState, Peer, PeerId};
@@ -63,6 +66,13 @@ pub enum Event {
     },
     /// A [`Job`] the core asked for has finished.
     JobDone(JobResult),
+    /// A DNS seed lookup the core asked for has finished.
+    Resolved {
+        /// The seed's host name.
+        host: String,
+        /// Its addresses, or why there are none.
+        result: Result<Vec<std::net::SocketAddr>, String>,
+    },
 }
 
 /// Something the core wants done.
@@ -98,6 +108,13 @@ pub enum Action {
         /// With witnesses (`MSG_WITNESS_BLOCK`) or stripped (`MSG_BLOCK`).
         witness: bool,
     },
+    /// Look up a DNS seed; answer with `Resolved`.
+    Resolve {
+        /// The seed's host name.
+        host: String,
+        /// The port its addresses listen on.
+        port: u16,
+    },
 }
 
 /// The p2p core.
@@ -120,6 +137,10 @@ pub struct Node {
     pub(super) addrs: BTreeMap<PeerId, PeerAddrs>,
     /// Keys the choice of peers a gossiped address is relayed to.
     pub(super) addr_salt: (u64, u64),
+    /// Automatic outbound connections and seeds.
+    pub(super) connman: Connman,
+    /// Manual bans and discouraged addresses.
+    pub(super) bans: BanMan,
 }
 
 impl Node {
@@ -133,8 +154,11 @@ impl Node {
         let targets = Targets::new(manual.iter().cloned(), now);
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let relay = Relay::new(&config, &mut rng);
-        let addrman = AddrMan::new(&mut rng);
+        let mut addrman = AddrMan::new(&mut rng);
+        addrman.set_local_ok(config.allow_local_addrs);
         let addr_salt = (rng.gen(), rng.gen());
+        let first_feeler = Node::first_feeler(now, &mut rng);
+        let connman = Connman::new(now, rng.gen(), first_feeler, config.seednodes.clone());
         let mut node = Node {
             config,
             rng,
@@ -150,6 +174,8 @@ impl Node {
             addrman,
             addrs: BTreeMap::new(),
             addr_salt,
+            connman,
+            bans: BanMan::new(),
         };
         node.dial_due(now);
         node
@@ -196,6 +222,7 @@ impl Node {
             .chain(self.download.next_deadline())
             .chain(self.relay_next_deadline())
             .chain(self.addr_next_deadline())
+            .chain(self.connman_deadline())
             .min()
     }
 
@@ -206,7 +233,9 @@ impl Node {
             Event::Connected { peer, info, dialed } => self.on_connected(now, peer, info, dialed),
             Event::ConnectFailed { addr, error } => {
                 info!(target: "net", "connection to {addr} failed: {error}");
-                self.targets.failed(&addr, now);
+                if !self.automatic_dial_failed(&addr, &error) {
+                    self.targets.failed(&addr, now);
+                }
             }
             Event::Message { peer, msg } => self.on_message(now, peer, msg),
             Event::Datagram { peer, data } => {
@@ -216,7 +245,7 @@ impl Node {
                 if let Some(p) = self.peers.remove(&peer) {
                     info!(target: "net", "peer={peer} ({}) disconnected: {reason}", p.conn.remote_id);
                     self.targets.disconnected(peer, now);
-                    self.forget_peer(now, peer);
+                    self.forget_peer(now, peer, &p);
                 }
             }
             Event::JobDone(JobResult::Headers {
@@ -233,6 +262,7 @@ impl Node {
                 tip_changed,
             }) => self.on_block_done(now, peer, hash, error, invalid, tip_changed),
             Event::JobDone(JobResult::Transaction { peer, tx, outcome }) => self.on_tx_done(now, peer, tx, outcome),
+            Event::Resolved { host, result } => self.on_resolved(now, &host, result),
         }
     }
 
@@ -267,20 +297,28 @@ impl Node {
         self.relay_on_timeout(now);
         self.flush_addrs(now);
         self.dial_due(now);
+        self.open_connections(now);
     }
 
     /// Drops a peer: logs the reason, tells the driver, and schedules any redial.
     pub fn disconnect(&mut self, now: Time, peer: PeerId, reason: DisconnectReason) {
         if let Some(p) = self.peers.remove(&peer) {
             info!(target: "net", "disconnecting peer={peer} ({}): {reason}", p.conn.remote_id);
+            self.maybe_discourage(&p, &reason);
             self.targets.disconnected(peer, now);
             self.actions.push_back(Action::Disconnect { peer, reason });
-            self.forget_peer(now, peer);
+            self.forget_peer(now, peer, &p);
         }
     }
 
     /// Frees what a gone peer held: its block and transaction requests go to others.
-    fn forget_peer(&mut self, now: Time, peer: PeerId) {
+    fn forget_peer(&mut self, now: Time, peer: PeerId, gone: &Peer) {
+        if gone.conn_type.is_automatic_outbound() {
+            if let Some(service) = gone.service.filter(|_| gone.is_ready()) {
+                // Remembers when it last worked, for gossip freshness.
+                self.addrman.connected(&service, now);
+            }
+        }
         if !self.download.remove_peer(peer).is_empty() {
             self.request_blocks(now);
         }
@@ -309,12 +347,33 @@ impl Node {
     fn on_connected(&mut self, now: Time, id: PeerId, info: ConnInfo, dialed: Option<PeerAddr>) {
         let nonce = self.rng.gen::<u64>();
         let outbound = dialed.is_some();
-        if let Some(addr) = &dialed {
-            self.targets.connected(addr, id);
-        }
+        let perms = self.permissions_for(&info, !outbound);
+        let (conn_type, service) = match &dialed {
+            Some(addr) => {
+                self.targets.connected(addr, id);
+                self.classify_outbound(addr)
+            }
+            None => {
+                if let Some(why) = self.admit_inbound(now, &info, perms) {
+                    let reason = DisconnectReason::Refused(why.to_string());
+                    info!(target: "net", "connection from {} dropped ({why})", info.remote_id);
+                    self.actions.push_back(Action::Disconnect { peer: id, reason });
+                    return;
+                }
+                (ConnectionType::Inbound, info.remote_addr.map(Into::into))
+            }
+        };
         info!(target: "net", "connection established peer={id} {} {} transport={}",
-            if outbound { "outbound" } else { "inbound" }, info.remote_id, info.kind.as_str());
-        self.peers.insert(id, Peer::new(id, info, dialed, now, nonce));
+            conn_type.as_str(), info.remote_id, info.kind.as_str());
+        let mut peer = Peer::new(id, info, dialed, now, nonce);
+        peer.conn_type = conn_type;
+        peer.permissions = perms;
+        peer.service = service;
+        let group_addr = service
+            .map(|s| s.addr)
+            .or_else(|| peer.conn.remote_addr.map(|a| a.ip().into()));
+        peer.net_group = group_addr.map_or(0, |a| self.keyed_group_of(&a));
+        self.peers.insert(id, peer);
         if outbound {
             self.send_version(now, id);
         }

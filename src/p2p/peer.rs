@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use weft_transports::{ConnInfo, Direction, PeerAddr};
 
+use super::addr::Service;
+use super::conn_type::ConnectionType;
+use super::permissions::NetPermissions;
 use super::ping::PingState;
 use super::sync::PeerSync;
 use super::time::Time;
@@ -66,11 +69,29 @@ pub struct Peer {
     pub sent_per_msg: std::collections::BTreeMap<String, u64>,
     /// Bytes received per message type, counted the same way.
     pub recv_per_msg: std::collections::BTreeMap<String, u64>,
+    /// Why the connection exists.
+    pub conn_type: ConnectionType,
+    /// What `-whitelist`/`-whitebind` grant it.
+    pub permissions: NetPermissions,
+    /// Its network group, keyed with our secret (eviction and outbound diversity).
+    pub net_group: u64,
+    /// Its address as addrman knows it: dialed for outbound, the source for inbound.
+    pub service: Option<Service>,
+    /// When it last gave us a block that extended our chain.
+    pub last_block_time: Option<Time>,
+    /// When it last gave us a transaction our mempool accepted.
+    pub last_tx_time: Option<Time>,
 }
 
 impl Peer {
     /// A peer whose transport just connected.
     pub fn new(id: PeerId, conn: ConnInfo, dialed: Option<PeerAddr>, now: Time, local_nonce: u64) -> Self {
+        // The node refines this once it knows why it dialed.
+        let conn_type = if dialed.is_some() {
+            ConnectionType::Manual
+        } else {
+            ConnectionType::Inbound
+        };
         Peer {
             id,
             conn,
@@ -87,6 +108,12 @@ impl Peer {
             last_recv: None,
             sent_per_msg: Default::default(),
             recv_per_msg: Default::default(),
+            conn_type,
+            permissions: NetPermissions::NONE,
+            net_group: 0,
+            service: None,
+            last_block_time: None,
+            last_tx_time: None,
         }
     }
 

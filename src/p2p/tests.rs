@@ -127,7 +127,7 @@ fn drain(n: &mut Node) -> (Sent, Dropped) {
         match a {
             Action::Send { peer, msg } => sent.push((peer, msg)),
             Action::Disconnect { peer, reason } => dropped.push((peer, reason)),
-            Action::Connect { .. } | Action::Validate(_) | Action::SendBlock { .. } => {}
+            Action::Connect { .. } | Action::Validate(_) | Action::SendBlock { .. } | Action::Resolve { .. } => {}
         }
     }
     (sent, dropped)

@@ -242,6 +242,7 @@ impl Driver {
                 Action::Connect { addr } => self.dial(addr),
                 Action::Validate(job) => self.submit(ChainTask::Job(job)),
                 Action::SendBlock { peer, hash, witness } => self.submit(ChainTask::SendBlock { peer, hash, witness }),
+                Action::Resolve { host, port } => self.resolve(host, port),
             }
         }
     }
@@ -269,6 +270,25 @@ impl Driver {
         });
     }
 }
+
+impl Driver {
+    /// Looks a DNS seed up off the driver, bounded by [`DIAL_TIMEOUT`].
+    fn resolve(&self, host: String, port: u16) {
+        let tx = self.events_tx.clone();
+        tokio::spawn(async move {
+            let lookup = tokio::net::lookup_host((host.as_str(), port));
+            let result = match tokio::time::timeout(DIAL_TIMEOUT, lookup).await {
+                Ok(Ok(addrs)) => Ok(addrs.take(MAX_SEED_ADDRS).collect()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("timed out".into()),
+            };
+            let _ = tx.send(RtEvent::Core(Event::Resolved { host, result })).await;
+        });
+    }
+}
+
+/// Addresses taken from one DNS seed answer at most.
+const MAX_SEED_ADDRS: usize = 256;
 
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {

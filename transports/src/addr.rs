@@ -45,7 +45,7 @@ impl FromStr for Scheme {
 }
 
 /// A dialable or bindable address: scheme, optional key, host and port.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PeerAddr {
     /// The transport.
     pub scheme: Scheme,

@@ -10,7 +10,7 @@ mod sha3;
 
 pub use error::AddrError;
 pub use netaddr::{NetAddr, Network, Service};
-pub use netgroup::{group, keyed_group, NetGroup};
+pub use netgroup::{group, group_with, keyed_group, usable, NetGroup};
 pub use services::{transports, Transport, Transports, NODE_QUIC};
 
 #[cfg(test)]

@@ -75,6 +75,31 @@ pub fn group(addr: &NetAddr) -> NetGroup {
     g
 }
 
+/// [`group`], except that in a test network on one machine (`local_ok`) an IPv4 address
+/// that is not publicly routable is grouped by /16 as a public one is, so 127.1.0.1 and
+/// 127.2.0.1 count as two operators, as two public /16s would.
+pub fn group_with(addr: &NetAddr, local_ok: bool) -> NetGroup {
+    match addr {
+        NetAddr::Ipv4(b) if local_ok && addr.net_class().is_none() && addr.is_valid() => {
+            let mut g = NetGroup {
+                len: 0,
+                bytes: [0; MAX_GROUP_LEN],
+            };
+            g.push(super::Network::Ipv4.core_id());
+            g.push(b[0]);
+            g.push(b[1]);
+            g
+        }
+        _ => group(addr),
+    }
+}
+
+/// Whether `addr` may be stored, gossiped and dialed: publicly routable, or (in a test
+/// network, `local_ok`) any valid IP address.
+pub fn usable(addr: &NetAddr, local_ok: bool) -> bool {
+    addr.is_routable() || (local_ok && addr.is_valid() && addr.ip().is_some())
+}
+
 /// A keyed 64-bit hash of a group, so eviction can pick among groups in an order a
 /// peer cannot predict (Core keys SipHash with a random per-node value).
 pub fn keyed_group(group: &NetGroup, key: u64) -> u64 {

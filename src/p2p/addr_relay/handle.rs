@@ -10,6 +10,8 @@ use super::{
 use crate::p2p::addr::{NetAddr, Service};
 use crate::p2p::addrman::AddrRecord;
 use crate::p2p::config::{NODE_NETWORK, NODE_NETWORK_LIMITED, NODE_WITNESS};
+use crate::p2p::conn_type::ConnectionType;
+use crate::p2p::disconnect::DisconnectReason;
 use crate::p2p::node::Node;
 use crate::p2p::peer::PeerId;
 use crate::p2p::relay::rand_exp;
@@ -64,8 +66,13 @@ impl Node {
     /// answer is let through the rate limit (Core adds a full bucket with `getaddr`).
     pub(crate) fn addr_peer_ready(&mut self, now: Time, id: PeerId) {
         let Some(p) = self.peers.get(&id) else { return };
-        if !p.is_outbound() {
+        if !p.is_outbound() || !p.conn_type.relays_addrs() {
             return;
+        }
+        // An outbound peer may not know how to reach us: tell it (Core does this at
+        // `version`, once out of initial block download).
+        if !self.in_ibd(now) {
+            self.advertise_self(now, id);
         }
         self.send(id, NetMsg::GetAddr);
         let state = self.addr_state(now, id);
@@ -76,6 +83,11 @@ impl Node {
     /// An `addr` or `addrv2` message (Core's `ProcessAddrs`).
     pub(crate) fn on_addr(&mut self, now: Time, id: PeerId, entries: Vec<AddrEntry>) {
         let Some(p) = self.peers.get(&id) else { return };
+        if !p.conn_type.relays_addrs() {
+            debug!(target: "net", "ignoring addr message from {} peer={id}", p.conn_type.as_str());
+            return;
+        }
+        let fetch_done = p.conn_type == ConnectionType::AddrFetch && entries.len() > 1;
         let source = p
             .conn
             .remote_addr
@@ -121,6 +133,18 @@ impl Node {
         addrman.add(&learned, &source, ADDR_TIME_PENALTY, rng, now);
         for e in onward {
             self.relay_address(now, id, e);
+        }
+        if fetch_done {
+            self.disconnect(now, id, DisconnectReason::AddrFetchDone);
+        }
+    }
+
+    /// Queues our own addresses for `id`, with our services and the current time.
+    pub(crate) fn advertise_self(&mut self, now: Time, id: PeerId) {
+        let time = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        let services = self.config.services;
+        for service in self.config.advertise.clone() {
+            self.push_address(id, to_entry(&(service, services, time)));
         }
     }
 

@@ -79,7 +79,7 @@ impl AddrMan {
     /// An empty address manager with the given bucket key.
     pub fn with_key(key: [u8; 32]) -> AddrMan {
         AddrMan {
-            key: BucketKey(key),
+            key: BucketKey(key, false),
             entries: BTreeMap::new(),
             by_service: BTreeMap::new(),
             new_table: SlotTable::default(),
@@ -91,6 +91,26 @@ impl AddrMan {
             tried_collisions: BTreeSet::new(),
             last_good: 1,
         }
+    }
+
+    /// Keeps local and private addresses too, grouped as public ones (a test network on
+    /// one machine). Only an empty manager can switch, since every slot depends on it.
+    pub fn set_local_ok(&mut self, on: bool) -> bool {
+        if !self.entries.is_empty() {
+            return false;
+        }
+        self.key.1 = on;
+        true
+    }
+
+    /// Whether local and private addresses are kept.
+    pub fn local_ok(&self) -> bool {
+        self.key.1
+    }
+
+    /// Whether `addr` may be stored.
+    fn usable(&self, addr: &NetAddr) -> bool {
+        crate::p2p::addr::usable(addr, self.key.1)
     }
 
     /// Number of entries, optionally only of one network and only new (`Some(true)`)
@@ -136,7 +156,7 @@ impl AddrMan {
 
     fn add_single(&mut self, rec: &AddrRecord, source: &NetAddr, penalty: i64, rng: &mut impl Rng, now: i64) -> bool {
         let &(service, services, time) = rec;
-        if !service.addr.is_routable() {
+        if !self.usable(&service.addr) {
             return false;
         }
         let penalty = if service.addr == *source { 0 } else { penalty.max(0) };

@@ -77,7 +77,8 @@ impl AddrMan {
     /// hash differs from ours the new entries are re-bucketed by their source.
     /// Entries that no longer fit (collisions, unroutable) are dropped, as in Core.
     /// `_now` is taken for symmetry with the other operations; nothing stored depends on it.
-    pub fn decode(bytes: &[u8], _now: Time) -> Result<AddrMan, AddrError> {
+    /// `local_ok` is [`AddrMan::set_local_ok`]'s setting, which the slots depend on.
+    pub fn decode(bytes: &[u8], _now: Time, local_ok: bool) -> Result<AddrMan, AddrError> {
         let mut r = PayloadReader::new(bytes);
         if r.bytes(MAGIC.len())? != MAGIC {
             return Err(AddrError::BadMagic);
@@ -112,6 +113,7 @@ impl AddrMan {
         }
 
         let mut am = AddrMan::with_key(key);
+        am.set_local_ok(local_ok);
         let mut new_infos = Vec::with_capacity(n_new);
         let mut seen = std::collections::BTreeSet::new();
         for _ in 0..n_new {
@@ -174,7 +176,7 @@ impl AddrMan {
     /// Puts a stored tried entry at its slot, or drops it if the slot is taken or the
     /// address no longer qualifies.
     fn place_tried(&mut self, mut info: AddrInfo) {
-        if !info.service.addr.is_routable() {
+        if !self.usable(&info.service.addr) {
             return;
         }
         let slot = self.key.tried_slot(&info.service);
@@ -196,7 +198,7 @@ impl AddrMan {
     /// else (or if that slot is taken) at the entry's own source bucket.
     fn place_new_ref(&mut self, id: Id, bucket: usize, same_layout: bool) {
         let Some(info) = self.entries.get(&id) else { return };
-        if !info.service.addr.is_routable() || info.ref_count >= NEW_BUCKETS_PER_ADDRESS {
+        if !self.usable(&info.service.addr) || info.ref_count >= NEW_BUCKETS_PER_ADDRESS {
             return;
         }
         let service = info.service;

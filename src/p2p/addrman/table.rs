@@ -6,7 +6,7 @@
 
 use bitcoin::hashes::{siphash24, HashEngine};
 
-use crate::p2p::addr::{group, NetAddr, Service};
+use crate::p2p::addr::{group_with, NetAddr, Service};
 
 /// Buckets in the new table.
 pub const NEW_BUCKET_COUNT: usize = 1024;
@@ -46,6 +46,16 @@ impl SlotTable {
         self.used.remove(&(i as u32))
     }
 
+    /// The first occupied slot at or after `i`, wrapping around to the start.
+    pub fn first_from(&self, i: usize) -> Option<(usize, u64)> {
+        let i = u32::try_from(i).unwrap_or(u32::MAX);
+        self.used
+            .range(i..)
+            .next()
+            .or_else(|| self.used.iter().next())
+            .map(|(&i, &id)| (i as usize, id))
+    }
+
     /// Occupied slots and their ids, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
         self.used.iter().map(|(&i, &id)| (i as usize, id))
@@ -68,9 +78,10 @@ impl Slot {
     }
 }
 
-/// The secret that keys every bucket hash, so peers cannot aim at our buckets.
+/// The secret that keys every bucket hash, so peers cannot aim at our buckets, and
+/// whether local addresses are grouped as public ones (a test network).
 #[derive(Clone, PartialEq, Eq)]
-pub struct BucketKey(pub [u8; 32]);
+pub struct BucketKey(pub [u8; 32], pub bool);
 
 impl std::fmt::Debug for BucketKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -101,7 +112,7 @@ impl BucketKey {
     /// The tried bucket of `svc`: one of 8 buckets its group may use.
     pub fn tried_bucket(&self, svc: &Service) -> usize {
         let h1 = self.hash(b'k', &[&svc.key()]) % TRIED_BUCKETS_PER_GROUP;
-        let g = group(&svc.addr);
+        let g = group_with(&svc.addr, self.1);
         let h2 = self.hash(b't', &[g.as_bytes(), &h1.to_le_bytes()]);
         (h2 % TRIED_BUCKET_COUNT as u64) as usize
     }
@@ -109,8 +120,8 @@ impl BucketKey {
     /// The new bucket of `svc` when heard from `source`: one of 64 buckets the source's
     /// group may fill, picked by the address's group.
     pub fn new_bucket(&self, svc: &Service, source: &NetAddr) -> usize {
-        let sg = group(source);
-        let g = group(&svc.addr);
+        let sg = group_with(source, self.1);
+        let g = group_with(&svc.addr, self.1);
         let h1 = self.hash(b'g', &[g.as_bytes(), sg.as_bytes()]) % NEW_BUCKETS_PER_SOURCE_GROUP;
         let h2 = self.hash(b'n', &[sg.as_bytes(), &h1.to_le_bytes()]);
         (h2 % NEW_BUCKET_COUNT as u64) as usize

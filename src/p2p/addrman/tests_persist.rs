@@ -48,7 +48,7 @@ fn populated() -> AddrMan {
 fn round_trip_keeps_entries_and_selections() {
     let am = populated();
     let bytes = am.encode();
-    let back = AddrMan::decode(&bytes, now()).expect("decodes");
+    let back = AddrMan::decode(&bytes, now(), false).expect("decodes");
     check_invariants(&back);
     assert_eq!(back.size(None, Some(true)), am.size(None, Some(true)));
     assert_eq!(back.size(None, Some(false)), am.size(None, Some(false)));
@@ -96,7 +96,7 @@ fn changed_layout_rebuckets() {
     // The hash scheme byte follows magic, version and three u32 dimensions.
     let scheme_at = 8 + 1 + 12;
     bytes[scheme_at] ^= 0xff;
-    let back = AddrMan::decode(&bytes, now()).expect("decodes with re-bucketing");
+    let back = AddrMan::decode(&bytes, now(), false).expect("decodes with re-bucketing");
     check_invariants(&back);
     assert_eq!(back.size(None, Some(false)), am.size(None, Some(false)));
     // Re-bucketing by source keeps one reference each; a few may collide away.
@@ -107,7 +107,7 @@ fn changed_layout_rebuckets() {
 #[test]
 fn empty_round_trip() {
     let am = AddrMan::with_key(key(3));
-    let back = AddrMan::decode(&am.encode(), now()).unwrap();
+    let back = AddrMan::decode(&am.encode(), now(), false).unwrap();
     assert_eq!(back.size(None, None), 0);
     assert_eq!(back.key, am.key);
 }
@@ -116,7 +116,10 @@ fn empty_round_trip() {
 fn every_truncation_is_an_error() {
     let bytes = populated().encode();
     for len in (0..bytes.len()).step_by(7).chain([bytes.len() - 1]) {
-        assert!(AddrMan::decode(&bytes[..len], now()).is_err(), "prefix of {len} bytes");
+        assert!(
+            AddrMan::decode(&bytes[..len], now(), false).is_err(),
+            "prefix of {len} bytes"
+        );
     }
 }
 
@@ -133,38 +136,41 @@ fn corrupt_data_is_rejected() {
     let good = AddrMan::with_key(key(1)).encode();
     let mut bad_magic = good.clone();
     bad_magic[0] = b'x';
-    assert_eq!(AddrMan::decode(&bad_magic, now()).unwrap_err(), AddrError::BadMagic);
+    assert_eq!(
+        AddrMan::decode(&bad_magic, now(), false).unwrap_err(),
+        AddrError::BadMagic
+    );
     let mut bad_version = good.clone();
     bad_version[8] = 9;
     assert_eq!(
-        AddrMan::decode(&bad_version, now()).unwrap_err(),
+        AddrMan::decode(&bad_version, now(), false).unwrap_err(),
         AddrError::UnsupportedVersion(9)
     );
     let mut zero_dim = good.clone();
     zero_dim[9..13].copy_from_slice(&0u32.to_le_bytes());
     assert!(matches!(
-        AddrMan::decode(&zero_dim, now()),
+        AddrMan::decode(&zero_dim, now(), false),
         Err(AddrError::Inconsistent(_))
     ));
     let mut trailing = good.clone();
     trailing.push(0);
     assert_eq!(
-        AddrMan::decode(&trailing, now()).unwrap_err(),
+        AddrMan::decode(&trailing, now(), false).unwrap_err(),
         AddrError::TrailingBytes(1)
     );
 
     // Counts beyond the tables fail before anything is allocated.
     assert!(matches!(
-        AddrMan::decode(&header_with_counts(70_000, 0), now()),
+        AddrMan::decode(&header_with_counts(70_000, 0), now(), false),
         Err(AddrError::TooMany { .. })
     ));
     assert!(matches!(
-        AddrMan::decode(&header_with_counts(0, u32::MAX), now()),
+        AddrMan::decode(&header_with_counts(0, u32::MAX), now(), false),
         Err(AddrError::TooMany { .. })
     ));
     // Counts within bounds but without the bytes behind them.
     assert_eq!(
-        AddrMan::decode(&header_with_counts(65_536, 0), now()).unwrap_err(),
+        AddrMan::decode(&header_with_counts(65_536, 0), now(), false).unwrap_err(),
         AddrError::Truncated
     );
 
@@ -178,20 +184,20 @@ fn corrupt_data_is_rejected() {
     let mut bad_index = one.clone();
     bad_index[refs_at + 4..].copy_from_slice(&1u32.to_le_bytes());
     assert!(matches!(
-        AddrMan::decode(&bad_index, now()),
+        AddrMan::decode(&bad_index, now(), false),
         Err(AddrError::Inconsistent(_))
     ));
     let mut bad_bucket = one.clone();
     bad_bucket[refs_at..refs_at + 4].copy_from_slice(&5000u32.to_le_bytes());
     assert!(matches!(
-        AddrMan::decode(&bad_bucket, now()),
+        AddrMan::decode(&bad_bucket, now(), false),
         Err(AddrError::Inconsistent(_))
     ));
     // An address with the wrong length for its network.
     let entry_at = 8 + 1 + 13 + 32 + 8;
     let mut bad_len = one.clone();
     bad_len[entry_at + 1] = 5;
-    assert!(AddrMan::decode(&bad_len, now()).is_err());
+    assert!(AddrMan::decode(&bad_len, now(), false).is_err());
 
     // The same address twice.
     let two = {
@@ -207,7 +213,7 @@ fn corrupt_data_is_rejected() {
     };
     let mut dup = two.clone();
     dup[entry_at + 5] = 2; // the first entry's last IPv4 byte: 250.1.1.1 -> 250.1.1.2
-    let err = AddrMan::decode(&dup, now());
+    let err = AddrMan::decode(&dup, now(), false);
     assert!(
         matches!(err, Err(AddrError::Inconsistent("duplicate address"))),
         "{err:?}"
@@ -219,7 +225,7 @@ proptest! {
 
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
-        let _ = AddrMan::decode(&bytes, now());
+        let _ = AddrMan::decode(&bytes, now(), false);
     }
 
     #[test]
@@ -238,7 +244,7 @@ proptest! {
         for (at, x) in flips {
             bytes[at % len] ^= x;
         }
-        if let Ok(back) = AddrMan::decode(&bytes, now()) {
+        if let Ok(back) = AddrMan::decode(&bytes, now(), false) {
             check_invariants(&back);
         }
     }

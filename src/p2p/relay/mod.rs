@@ -198,7 +198,7 @@ impl Node {
     pub(crate) fn relay_peer_ready(&mut self, now: Time, id: PeerId) {
         let Some(p) = self.peers.get(&id) else { return };
         let Some(v) = p.version.as_ref() else { return };
-        if !(self.config.relay && v.relay) {
+        if !(self.config.relay && v.relay && p.conn_type.relays_txs()) {
             debug!(target: "net", "no transaction relay with peer={id} (ours={}, theirs={})", self.config.relay, v.relay);
             return;
         }

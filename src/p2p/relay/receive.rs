@@ -16,10 +16,16 @@ use crate::p2p::peer::PeerId;
 use crate::p2p::time::Time;
 
 impl Node {
+    /// Whether we told `id` to send no transactions: `-blocksonly`, or a connection that
+    /// carries none (block-relay-only, feeler, addr-fetch).
+    pub(crate) fn asked_no_txs(&self, id: PeerId) -> bool {
+        !self.config.relay || self.peers.get(&id).is_some_and(|p| !p.conn_type.relays_txs())
+    }
+
     /// A `tx` message: validate it unless we have it, rejected it lately, or asked
     /// for no transactions (then the peer is dropped, as Core does).
     pub(crate) fn on_tx(&mut self, now: Time, id: PeerId, tx: Arc<Transaction>) {
-        if !self.config.relay {
+        if self.asked_no_txs(id) {
             let reason = DisconnectReason::TxRelayViolation("transaction".into());
             return self.disconnect(now, id, reason);
         }
@@ -68,6 +74,8 @@ impl Node {
             TxOutcome::Accepted { replaced } => {
                 debug!(target: "net", "AcceptToMemoryPool: peer={peer}: accepted {txid} (wtxid={wtxid}), replaced {}",
                     replaced.len());
+                // Eviction protects peers that bring us new transactions.
+                self.with_peer(peer, |p| p.last_tx_time = Some(now));
                 self.tx_accepted(now, txid, wtxid);
             }
             TxOutcome::MissingInputs { parents } if !was_orphan => {

@@ -36,7 +36,7 @@ impl Node {
             })
             .collect();
         let Some(first) = keys.first() else { return true };
-        if !self.config.relay {
+        if self.asked_no_txs(id) {
             let what = format!("transaction ({}) inv", key_string(first));
             self.disconnect(now, id, DisconnectReason::TxRelayViolation(what));
             return false;

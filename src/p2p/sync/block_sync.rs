@@ -107,6 +107,9 @@ impl Node {
             }
         }
         if tip_changed {
+            // Eviction and the stale-tip check watch who brings new blocks, and when.
+            self.with_peer(id, |p| p.last_block_time = Some(now));
+            self.connman.last_tip_change = now;
             self.download.block_connected();
             self.announce_tip(now);
             self.relay_tip_changed(now);
