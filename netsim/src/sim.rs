@@ -467,6 +467,8 @@ impl Sim {
                 );
             }
             Action::Connect { addr } => self.dial(i, addr, now),
+            // The simulated network has no DNS: nodes learn peers from the topology.
+            Action::Resolve { .. } => {}
             Action::Validate(job) => {
                 let cost = job_cost(&self.scenario.validation, &self.world.read(), &job);
                 let slot = &mut self.nodes[i as usize];

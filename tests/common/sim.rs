@@ -157,7 +157,7 @@ impl Sim {
                         .push_back((peer.0 as usize, Event::Message { peer: from, msg }));
                 }
             }
-            Action::Connect { .. } => {}
+            Action::Connect { .. } | Action::Resolve { .. } => {}
         }
     }
 
