@@ -9,8 +9,6 @@ use tracing::{info, warn};
 use weft::chain::view::SharedChain;
 use weft::chain::{params, ChainOptions, Chainstate};
 use weft::config::{args, Args, Config};
-use weft::p2p::config::{NODE_NETWORK, NODE_NETWORK_LIMITED, NODE_P2P_V2, NODE_WITNESS};
-use weft::p2p::NodeConfig;
 use weft::rpc::context::RpcContext;
 use weft::rpc::dispatch::RpcHandler;
 use weft::store::RedbStore;
@@ -36,20 +34,9 @@ async fn run(config: Config) -> Result<()> {
     let chain = open_chain(&config, data_dir).await?;
     let shared_chain = chain.clone();
     let transports = runtime::transports::build(&config).await?;
-    let node_config = NodeConfig {
-        // A pruned node serves only recent blocks: NODE_NETWORK_LIMITED instead of NODE_NETWORK.
-        services: if config.prune_bytes.is_some() {
-            NODE_NETWORK_LIMITED
-        } else {
-            NODE_NETWORK
-        } | NODE_WITNESS
-            | if config.v2transport { NODE_P2P_V2 } else { 0 },
-        connect: config.connect.clone(),
-        addnode: config.addnode.clone(),
-        max_tip_age: config.max_tip_age,
-        min_relay_fee: config.mempool.min_relay_feerate,
-        ..NodeConfig::default()
-    };
+    let listening: Vec<_> = transports.listeners.iter().map(|l| l.local_addr()).collect();
+    let node_config = config.node_config(&listening);
+    let peers = runtime::peers_store::PeersStore::open(&data_dir.join("peers.redb")).context("opening peers.redb")?;
     let services = node_config.services;
     let user_agent = node_config.user_agent.clone();
     let seed = rand::rngs::OsRng.next_u64();
@@ -60,7 +47,7 @@ async fn run(config: Config) -> Result<()> {
         flush_interval: config.flush_interval,
         mempool_file: mempool_file.clone(),
     };
-    let handle = runtime::start(node_config, transports, setup, seed);
+    let handle = runtime::start_with(node_config, transports, setup, seed, Some(peers));
     for addr in &handle.listen_addrs {
         info!(target: "net", "Bound to {addr}");
     }

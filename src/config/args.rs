@@ -46,6 +46,33 @@ pub struct Args {
     /// Keep a connection to these peers (repeatable).
     #[arg(long)]
     pub addnode: Vec<String>,
+    /// Most automatic connections, inbound plus outbound (default 125).
+    #[arg(long)]
+    pub maxconnections: Option<usize>,
+    /// Visit this node once for addresses, then leave (repeatable).
+    #[arg(long)]
+    pub seednode: Vec<String>,
+    /// Ask DNS seeds for addresses when few are known (default 1 unless -connect).
+    #[arg(long, num_args = 0..=1, default_missing_value = "1")]
+    pub dnsseed: Option<String>,
+    /// How long a ban without a time lasts, in seconds (default 86400).
+    #[arg(long)]
+    pub bantime: Option<u64>,
+    /// Grant permissions to peers from a subnet: [perm,...@]subnet (repeatable).
+    #[arg(long)]
+    pub whitelist: Vec<String>,
+    /// Listen on an address, granting its peers permissions: [perm,...@]ip:port (repeatable).
+    #[arg(long)]
+    pub whitebind: Vec<String>,
+    /// Our public IP address, advertised to peers (repeatable).
+    #[arg(long)]
+    pub externalip: Vec<String>,
+    /// Transports to dial, most preferred first (default quic,iroh,tcp).
+    #[arg(long)]
+    pub prefer: Option<String>,
+    /// Keep, gossip and dial loopback and private addresses (test networks on one machine).
+    #[arg(long, num_args = 0..=1, default_missing_value = "1")]
+    pub allowlocaladdrs: Option<String>,
     /// Offer and try BIP324 v2 on TCP (default 1).
     #[arg(long, num_args = 0..=1, default_missing_value = "1")]
     pub v2transport: Option<String>,

@@ -25,6 +25,24 @@ pub struct FileSettings {
     pub addnode: Option<Vec<String>>,
     /// BIP324 on TCP.
     pub v2transport: Option<bool>,
+    /// `maxconnections`.
+    pub maxconnections: Option<usize>,
+    /// `seednode` addresses.
+    pub seednode: Option<Vec<String>>,
+    /// `dnsseed`.
+    pub dnsseed: Option<bool>,
+    /// `bantime` in seconds.
+    pub bantime: Option<u64>,
+    /// `whitelist` entries.
+    pub whitelist: Option<Vec<String>>,
+    /// `whitebind` entries.
+    pub whitebind: Option<Vec<String>>,
+    /// `externalip` addresses.
+    pub externalip: Option<Vec<String>>,
+    /// Transports to dial, most preferred first.
+    pub prefer: Option<Vec<String>>,
+    /// Keep and dial loopback and private addresses.
+    pub allowlocaladdrs: Option<bool>,
     /// Debug categories.
     pub debug: Option<Vec<String>>,
     /// `dbcache` in MiB.

@@ -3,6 +3,7 @@
 pub mod args;
 pub mod file;
 mod mempool;
+pub mod net;
 pub mod rpc;
 
 use std::path::{Path, PathBuf};
@@ -65,6 +66,8 @@ pub struct Config {
     pub block_options: AssemblerOptions,
     /// The RPC server.
     pub rpc: RpcConfig,
+    /// Peer management: slots, seeds, bans, permissions, transports to prefer.
+    pub net: net::NetSettings,
 }
 
 /// Core's checks of the block-creation flags (`init.cpp`), with its messages.
@@ -134,6 +137,15 @@ fn merge(into: &mut FileSettings, over: &FileSettings) {
         connect,
         addnode,
         v2transport,
+        maxconnections,
+        seednode,
+        dnsseed,
+        bantime,
+        whitelist,
+        whitebind,
+        externalip,
+        prefer,
+        allowlocaladdrs,
         debug,
         dbcache,
         prune,
@@ -226,7 +238,7 @@ fn default_datadir() -> PathBuf {
         .join(".weft")
 }
 
-fn parse_addrs(list: &[String], port: u16, what: &str) -> Result<Vec<PeerAddr>, ConfigError> {
+pub(crate) fn parse_addrs(list: &[String], port: u16, what: &str) -> Result<Vec<PeerAddr>, ConfigError> {
     list.iter()
         .map(|s| {
             let a = PeerAddr::parse_with(s, Scheme::Tcp, Some(port))
@@ -282,6 +294,18 @@ impl Config {
             connect: (!args.connect.is_empty()).then(|| args.connect.clone()),
             addnode: (!args.addnode.is_empty()).then(|| args.addnode.clone()),
             v2transport: flag_bool(&args.v2transport, "v2transport")?,
+            maxconnections: args.maxconnections,
+            seednode: (!args.seednode.is_empty()).then(|| args.seednode.clone()),
+            dnsseed: flag_bool(&args.dnsseed, "dnsseed")?,
+            bantime: args.bantime,
+            whitelist: (!args.whitelist.is_empty()).then(|| args.whitelist.clone()),
+            whitebind: (!args.whitebind.is_empty()).then(|| args.whitebind.clone()),
+            externalip: (!args.externalip.is_empty()).then(|| args.externalip.clone()),
+            prefer: args
+                .prefer
+                .as_ref()
+                .map(|p| p.split(',').map(|s| s.trim().to_string()).collect()),
+            allowlocaladdrs: flag_bool(&args.allowlocaladdrs, "allowlocaladdrs")?,
             debug: (!args.debug.is_empty()).then(|| args.debug.clone()),
             dbcache: args.dbcache,
             prune: args.prune,
@@ -349,6 +373,17 @@ impl Config {
         }
         let rpc = RpcConfig::resolve(&s, chain.default_rpc_port(), &data_dir)?;
         let mempool = mempool::resolve(&s, chain)?;
+        let net = net::resolve(&s, chain, port, connect.is_empty())?;
+        // Core's -whitebind is a listen address too.
+        let mut binds = binds;
+        if listen {
+            binds.extend(net.whitebind.iter().map(|w| PeerAddr {
+                scheme: Scheme::Tcp,
+                key: None,
+                host: w.addr.ip().to_string(),
+                port: w.addr.port(),
+            }));
+        }
         Ok(Config {
             chain,
             data_dir,
@@ -380,6 +415,7 @@ impl Config {
             persist_mempool: s.persistmempool.unwrap_or(true),
             block_options: block_options(args)?,
             rpc,
+            net,
         })
     }
 

@@ -6,6 +6,7 @@ use weft_transports::PeerAddr;
 
 use super::driver::RtEvent;
 use super::summary::PeerSummary;
+use crate::p2p::bans::{BanEntry, BanError, SubNet};
 use crate::p2p::control::{AddNodeCommand, ControlError, PeerSelector};
 
 /// Bytes moved by every connection since start, closed ones included.
@@ -50,6 +51,34 @@ pub enum NetCommand {
     },
     /// The RPC side changed the active chain (a mined or submitted block): announce the tip.
     ChainUpdated,
+    /// `setban`, `listbanned`, `clearbanned`.
+    Ban(BanCommand),
+}
+
+/// A ban-list request.
+pub enum BanCommand {
+    /// `setban <subnet> add`: ban until the given time.
+    Add {
+        /// The subnet.
+        subnet: SubNet,
+        /// `bantime` in seconds (0: `-bantime`).
+        bantime: i64,
+        /// Whether `bantime` is an absolute UNIX time.
+        absolute: bool,
+        /// The outcome.
+        reply: oneshot::Sender<Result<(), BanError>>,
+    },
+    /// `setban <subnet> remove`.
+    Remove {
+        /// The subnet.
+        subnet: SubNet,
+        /// The outcome.
+        reply: oneshot::Sender<Result<(), BanError>>,
+    },
+    /// `listbanned`.
+    List(oneshot::Sender<Vec<(SubNet, BanEntry)>>),
+    /// `clearbanned`.
+    Clear(oneshot::Sender<()>),
 }
 
 /// The network is gone (shutting down).
@@ -110,6 +139,11 @@ impl NetHandle {
     /// Announces a transaction the RPC put in the mempool.
     pub fn relay_tx(&self, txid: bitcoin::Txid, wtxid: bitcoin::Wtxid) -> Result<(), NetGone> {
         self.tell(NetCommand::RelayTx { txid, wtxid })
+    }
+
+    /// A ban-list request; `make` builds it around the reply channel.
+    pub fn ban<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> BanCommand) -> Result<T, NetGone> {
+        self.ask(|reply| NetCommand::Ban(make(reply)))
     }
 
     fn tell(&self, cmd: NetCommand) -> Result<(), NetGone> {

@@ -12,8 +12,9 @@ use tracing::warn;
 use weft_transports::{Connection, PeerAddr, Scheme, Transport};
 
 use super::chain_worker::{ChainTask, ChainWorker};
-use super::control::{NetCommand, NetTotals};
+use super::control::{BanCommand, NetCommand, NetTotals};
 use super::peer_io::PeerTasks;
+use super::peers_store::PeersStore;
 use super::summary::PeerSummary;
 use crate::p2p::{Action, DisconnectReason, Event, Node, PeerId, Time};
 
@@ -71,7 +72,14 @@ pub struct Driver {
     fatal: bool,
     /// Bytes of connections already closed, for `getnettotals`.
     closed_totals: NetTotals,
+    /// Where addresses and bans are kept across restarts.
+    peers_store: Option<PeersStore>,
+    /// When the address manager is stored next.
+    next_addrman_dump: Instant,
 }
+
+/// Core's `DUMP_PEERS_INTERVAL`.
+const DUMP_PEERS_INTERVAL: Duration = Duration::from_secs(15 * 60);
 
 impl Driver {
     /// A driver for `node`, dialing with `dialers`.
@@ -93,6 +101,30 @@ impl Driver {
             events_rx,
             next_id: 0,
             closing: Vec::new(),
+            peers_store: None,
+            next_addrman_dump: Instant::now() + DUMP_PEERS_INTERVAL,
+        }
+    }
+
+    /// Keeps addresses and bans in `store`.
+    pub fn with_peers_store(mut self, store: Option<PeersStore>) -> Self {
+        self.peers_store = store;
+        self
+    }
+
+    /// Stores a changed ban list at once, and the address manager every 15 minutes
+    /// (and at shutdown, `force`).
+    fn persist(&mut self, force: bool) {
+        let Some(store) = &self.peers_store else { return };
+        if let Err(e) = store.save_bans_if_dirty(&mut self.node) {
+            warn!(target: "net", "could not store the ban list: {e}");
+        }
+        if force || Instant::now() >= self.next_addrman_dump {
+            self.next_addrman_dump = Instant::now() + DUMP_PEERS_INTERVAL;
+            match store.save_addrman(&self.node) {
+                Ok(()) => tracing::debug!(target: "net", "Flushed {} addresses to peers.redb", self.node.addrman().size(None, None)),
+                Err(e) => warn!(target: "net", "could not store addresses: {e}"),
+            }
         }
     }
 
@@ -100,6 +132,7 @@ impl Driver {
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         loop {
             self.perform_actions();
+            self.persist(false);
             let deadline = self.node.poll_timeout().map(|t| {
                 let wait = t.0.saturating_sub(now().0);
                 Instant::now() + Duration::from_micros(wait)
@@ -129,6 +162,7 @@ impl Driver {
         if tokio::time::timeout(FLUSH_TIMEOUT, flush).await.is_err() {
             warn!(target: "net", "some peers did not flush within {FLUSH_TIMEOUT:?}");
         }
+        self.persist(true);
         if let Some(worker) = self.worker.take() {
             // Finishes queued validation and flushes the chain state.
             let _ = tokio::task::spawn_blocking(move || worker.stop()).await;
@@ -220,6 +254,32 @@ impl Driver {
             NetCommand::PingAll => self.node.ping_all(t),
             NetCommand::ChainUpdated => self.node.chain_updated(t),
             NetCommand::RelayTx { txid, wtxid } => self.node.relay_transaction(t, txid, wtxid),
+            NetCommand::Ban(cmd) => self.on_ban(t, cmd),
+        }
+    }
+
+    fn on_ban(&mut self, t: crate::p2p::Time, cmd: BanCommand) {
+        match cmd {
+            BanCommand::Add {
+                subnet,
+                bantime,
+                absolute,
+                reply,
+            } => {
+                let res = crate::p2p::bans::ban_until(t, bantime, absolute, self.node.config().ban_time)
+                    .and_then(|until| self.node.set_ban(t, subnet, until));
+                let _ = reply.send(res);
+            }
+            BanCommand::Remove { subnet, reply } => {
+                let _ = reply.send(self.node.remove_ban(&subnet));
+            }
+            BanCommand::List(reply) => {
+                let _ = reply.send(self.node.list_banned(t));
+            }
+            BanCommand::Clear(reply) => {
+                self.node.clear_banned();
+                let _ = reply.send(());
+            }
         }
     }
 

@@ -5,6 +5,7 @@ pub mod chain_worker;
 pub mod control;
 pub mod driver;
 pub mod peer_io;
+pub mod peers_store;
 pub mod summary;
 pub mod transports;
 
@@ -78,6 +79,17 @@ impl RuntimeHandle {
 /// Starts the validation thread, the driver and the accept loops; imports `loadblock`
 /// files first. Must run inside a tokio runtime.
 pub fn start(config: NodeConfig, transports: TransportSet, chain: ChainSetup, seed: u64) -> RuntimeHandle {
+    start_with(config, transports, chain, seed, None)
+}
+
+/// [`start`], with addresses and bans kept in `peers` across restarts.
+pub fn start_with(
+    config: NodeConfig,
+    transports: TransportSet,
+    chain: ChainSetup,
+    seed: u64,
+    peers: Option<peers_store::PeersStore>,
+) -> RuntimeHandle {
     let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
     let listen_addrs: Vec<_> = transports.listeners.iter().map(|l| l.local_addr()).collect();
     let accept_loops = transports
@@ -87,10 +99,13 @@ pub fn start(config: NodeConfig, transports: TransportSet, chain: ChainSetup, se
         .collect();
     let view = chain.chain.clone();
     let worker = ChainWorker::spawn(chain, events_tx.clone());
-    let node = Node::new(config, Box::new(view), seed, now());
+    let mut node = Node::new(config, Box::new(view), seed, now());
+    if let Some(store) = &peers {
+        store.load_into(&mut node, now());
+    }
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let driver =
-        tokio::spawn(Driver::new(node, transports.dialers, events_tx.clone(), events_rx, worker).run(shutdown_rx));
+    let driver = Driver::new(node, transports.dialers, events_tx.clone(), events_rx, worker).with_peers_store(peers);
+    let driver = tokio::spawn(driver.run(shutdown_rx));
     RuntimeHandle {
         listen_addrs,
         shutdown,
@@ -100,18 +115,31 @@ pub fn start(config: NodeConfig, transports: TransportSet, chain: ChainSetup, se
     }
 }
 
+/// Inbound transport handshakes under way at most, per listener: a flood of
+/// connections that never finish their handshake costs this many tasks, not more.
+const MAX_PENDING_INBOUND: usize = 64;
+
 async fn accept_loop(mut listener: Box<dyn Listener>, events: mpsc::Sender<RtEvent>) {
     let local = listener.local_addr();
+    let pending = Arc::new(tokio::sync::Semaphore::new(MAX_PENDING_INBOUND));
     loop {
         match listener.accept().await {
             Ok(connecting) => {
+                let Ok(permit) = pending.clone().try_acquire_owned() else {
+                    debug!(target: "net", "dropping an inbound connection on {local}: {MAX_PENDING_INBOUND} handshakes already under way");
+                    drop(connecting);
+                    continue;
+                };
                 let events = events.clone();
                 tokio::spawn(async move {
-                    match connecting.await {
-                        Ok(conn) => {
+                    let res = tokio::time::timeout(driver::DIAL_TIMEOUT, connecting).await;
+                    drop(permit);
+                    match res {
+                        Ok(Ok(conn)) => {
                             let _ = events.send(RtEvent::Conn { conn, dialed: None }).await;
                         }
-                        Err(e) => debug!(target: "net", "inbound handshake failed: {e}"),
+                        Ok(Err(e)) => debug!(target: "net", "inbound handshake failed: {e}"),
+                        Err(_) => debug!(target: "net", "inbound handshake timed out"),
                     }
                 });
             }

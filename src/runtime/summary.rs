@@ -23,7 +23,7 @@ pub struct PeerSummary {
     pub remote_addr: Option<SocketAddr>,
     /// Our end of the connection.
     pub local_addr: Option<SocketAddr>,
-    /// The address we dialed, for outbound peers (all of them manual for now).
+    /// The address we dialed, for outbound peers.
     pub dialed: Option<String>,
     /// Handshake complete.
     pub ready: bool,
@@ -69,6 +69,10 @@ pub struct PeerSummary {
     pub addr_processed: u64,
     /// Addresses of theirs dropped by the rate limit.
     pub addr_rate_limited: u64,
+    /// Why the connection exists (Core's `connection_type`).
+    pub conn_type: crate::p2p::conn_type::ConnectionType,
+    /// Its permission names, in Core's order.
+    pub permissions: Vec<&'static str>,
 }
 
 impl PeerSummary {
@@ -106,6 +110,8 @@ impl PeerSummary {
             addr_relay: addrs.is_some(),
             addr_processed: addrs.map_or(0, |a| a.processed),
             addr_rate_limited: addrs.map_or(0, |a| a.rate_limited),
+            conn_type: p.conn_type,
+            permissions: p.permissions.names(),
         }
     }
 }

@@ -31,7 +31,18 @@ pub async fn build(config: &Config) -> Result<TransportSet, TransportError> {
     dialers.insert(Scheme::Tcp, Arc::new(tcp));
     let mut listeners: Vec<Box<dyn Listener>> = Vec::new();
     for bind in &config.binds {
-        let sock = socket_addr(bind).await?;
+        let mut sock = socket_addr(bind).await?;
+        if bind.scheme == Scheme::Quic && sock.port() == 0 {
+            // NODE_QUIC says "QUIC at the TCP port": an unpinned QUIC port follows TCP's.
+            let tcp_port = listeners
+                .iter()
+                .map(|l| l.local_addr())
+                .find(|a| a.scheme == Scheme::Tcp && a.host == bind.host)
+                .map(|a| a.port);
+            if let Some(port) = tcp_port {
+                sock.set_port(port);
+            }
+        }
         match bind.scheme {
             Scheme::Tcp => listeners.push(Box::new(tcp.listen(sock)?)),
             Scheme::Quic => {
@@ -47,7 +58,22 @@ pub async fn build(config: &Config) -> Result<TransportSet, TransportError> {
             Scheme::Mem => return Err(TransportError::Unsupported("mem listeners exist only inside tests")),
         }
     }
-    let wanted = config.connect.iter().chain(&config.addnode).map(|a| a.scheme);
+    // Automatic connections may dial QUIC (gossip cannot carry an Iroh endpoint id).
+    let auto = config
+        .net
+        .auto_outbound
+        .then_some(&config.net.prefer)
+        .into_iter()
+        .flatten()
+        .copied()
+        .filter(|s| *s == Scheme::Quic);
+    let wanted = config
+        .connect
+        .iter()
+        .chain(&config.addnode)
+        .chain(&config.net.seednodes)
+        .map(|a| a.scheme)
+        .chain(auto);
     for scheme in wanted.collect::<Vec<_>>() {
         if dialers.contains_key(&scheme) {
             continue;

@@ -1,5 +1,6 @@
 //! The method table: Core's names, parameter names, categories and help, and the calls.
 
+mod bans;
 mod blockchain;
 mod blocks;
 mod control;
@@ -49,6 +50,7 @@ pub fn table() -> &'static [Method] {
         t.extend(mempool::methods());
         t.extend(mining::methods());
         t.extend(net::methods());
+        t.extend(bans::methods());
         t.extend(rawtx::methods());
         t
     })

@@ -81,13 +81,13 @@ pub(super) fn methods() -> Vec<Method> {
     ]
 }
 
-fn net(ctx: &RpcContext) -> Result<&NetHandle, RpcError> {
+pub(super) fn net(ctx: &RpcContext) -> Result<&NetHandle, RpcError> {
     ctx.net
         .as_ref()
         .ok_or_else(|| RpcError::new(-9, "Error: Peer-to-peer functionality missing or disabled"))
 }
 
-fn gone(_: impl std::fmt::Display) -> RpcError {
+pub(super) fn gone(_: impl std::fmt::Display) -> RpcError {
     RpcError::new(-9, "Error: Peer-to-peer functionality missing or disabled")
 }
 
@@ -175,16 +175,11 @@ fn peer_json(ctx: &RpcContext, p: &PeerSummary) -> Value {
     o.insert("addr_relay_enabled".into(), json!(p.addr_relay));
     o.insert("addr_processed".into(), json!(p.addr_processed));
     o.insert("addr_rate_limited".into(), json!(p.addr_rate_limited));
-    o.insert("permissions".into(), json!([]));
+    o.insert("permissions".into(), json!(p.permissions));
     o.insert("minfeefilter".into(), amount(0));
     o.insert("bytessent_per_msg".into(), json!(p.sent_per_msg));
     o.insert("bytesrecv_per_msg".into(), json!(p.recv_per_msg));
-    let conn_type = match p.direction {
-        Direction::Inbound => "inbound",
-        // Every outbound connection today comes from -connect, -addnode or addnode onetry.
-        Direction::Outbound => "manual",
-    };
-    o.insert("connection_type".into(), json!(conn_type));
+    o.insert("connection_type".into(), json!(p.conn_type.as_str()));
     o.insert("transport_protocol_type".into(), json!(p.transport.as_str()));
     o.insert(
         "session_id".into(),

@@ -1,0 +1,184 @@
+//! Peer-management settings: slots, seeds, bans, permissions and the transports to
+//! prefer, and the p2p core's [`NodeConfig`] built from them.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use weft_transports::{PeerAddr, Scheme};
+
+use super::file::FileSettings;
+use super::{parse_addrs, Config, ConfigError};
+use crate::chain::Chain;
+use crate::p2p::addr::{Service, NODE_QUIC};
+use crate::p2p::bans::DEFAULT_BAN_TIME;
+use crate::p2p::config::{NODE_NETWORK, NODE_NETWORK_LIMITED, NODE_P2P_V2, NODE_WITNESS};
+use crate::p2p::permissions::{parse_whitebind, parse_whitelist, WhitebindPermissions, WhitelistPermissions};
+use crate::p2p::slots::limits::DEFAULT_MAX_CONNECTIONS;
+use crate::p2p::slots::SlotConfig;
+use crate::p2p::NodeConfig;
+
+/// Resolved peer-management settings.
+#[derive(Clone, Debug)]
+pub struct NetSettings {
+    /// `-maxconnections`.
+    pub max_connections: usize,
+    /// `-seednode`.
+    pub seednodes: Vec<PeerAddr>,
+    /// DNS seeds to ask (empty with `-dnsseed=0`, `-connect`, or on regtest).
+    pub dns_seeds: Vec<String>,
+    /// `-bantime`.
+    pub ban_time: Duration,
+    /// `-whitelist`.
+    pub whitelist: Vec<WhitelistPermissions>,
+    /// `-whitebind`.
+    pub whitebind: Vec<WhitebindPermissions>,
+    /// `-externalip`.
+    pub external_ips: Vec<IpAddr>,
+    /// Transports to dial, most preferred first.
+    pub prefer: Vec<Scheme>,
+    /// `-allowlocaladdrs`.
+    pub allow_local_addrs: bool,
+    /// Open automatic outbound connections (not with `-connect`).
+    pub auto_outbound: bool,
+}
+
+/// The DNS seeds Core ships for `chain` (none for regtest).
+pub fn dns_seeds(chain: Chain) -> &'static [&'static str] {
+    match chain {
+        Chain::Main => &[
+            "seed.bitcoin.sipa.be.",
+            "dnsseed.bluematt.me.",
+            "seed.bitcoin.jonasschnelli.ch.",
+            "seed.btc.petertodd.net.",
+            "seed.bitcoin.sprovoost.nl.",
+            "dnsseed.emzy.de.",
+            "seed.bitcoin.wiz.biz.",
+            "seed.mainnet.achownodes.xyz.",
+        ],
+        Chain::Testnet => &[
+            "testnet-seed.bitcoin.jonasschnelli.ch.",
+            "seed.tbtc.petertodd.net.",
+            "seed.testnet.bitcoin.sprovoost.nl.",
+            "testnet-seed.bluematt.me.",
+            "seed.testnet.achownodes.xyz.",
+        ],
+        Chain::Testnet4 => &["seed.testnet4.bitcoin.sprovoost.nl.", "seed.testnet4.wiz.biz."],
+        Chain::Signet => &["seed.signet.bitcoin.sprovoost.nl.", "seed.signet.achownodes.xyz."],
+        Chain::Regtest => &[],
+    }
+}
+
+fn invalid(msg: String) -> ConfigError {
+    ConfigError::Invalid(msg)
+}
+
+/// Resolves the settings; `auto` is false when `-connect` names the only peers.
+pub fn resolve(s: &FileSettings, chain: Chain, port: u16, auto: bool) -> Result<NetSettings, ConfigError> {
+    let prefer = match &s.prefer {
+        None => vec![Scheme::Quic, Scheme::Iroh, Scheme::Tcp],
+        Some(list) => list
+            .iter()
+            .map(|p| match p.as_str() {
+                "tcp" => Ok(Scheme::Tcp),
+                "quic" => Ok(Scheme::Quic),
+                "iroh" => Ok(Scheme::Iroh),
+                other => Err(invalid(format!(
+                    "-prefer: unknown transport '{other}' (expected tcp, quic or iroh)"
+                ))),
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let whitelist = s
+        .whitelist
+        .iter()
+        .flatten()
+        .map(|w| parse_whitelist(w).map_err(|e| invalid(e.to_string())))
+        .collect::<Result<_, _>>()?;
+    let whitebind = s
+        .whitebind
+        .iter()
+        .flatten()
+        .map(|w| parse_whitebind(w).map_err(|e| invalid(e.to_string())))
+        .collect::<Result<_, _>>()?;
+    let external_ips = s
+        .externalip
+        .iter()
+        .flatten()
+        .map(|ip| {
+            ip.parse::<IpAddr>()
+                .map_err(|_| invalid(format!("Invalid -externalip address: '{ip}'")))
+        })
+        .collect::<Result<_, _>>()?;
+    let dns = s.dnsseed.unwrap_or(auto);
+    Ok(NetSettings {
+        max_connections: s.maxconnections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+        seednodes: parse_addrs(s.seednode.as_deref().unwrap_or_default(), port, "seednode")?,
+        dns_seeds: if dns {
+            dns_seeds(chain).iter().map(|h| h.to_string()).collect()
+        } else {
+            Vec::new()
+        },
+        ban_time: s.bantime.map_or(DEFAULT_BAN_TIME, Duration::from_secs),
+        whitelist,
+        whitebind,
+        external_ips,
+        prefer,
+        allow_local_addrs: s.allowlocaladdrs.unwrap_or(false),
+        auto_outbound: auto,
+    })
+}
+
+impl Config {
+    /// The p2p core's settings, given where the listeners ended up: a QUIC listener on
+    /// a TCP listener's port adds `NODE_QUIC`, and our advertised addresses use the
+    /// TCP port.
+    pub fn node_config(&self, listening: &[PeerAddr]) -> NodeConfig {
+        let tcp: Vec<_> = listening.iter().filter(|a| a.scheme == Scheme::Tcp).collect();
+        let quic_same_port = listening
+            .iter()
+            .any(|q| q.scheme == Scheme::Quic && tcp.iter().any(|t| t.port == q.port));
+        let services = if self.prune_bytes.is_some() {
+            NODE_NETWORK_LIMITED
+        } else {
+            NODE_NETWORK
+        } | NODE_WITNESS
+            | if self.v2transport { NODE_P2P_V2 } else { 0 }
+            | if quic_same_port { NODE_QUIC } else { 0 };
+        let n = &self.net;
+        let mut advertise: Vec<Service> = Vec::new();
+        if let Some(port) = tcp.first().map(|t| t.port) {
+            advertise.extend(n.external_ips.iter().map(|ip| Service::new((*ip).into(), port)));
+            if advertise.is_empty() && n.allow_local_addrs {
+                // A test network: our own listen addresses are how peers reach us.
+                advertise.extend(
+                    tcp.iter()
+                        .filter_map(|t| t.host.parse::<IpAddr>().ok())
+                        .filter(|ip| !ip.is_unspecified())
+                        .map(|ip| Service::new(ip.into(), port)),
+                );
+            }
+        }
+        NodeConfig {
+            services,
+            connect: self.connect.clone(),
+            addnode: self.addnode.clone(),
+            max_tip_age: self.max_tip_age,
+            min_relay_fee: self.mempool.min_relay_feerate,
+            allow_local_addrs: n.allow_local_addrs,
+            auto_outbound: n.auto_outbound,
+            slots: SlotConfig {
+                max_connections: n.max_connections,
+                ..SlotConfig::default()
+            },
+            prefer: n.prefer.clone(),
+            seednodes: n.seednodes.clone(),
+            dns_seeds: n.dns_seeds.clone(),
+            default_port: self.chain.default_port(),
+            advertise,
+            whitelist: n.whitelist.clone(),
+            whitebind: n.whitebind.clone(),
+            ban_time: n.ban_time,
+            ..NodeConfig::default()
+        }
+    }
+}
