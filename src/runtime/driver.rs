@@ -122,7 +122,9 @@ impl Driver {
         if force || Instant::now() >= self.next_addrman_dump {
             self.next_addrman_dump = Instant::now() + DUMP_PEERS_INTERVAL;
             match store.save_addrman(&self.node) {
-                Ok(()) => tracing::debug!(target: "net", "Flushed {} addresses to peers.redb", self.node.addrman().size(None, None)),
+                Ok(()) => {
+                    tracing::debug!(target: "net", "Flushed {} addresses to peers.redb", self.node.addrman().size(None, None))
+                }
                 Err(e) => warn!(target: "net", "could not store addresses: {e}"),
             }
         }

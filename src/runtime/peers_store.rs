@@ -68,7 +68,9 @@ impl PeersStore {
                         info!(target: "net", "Loaded {n} addresses from peers.redb");
                     }
                 }
-                Err(e) => warn!(target: "net", "Invalid or corrupt peers.redb addrman ({e}); starting with an empty one"),
+                Err(e) => {
+                    warn!(target: "net", "Invalid or corrupt peers.redb addrman ({e}); starting with an empty one")
+                }
             },
             Ok(None) => info!(target: "net", "peers.redb has no addresses yet; starting with an empty addrman"),
             Err(e) => warn!(target: "net", "{e}"),

@@ -190,3 +190,16 @@ impl Drop for Weftd {
         }
     }
 }
+
+/// A v1 wire message on regtest: magic, command, length, checksum, payload.
+pub fn v1_message(command: &str, payload: &[u8]) -> Vec<u8> {
+    use bitcoin::hashes::{sha256d, Hash};
+    let mut out = weft::chain::Chain::Regtest.magic().to_vec();
+    let mut cmd = [0u8; 12];
+    cmd[..command.len()].copy_from_slice(command.as_bytes());
+    out.extend_from_slice(&cmd);
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&sha256d::Hash::hash(payload).to_byte_array()[..4]);
+    out.extend_from_slice(payload);
+    out
+}

@@ -69,15 +69,15 @@ impl Node {
         if !p.is_outbound() || !p.conn_type.relays_addrs() {
             return;
         }
+        self.send(id, NetMsg::GetAddr);
+        let state = self.addr_state(now, id);
+        state.getaddr_sent = true;
+        state.tokens += MAX_ADDR_TO_SEND as f64;
         // An outbound peer may not know how to reach us: tell it (Core does this at
         // `version`, once out of initial block download).
         if !self.in_ibd(now) {
             self.advertise_self(now, id);
         }
-        self.send(id, NetMsg::GetAddr);
-        let state = self.addr_state(now, id);
-        state.getaddr_sent = true;
-        state.tokens += MAX_ADDR_TO_SEND as f64;
     }
 
     /// An `addr` or `addrv2` message (Core's `ProcessAddrs`).

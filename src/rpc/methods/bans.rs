@@ -2,12 +2,12 @@
 
 use serde_json::{json, Value};
 
+use super::net::{gone, net};
 use super::Method;
 use crate::p2p::bans::{BanError, SubNet};
 use crate::rpc::context::RpcContext;
 use crate::rpc::error::{code, RpcError, RpcResult};
 use crate::rpc::params::Params;
-use super::net::{gone, net};
 use crate::runtime::control::BanCommand;
 
 /// Core's `RPC_CLIENT_INVALID_IP_OR_SUBNET`.
@@ -58,13 +58,13 @@ fn ban_error(e: BanError) -> RpcError {
 fn setban(ctx: &RpcContext, p: &Params) -> RpcResult {
     let command = p.req_str(1)?;
     if command != "add" && command != "remove" {
-        let help = super::table().iter().find(|m| m.name == "setban").map_or("", |m| m.help);
+        let help = super::table()
+            .iter()
+            .find(|m| m.name == "setban")
+            .map_or("", |m| m.help);
         return Err(RpcError::misc(help));
     }
-    let subnet: SubNet = p
-        .req_str(0)?
-        .parse()
-        .map_err(|_| ban_error(BanError::InvalidSubnet))?;
+    let subnet: SubNet = p.req_str(0)?.parse().map_err(|_| ban_error(BanError::InvalidSubnet))?;
     let handle = net(ctx)?;
     let res = if command == "add" {
         let bantime = p.int(2)?.unwrap_or(0);
@@ -78,9 +78,7 @@ fn setban(ctx: &RpcContext, p: &Params) -> RpcResult {
             })
             .map_err(gone)?
     } else {
-        handle
-            .ban(|reply| BanCommand::Remove { subnet, reply })
-            .map_err(gone)?
+        handle.ban(|reply| BanCommand::Remove { subnet, reply }).map_err(gone)?
     };
     res.map_err(ban_error)?;
     Ok(Value::Null)

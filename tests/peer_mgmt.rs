@@ -1,0 +1,160 @@
+//! Peer management across real `weftd` processes: addresses learnt from gossip are
+//! dialed QUIC-first, and bans persist across a restart.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use bitcoincore_rpc::{Auth, Client, RpcApi};
+use common::tx::anyone_address;
+use common::Weftd;
+use serde_json::{json, Value};
+
+fn client(w: &Weftd) -> Client {
+    let cookie = w.datadir.join("regtest/.cookie");
+    Client::new(&format!("http://{}", w.rpc_addr()), Auth::CookieFile(cookie)).expect("client")
+}
+
+fn call(rpc: &Client, method: &str, args: &[Value]) -> Value {
+    rpc.call(method, args).unwrap_or_else(|e| panic!("{method}: {e}"))
+}
+
+/// Polls `f` until it holds or `secs` pass.
+fn eventually<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A node that mined a block (so it is out of initial block download and advertises
+/// itself), then dialed the hub once.
+fn advertiser(name: &str, binds: &[&str], hub: &str) -> Weftd {
+    let mut args = vec!["-allowlocaladdrs", "-dnsseed=0"];
+    args.extend_from_slice(binds);
+    let w = Weftd::start(name, &args);
+    let rpc = client(&w);
+    let _: Value = call(&rpc, "generatetoaddress", &[json!(1), json!(anyone_address())]);
+    let _: Value = call(&rpc, "addnode", &[json!(hub), json!("onetry")]);
+    w
+}
+
+/// A's automatic outbound peer at `addr`, once there is one: (transport, connection type).
+fn outbound_to(rpc: &Client, host: &str) -> Option<(String, String)> {
+    let peers = call(rpc, "getpeerinfo", &[]);
+    peers.as_array()?.iter().find_map(|p| {
+        let addr = p["addr"].as_str()?;
+        (addr.starts_with(host) && p["connection_type"] == "outbound-full-relay").then(|| {
+            (
+                p["transport_protocol_type"].as_str().unwrap_or("").to_string(),
+                p["connection_type"].as_str().unwrap_or("").to_string(),
+            )
+        })
+    })
+}
+
+#[test]
+fn gossiped_addresses_are_dialed_quic_first_else_tcp() {
+    // C is the hub; A learns B and D only from C's gossip.
+    let c = Weftd::start("C", &["-bind=tcp://127.0.0.1:0", "-allowlocaladdrs", "-dnsseed=0"]);
+    let hub = c.bound("tcp");
+    let add_hub = format!("-addnode={hub}");
+    let a = Weftd::start(
+        "A",
+        &["-bind=tcp://127.0.0.1:0", "-allowlocaladdrs", "-dnsseed=0", &add_hub],
+    );
+    c.wait_for(&["New inbound peer connected"]);
+    // B listens on TCP and on QUIC at the same port, so it sets NODE_QUIC; D only on TCP.
+    let b = advertiser("B", &["-bind=tcp://127.2.0.1:0", "-bind=quic://127.2.0.1:0"], &hub);
+    let d = advertiser("D", &["-bind=tcp://127.3.0.1:0"], &hub);
+    let b_quic = b.bound("quic");
+    assert_eq!(
+        b_quic.rsplit(':').next(),
+        b.bound("tcp").rsplit(':').next(),
+        "QUIC follows the TCP port"
+    );
+    let ra = client(&a);
+    let mut polls = 0;
+    let (transport, _) = eventually("A to dial B from gossip", 200, || {
+        let r = outbound_to(&ra, "127.2.0.1:");
+        polls += 1;
+        if r.is_none() && polls == 300 && std::env::var("PEER_MGMT_DEBUG").is_ok() {
+            eprintln!("A:\n{}\nC:\n{}\nB:\n{}", a.log(), c.log(), b.log());
+        }
+        r
+    });
+    assert_eq!(transport, "quic", "B offers QUIC, so A dials it first");
+    let (transport, _) = eventually("A to dial D from gossip", 360, || outbound_to(&ra, "127.3.0.1:"));
+    assert!(transport == "v1" || transport == "v2", "D offers only TCP: {transport}");
+    // A heard of both only through C: it never had them configured.
+    let log = a.log();
+    assert!(
+        log.contains("trying outbound-full-relay connection to quic://127.2.0.1:"),
+        "{log}"
+    );
+    assert!(log.contains("trying outbound-full-relay connection to tcp://127.3.0.1:"));
+    drop(d);
+}
+
+#[test]
+fn bans_and_discouragement_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    // 8 + 2 + 1 automatic outbound slots leave one inbound slot, which a discouraged
+    // address never gets.
+    let args = [
+        "-bind=tcp://127.0.0.1:0",
+        "-dnsseed=0",
+        "-allowlocaladdrs",
+        "-maxconnections=12",
+    ];
+    let w = Weftd::start_in("banner", dir.path(), &args);
+    let rpc = client(&w);
+    let _: Value = call(&rpc, "setban", &[json!("10.20.0.0/16"), json!("add"), json!(3600)]);
+    let _: Value = call(&rpc, "setban", &[json!("192.0.2.7"), json!("add")]);
+    let err = rpc
+        .call::<Value>("setban", &[json!("192.0.2.7"), json!("add")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("IP/Subnet already banned"), "{err}");
+    let err = rpc
+        .call::<Value>("setban", &[json!("not-an-ip"), json!("add")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Invalid IP/Subnet"), "{err}");
+    let listed = call(&rpc, "listbanned", &[]);
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    // A peer that sends a malformed message is discouraged.
+    let mut s = std::net::TcpStream::connect(w.bound("tcp").trim_start_matches("tcp://")).unwrap();
+    use std::io::Write;
+    s.write_all(&common::v1_message("version", &[0u8; 10])).unwrap();
+    w.wait_for(&["discouraging peer"]);
+    w.stop();
+
+    let w = Weftd::start_in("banner", dir.path(), &args);
+    w.wait_for(&["Loaded 2 banned node addresses/subnets"]);
+    let rpc = client(&w);
+    let listed = call(&rpc, "listbanned", &[]);
+    let addrs: Vec<_> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["address"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(addrs, ["10.20.0.0/16", "192.0.2.7/32"]);
+    let remaining = listed[0]["time_remaining"].as_u64().unwrap();
+    assert!(remaining <= 3600 && remaining > 3000, "{remaining}");
+    // The discouragement held too: the same address is now turned away.
+    let mut s = std::net::TcpStream::connect(w.bound("tcp").trim_start_matches("tcp://")).unwrap();
+    // A v1 `version` header makes the listener settle on v1 and hand the connection over.
+    s.write_all(&common::v1_message("version", &[0u8; 10])).unwrap();
+    w.wait_for(&["dropped (discouraged)"]);
+    let _: Value = call(&rpc, "clearbanned", &[]);
+    assert_eq!(call(&rpc, "listbanned", &[]), json!([]));
+}
