@@ -22,7 +22,7 @@ fn weft_dials_core(v2: bool) {
     let weft = Weftd::start("weft", &[connect.as_str(), flag.as_str()]);
     let kind = if v2 { "v2" } else { "v1" };
     weft.wait_for(&[
-        "New outbound-full-relay peer connected",
+        "New manual peer connected",
         &format!("transport: {kind},"),
         "/Satoshi:",
     ]);

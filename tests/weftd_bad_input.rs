@@ -114,7 +114,7 @@ fn v1_listener_drops_bad_peers_with_logged_reasons() {
     // The node is still up and serves a well-behaved peer.
     let connect = format!("-connect={addr}");
     let peer = Weftd::start("B", &[connect.as_str(), "-v2transport=0"]);
-    peer.wait_for(&["New outbound-full-relay peer connected"]);
+    peer.wait_for(&["New manual peer connected"]);
     peer.stop();
     node.stop();
 }

@@ -18,7 +18,7 @@ fn handshake_over(bind: &str, scheme: &str, extra: &[&str], transport: &str) {
     let b = Weftd::start("B", &b_args);
     let want = format!("transport: {transport},");
     a.wait_for(&["New inbound peer connected", &want, "/weft:"]);
-    b.wait_for(&["New outbound-full-relay peer connected", &want]);
+    b.wait_for(&["New manual peer connected", &want]);
     a.wait_for(&["pong peer=", "rtt="]);
     b.wait_for(&["pong peer=", "rtt="]);
     b.stop();
@@ -51,7 +51,7 @@ fn v2_initiator_falls_back_to_v1_responder() {
     let a = Weftd::start("A", &["-bind=tcp://127.0.0.1:0", "-v2transport=0"]);
     let connect = format!("-connect={}", a.bound("tcp"));
     let b = Weftd::start("B", &[connect.as_str(), "-v2transport=1"]);
-    b.wait_for(&["New outbound-full-relay peer connected", "transport: v1,"]);
+    b.wait_for(&["New manual peer connected", "transport: v1,"]);
     a.wait_for(&["New inbound peer connected", "transport: v1,"]);
     b.stop();
     a.stop();
