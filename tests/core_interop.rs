@@ -21,11 +21,7 @@ fn weft_dials_core(v2: bool) {
     let flag = format!("-v2transport={}", v2 as u8);
     let weft = Weftd::start("weft", &[connect.as_str(), flag.as_str()]);
     let kind = if v2 { "v2" } else { "v1" };
-    weft.wait_for(&[
-        "New manual peer connected",
-        &format!("transport: {kind},"),
-        "/Satoshi:",
-    ]);
+    weft.wait_for(&["New manual peer connected", &format!("transport: {kind},"), "/Satoshi:"]);
     weft.wait_for(&["pong peer=", "rtt="]);
     core.wait(
         |c| {
