@@ -71,7 +71,7 @@ pub enum Event {
         /// The seed's host name.
         host: String,
         /// Its addresses, or why there are none.
-        result: Result<Vec<std::net::SocketAddr>, String>,
+        result: Result<Vec<core::net::SocketAddr>, String>,
     },
 }
 

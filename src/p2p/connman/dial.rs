@@ -3,8 +3,8 @@
 //! dial each peer over the most preferred transport it offers, falling back down the
 //! list when a dial fails.
 
+use core::net::IpAddr;
 use std::collections::BTreeSet;
-use std::net::IpAddr;
 use std::time::Duration;
 
 use rand::Rng;

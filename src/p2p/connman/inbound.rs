@@ -1,7 +1,7 @@
 //! Who gets an inbound slot (Core's `CreateNodeFromAcceptedSocket`): bans, the
 //! discouraged, the per-IP cap, and eviction when every slot is taken.
 
-use std::net::IpAddr;
+use core::net::IpAddr;
 
 use weft_transports::ConnInfo;
 

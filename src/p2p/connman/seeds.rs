@@ -1,6 +1,6 @@
 //! Where the first addresses come from: `-seednode` visits, DNS seeds, fixed seeds.
 
-use std::net::SocketAddr;
+use core::net::SocketAddr;
 
 use rand::Rng;
 use tracing::info;

@@ -283,7 +283,7 @@ fn one_outbound_per_network_group_and_block_relay_only_slots() {
     // The last two are block-relay-only: they get version relay=false and no getaddr.
     for (i, addr) in d.iter().enumerate() {
         let id = 100 + i as u64;
-        let ip: [u8; 4] = addr.host.parse::<std::net::Ipv4Addr>().unwrap().octets();
+        let ip: [u8; 4] = addr.host.parse::<core::net::Ipv4Addr>().unwrap().octets();
         n.handle(
             at(21_000),
             Event::Connected {
@@ -336,7 +336,7 @@ fn feelers_test_new_addresses_then_leave() {
     let later = dials(&run(&mut n, 30 * 60 * 1000));
     assert!(later.len() >= 5, "{} feelers in 30 minutes", later.len());
     let addr = later[0].clone();
-    let ip: [u8; 4] = addr.host.parse::<std::net::Ipv4Addr>().unwrap().octets();
+    let ip: [u8; 4] = addr.host.parse::<core::net::Ipv4Addr>().unwrap().octets();
     n.handle(
         at(30 * 60 * 1000),
         Event::Connected {
