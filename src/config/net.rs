@@ -72,6 +72,11 @@ fn invalid(msg: String) -> ConfigError {
     ConfigError::Invalid(msg)
 }
 
+/// Parses every entry of an optional list, stopping at the first bad one.
+fn parse_each<T>(list: &Option<Vec<String>>, parse: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, ConfigError> {
+    list.iter().flatten().map(|v| parse(v).map_err(invalid)).collect()
+}
+
 /// Resolves the settings; `auto` is false when `-connect` names the only peers.
 pub fn resolve(s: &FileSettings, chain: Chain, port: u16, auto: bool) -> Result<NetSettings, ConfigError> {
     let prefer = match &s.prefer {
@@ -88,27 +93,12 @@ pub fn resolve(s: &FileSettings, chain: Chain, port: u16, auto: bool) -> Result<
             })
             .collect::<Result<_, _>>()?,
     };
-    let whitelist = s
-        .whitelist
-        .iter()
-        .flatten()
-        .map(|w| parse_whitelist(w).map_err(|e| invalid(e.to_string())))
-        .collect::<Result<_, _>>()?;
-    let whitebind = s
-        .whitebind
-        .iter()
-        .flatten()
-        .map(|w| parse_whitebind(w).map_err(|e| invalid(e.to_string())))
-        .collect::<Result<_, _>>()?;
-    let external_ips = s
-        .externalip
-        .iter()
-        .flatten()
-        .map(|ip| {
-            ip.parse::<IpAddr>()
-                .map_err(|_| invalid(format!("Invalid -externalip address: '{ip}'")))
-        })
-        .collect::<Result<_, _>>()?;
+    let whitelist = parse_each(&s.whitelist, |w| parse_whitelist(w).map_err(|e| e.to_string()))?;
+    let whitebind = parse_each(&s.whitebind, |w| parse_whitebind(w).map_err(|e| e.to_string()))?;
+    let external_ips = parse_each(&s.externalip, |ip| {
+        ip.parse::<IpAddr>()
+            .map_err(|_| format!("Invalid -externalip address: '{ip}'"))
+    })?;
     let dns = s.dnsseed.unwrap_or(auto);
     Ok(NetSettings {
         max_connections: s.maxconnections.unwrap_or(DEFAULT_MAX_CONNECTIONS),

@@ -78,8 +78,8 @@ impl PeersStore {
         match self.get(BANLIST_KEY) {
             Ok(Some(bytes)) => match BanMan::decode_bans(&bytes, now) {
                 Ok(bans) => {
-                    let n = bans.clone().list(now).len();
                     node.restore_bans(bans);
+                    let n = node.list_banned(now).len();
                     info!(target: "net", "Loaded {n} banned node addresses/subnets");
                 }
                 Err(e) => warn!(target: "net", "Invalid or corrupt ban list ({e}); starting with none"),

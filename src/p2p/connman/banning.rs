@@ -43,8 +43,7 @@ impl Node {
         let Some(ip) = peer.conn.remote_addr.map(|a| a.ip()) else {
             return;
         };
-        if ip.is_loopback() && !self.config.allow_local_addrs {
-            // Every Tor/I2P inbound arrives from localhost: discouraging it would hit them all.
+        if self.is_proxy_local(Some(ip)) {
             info!(target: "net", "Warning: disconnecting but not discouraging local peer {}!", peer.id);
             return;
         }

@@ -131,11 +131,7 @@ impl Node {
         let nets = [Network::Ipv4, Network::Ipv6];
         for tries in 0..MAX_SELECT_TRIES {
             let Node { addrman, rng, .. } = self;
-            let (service, services, _) = addrman.select(feeler, Some(&nets), rng, now)?;
-            let Some(info) = self.addrman.get(&service) else {
-                continue;
-            };
-            let last_try = info.last_try;
+            let (service, services, last_try) = addrman.select(feeler, Some(&nets), rng, now)?;
             if busy.contains(&service) || self.config.advertise.contains(&service) {
                 continue;
             }

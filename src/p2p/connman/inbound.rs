@@ -26,6 +26,14 @@ fn net_kind(addr: Option<&NetAddr>) -> NetKind {
 }
 
 impl Node {
+    /// Whether `ip` is loopback in a real network, where every Tor and I2P peer arrives
+    /// from the local proxy: such peers get Core's special treatment (no per-IP cap, no
+    /// discouragement, their own eviction share). A test network (`allow_local_addrs`)
+    /// treats loopback as ordinary IPv4.
+    pub(crate) fn is_proxy_local(&self, ip: Option<IpAddr>) -> bool {
+        ip.is_some_and(|ip| ip.is_loopback()) && !self.config.allow_local_addrs
+    }
+
     /// The permissions `-whitelist` and `-whitebind` grant a connection.
     pub(crate) fn permissions_for(&self, info: &ConnInfo, inbound: bool) -> NetPermissions {
         let Some(ip) = info.remote_addr.map(|a| a.ip()) else {
@@ -61,7 +69,7 @@ impl Node {
             banned: ip.is_some_and(|ip| self.bans.is_banned(&ip, now)),
             discouraged: ip.is_some_and(|ip| self.bans.is_discouraged(&ip)),
             noban: perms.has(NetPermissions::NO_BAN),
-            is_local: ip.is_some_and(|ip| ip.is_loopback()) && !self.config.allow_local_addrs,
+            is_local: self.is_proxy_local(ip),
         };
         match self.config.slots.admit_inbound(&req) {
             InboundDecision::Accept => None,
@@ -76,12 +84,11 @@ impl Node {
         }
     }
 
-    /// Every inbound peer as eviction sees it.
+    /// Every peer as eviction sees it (eviction itself skips outbound and manual ones).
     fn eviction_candidates(&self) -> Vec<EvictionCandidate> {
         let desirable = self.config.required_outbound_services;
         self.peers
             .values()
-            .filter(|p| p.conn_type == ConnectionType::Inbound)
             .map(|p| {
                 let ip = p.conn.remote_addr.map(|a| a.ip());
                 let addr = ip.map(NetAddr::from);
@@ -97,7 +104,7 @@ impl Node {
                     bloom_filter: false,
                     keyed_net_group: p.net_group,
                     prefer_evict: ip.is_some_and(|ip| self.bans.is_discouraged(&ip)),
-                    is_local: ip.is_some_and(|ip| ip.is_loopback()) && !self.config.allow_local_addrs,
+                    is_local: self.is_proxy_local(ip),
                     network: net_kind(addr.as_ref()),
                     noban: p.permissions.has(NetPermissions::NO_BAN),
                     outbound_or_manual: p.conn_type != ConnectionType::Inbound,
