@@ -297,8 +297,8 @@ impl Scenario {
             return bad("topology: reachable_fraction must be in (0, 1]".into());
         }
         let ok = |v: f64, hi: f64| v.is_finite() && (0.0..=hi).contains(&v);
-        if !(ok(t.edge_probability, 1.0) && ok(t.mean_degree, f64::from(self.nodes)) && ok(t.rewire_beta, 1.0)) {
-            return bad("topology: edge_probability and rewire_beta must be in [0, 1], mean_degree in [0, nodes]".into());
+        if !(ok(t.edge_probability, 1.0) && ok(t.mean_degree, f64::from(MAX_NODES)) && ok(t.rewire_beta, 1.0)) {
+            return bad("topology: edge_probability and rewire_beta must be in [0, 1], mean_degree >= 0".into());
         }
         let l = &self.links;
         l.latency_ms.check("links.latency_ms").or_else(bad)?;

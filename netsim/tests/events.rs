@@ -31,8 +31,9 @@ fn group(i: u32) -> u32 {
     i / 6
 }
 
-fn run(extra: &str, seed: u64) -> Sim {
-    let mut sim = Sim::new(Scenario::from_toml(&format!("{extra}{BASE}")).unwrap(), seed).unwrap();
+fn run(duration: u64, extra: &str, seed: u64) -> Sim {
+    let toml = format!("duration_secs = {duration}\n{BASE}{extra}");
+    let mut sim = Sim::new(Scenario::from_toml(&toml).unwrap(), seed).unwrap();
     sim.run();
     sim
 }
@@ -47,7 +48,7 @@ fn node_of(ip: IpAddr) -> u32 {
 
 #[test]
 fn nothing_crosses_a_partition() {
-    let sim = run(&format!("duration_secs = 150\n{PARTITION}"), 1);
+    let sim = run(150, PARTITION, 1);
     let start = sim.scenario().start_time;
     let world = sim.world().read();
     let (mut checked, mut spread) = (0, 0);
@@ -83,8 +84,8 @@ fn nothing_crosses_a_partition() {
 
 #[test]
 fn heal_restores_propagation() {
-    let heal = format!("duration_secs = 400\n{PARTITION}\n[[events]]\nkind = \"heal\"\nat_secs = 60\n");
-    let sim = run(&heal, 1);
+    let heal = format!("{PARTITION}\n[[events]]\nkind = \"heal\"\nat_secs = 60\n");
+    let sim = run(400, &heal, 1);
     let start = sim.scenario().start_time;
     let m = &sim.metrics;
     let late: Vec<_> = m
@@ -114,11 +115,11 @@ fn heal_restores_propagation() {
 
 #[test]
 fn leave_and_join_disconnect_and_reconnect() {
-    let script = "duration_secs = 200\n\
+    let script = "\
         [[events]]\nkind = \"leave\"\nat_secs = 0\nnodes = [11]\n\
         [[events]]\nkind = \"leave\"\nat_secs = 30\nnodes = [4]\n\
         [[events]]\nkind = \"join\"\nat_secs = 60\nnodes = [4, 11]\n";
-    let sim = run(script, 2);
+    let sim = run(200, script, 2);
     let d = sim.dynamics();
     assert!(d.online(4) && d.online(11));
     assert_eq!(d.epoch(4), 1);
@@ -136,8 +137,8 @@ fn leave_and_join_disconnect_and_reconnect() {
 
 #[test]
 fn a_node_offline_hears_nothing() {
-    let script = "duration_secs = 120\n[[events]]\nkind = \"leave\"\nat_secs = 10\nnodes = [3]\n";
-    let sim = run(script, 3);
+    let script = "[[events]]\nkind = \"leave\"\nat_secs = 10\nnodes = [3]\n";
+    let sim = run(120, script, 3);
     let start = sim.scenario().start_time;
     let world = sim.world().read();
     let st = sim.chain(3).unwrap().state();
@@ -151,8 +152,8 @@ fn a_node_offline_hears_nothing() {
 
 #[test]
 fn churn_takes_nodes_away_and_brings_them_back_deterministically() {
-    let churn = "duration_secs = 240\n[churn]\nfraction = 0.5\nmean_session_secs = 40.0\nmean_offline_secs = 15.0\n";
-    let a = run(churn, 4);
+    let churn = "[churn]\nfraction = 0.5\nmean_session_secs = 40.0\nmean_offline_secs = 15.0\n";
+    let a = run(240, churn, 4);
     let d = a.dynamics();
     let churners: Vec<u32> = (0..12).filter(|&n| d.churns(n)).collect();
     assert_eq!(churners.len(), 6);
@@ -164,6 +165,6 @@ fn churn_takes_nodes_away_and_brings_them_back_deterministically() {
     let reached: Vec<u32> = a.metrics.txs.iter().flatten().map(|s| s.reached).collect();
     let mean = reached.iter().sum::<u32>() as f64 / reached.len() as f64;
     assert!(mean > 6.0, "mean reach {mean}");
-    let b = run(churn, 4);
+    let b = run(240, churn, 4);
     assert_eq!(a.metrics.trace_hash(), b.metrics.trace_hash());
 }

@@ -12,7 +12,7 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-const WORKLOAD_TABLES: &str = "[workload]\ntx_per_sec = 0.0\nblock_interval_secs = 0.0\n";
+const WORKLOAD_TABLES: &str = "[workload]\ntx_per_sec = 0.0\nblock_interval_secs = 0.0\nminers = 1\n";
 
 #[test]
 fn edge_csv_edges_become_connections() {
@@ -39,10 +39,10 @@ fn graphml_errors_name_the_file_and_line() {
     let dir = temp_dir("graphml");
     let file = dir.join("g.graphml");
     std::fs::write(&file, "<graphml>\n<graph edgedefault=\"undirected\">\n<node id=\"0\"/>\n<node id=\"9\"/>\n</graph></graphml>").unwrap();
-    let s = Scenario::from_toml(&format!("nodes = 4\n[topology]\nkind = \"graphml\"\nfile = {:?}\n", file)).unwrap();
+    let s = Scenario::from_toml(&format!("nodes = 4\n[topology]\nkind = \"graphml\"\nfile = {:?}\n{WORKLOAD_TABLES}", file)).unwrap();
     let e = Topology::generate(&s.topology, 4, 1).unwrap_err().to_string();
     assert!(e.contains("g.graphml") && e.contains("line 4") && e.contains("node 9"), "{e}");
-    let missing = Scenario::from_toml("nodes = 4\n[topology]\nkind = \"graphml\"\n").unwrap();
+    let missing = Scenario::from_toml(&format!("nodes = 4\n[topology]\nkind = \"graphml\"\n{WORKLOAD_TABLES}")).unwrap();
     assert!(Topology::generate(&missing.topology, 4, 1).is_err());
     std::fs::remove_dir_all(dir).ok();
 }
