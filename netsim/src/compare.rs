@@ -97,7 +97,10 @@ impl Comparison {
     /// Aggregates per-seed summaries.
     pub fn of(scenario: &str, summaries: &[Summary]) -> Comparison {
         let per_seed: Vec<_> = summaries.iter().map(metrics_of).collect();
-        let names: Vec<&str> = per_seed.first().map(|m| m.iter().map(|(n, _)| *n).collect()).unwrap_or_default();
+        let names: Vec<&str> = per_seed
+            .first()
+            .map(|m| m.iter().map(|(n, _)| *n).collect())
+            .unwrap_or_default();
         let stats = names
             .iter()
             .enumerate()
@@ -122,7 +125,11 @@ impl Comparison {
 
     /// The table printed to stdout.
     pub fn table(&self) -> String {
-        let mut out = format!("{} over {} seeds (mean ± 95 % CI, Student t)\n", self.scenario, self.seeds.len());
+        let mut out = format!(
+            "{} over {} seeds (mean ± 95 % CI, Student t)\n",
+            self.scenario,
+            self.seeds.len()
+        );
         for s in &self.stats {
             let value = match (s.mean, s.ci95) {
                 (Some(m), Some(c)) => format!("{m:.4} ± {c:.4}"),
@@ -141,7 +148,16 @@ impl Comparison {
         for s in &self.stats {
             let lo = s.mean.zip(s.ci95).map(|(m, c)| m - c);
             let hi = s.mean.zip(s.ci95).map(|(m, c)| m + c);
-            let _ = writeln!(out, "{},{},{},{},{},{}", s.metric, s.n, f(s.mean), f(s.ci95), f(lo), f(hi));
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{}",
+                s.metric,
+                s.n,
+                f(s.mean),
+                f(s.ci95),
+                f(lo),
+                f(hi)
+            );
         }
         out
     }

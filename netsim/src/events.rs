@@ -157,7 +157,9 @@ impl Dynamics {
         h.update(b"weft-netsim dynamics");
         h.update(seed.to_le_bytes());
         let mut rng = ChaCha20Rng::from_seed(h.finalize().into());
-        let mut candidates: Vec<u32> = (0..nodes).filter(|&i| !excluded.get(i as usize).copied().unwrap_or(false)).collect();
+        let mut candidates: Vec<u32> = (0..nodes)
+            .filter(|&i| !excluded.get(i as usize).copied().unwrap_or(false))
+            .collect();
         candidates.shuffle(&mut rng);
         let count = (candidates.len() as f64 * churn.fraction).round() as usize;
         let mut churning = vec![false; nodes as usize];
@@ -336,10 +338,7 @@ mod tests {
             groups: vec![vec![0, 1], vec![1]],
         }];
         assert!(check(&twice, &c, 4, 60).unwrap_err().contains("twice"));
-        let bad_churn = ChurnConfig {
-            fraction: 1.5,
-            ..c
-        };
+        let bad_churn = ChurnConfig { fraction: 1.5, ..c };
         assert!(check(&[], &bad_churn, 4, 60).is_err());
         assert!(toml::from_str::<W>("[[events]]\nkind = \"explode\"\nat_secs = 1\n").is_err());
     }

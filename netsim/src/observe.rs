@@ -47,9 +47,10 @@ impl Observer {
         }
     }
 
-    /// A message reached node `to` from `from`; `st` is the receiver's chain state.
-    /// Only `inv` is looked at; a malformed one is the core's business, not ours.
-    pub fn message(&mut self, world: &World, st: &NodeState, from: u32, to: u32, command: &str, payload: &[u8], at: Time) {
+    /// A message reached node `to` from `from` (`hop`); `st` is the receiver's chain
+    /// state. Only `inv` is looked at; a malformed one is the core's business, not ours.
+    pub fn message(&mut self, world: &World, st: &NodeState, hop: (u32, u32), command: &str, payload: &[u8], at: Time) {
+        let (from, to) = hop;
         if command != "inv" {
             return;
         }
@@ -137,18 +138,23 @@ mod tests {
     #[test]
     fn a_second_announcement_is_a_duplicate() {
         let shared = SharedWorld::new(1_700_000_000);
-        let a = shared.write().add_block(Some(World::GENESIS), Vec::new(), 1_700_000_600, b"a");
+        let a = shared
+            .write()
+            .add_block(Some(World::GENESIS), Vec::new(), 1_700_000_600, b"a");
         let w = shared.read();
         let st = NodeState::new(weft::chain::policy::FeeRate(1_000));
-        let inv = weft::p2p::wire::encode_inventory(&[Inventory::Block(w.block(a).hash), Inventory::Unknown {
-            kind: 99,
-            hash: [0; 32],
-        }]);
+        let inv = weft::p2p::wire::encode_inventory(&[
+            Inventory::Block(w.block(a).hash),
+            Inventory::Unknown {
+                kind: 99,
+                hash: [0; 32],
+            },
+        ]);
         let mut o = Observer::new(3, vec![false; 3]);
-        o.message(&w, &st, 0, 1, "inv", &inv, Time(1));
-        o.message(&w, &st, 2, 1, "inv", &inv, Time(2));
-        o.message(&w, &st, 2, 1, "inv", b"\x05garbage", Time(3));
-        o.message(&w, &st, 2, 1, "tx", &inv, Time(3));
+        o.message(&w, &st, (0, 1), "inv", &inv, Time(1));
+        o.message(&w, &st, (2, 1), "inv", &inv, Time(2));
+        o.message(&w, &st, (2, 1), "inv", b"\x05garbage", Time(3));
+        o.message(&w, &st, (2, 1), "tx", &inv, Time(3));
         assert_eq!((o.inv_entries, o.inv_duplicates), (4, 1));
         assert_eq!(o.duplicate_ratio(), Some(0.25));
     }

@@ -125,8 +125,14 @@ fn ticks(max: f64) -> Vec<f64> {
     }
     let raw = max / 5.0;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
-    (0..=((max / step).ceil() as usize).min(20)).map(|k| k as f64 * step).collect()
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    (0..=((max / step).ceil() as usize).min(20))
+        .map(|k| k as f64 * step)
+        .collect()
 }
 
 fn fmt_tick(v: f64) -> String {
@@ -240,10 +246,20 @@ pub fn write_plots(sim: &Sim, dir: &Path) -> Result<(), SimError> {
         ("block_propagation.svg", "blocks", &m.blocks),
     ] {
         let title = format!("{name}: time for {what} to reach a share of nodes");
-        let svg = line_chart(&title, "seconds since creation", "fraction of items", &cdf_series(items), 1.0);
+        let svg = line_chart(
+            &title,
+            "seconds since creation",
+            "fraction of items",
+            &cdf_series(items),
+            1.0,
+        );
         write_file(dir, file, &svg)?;
     }
-    let svg = bar_chart(&format!("{name}: bytes on the wire by message"), "MB", &bandwidth_bars(&m.messages));
+    let svg = bar_chart(
+        &format!("{name}: bytes on the wire by message"),
+        "MB",
+        &bandwidth_bars(&m.messages),
+    );
     write_file(dir, "bandwidth.svg", &svg)
 }
 

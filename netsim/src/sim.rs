@@ -264,8 +264,8 @@ impl Sim {
                 {
                     let w = self.world.read();
                     let st = self.nodes[to as usize].chain.state();
-                    self.observer
-                        .message(&w, &st, from, to, msg.command.as_str(), &msg.payload, now);
+                    let (command, payload) = (msg.command.as_str(), &msg.payload);
+                    self.observer.message(&w, &st, (from, to), command, payload, now);
                 }
                 let p = &msg.payload;
                 let head = if p.len() <= TRACE_FULL_PAYLOAD {

@@ -207,6 +207,11 @@ mod tests {
         };
         assert_eq!(random.choose(10, &edges, 1).iter().filter(|&&s| s).count(), 2);
         assert_eq!(random.choose(10, &edges, 1), random.choose(10, &edges, 1));
-        assert!(AdversaryConfig { spy_fraction: 1.0, ..cfg }.check().is_err());
+        assert!(AdversaryConfig {
+            spy_fraction: 1.0,
+            ..cfg
+        }
+        .check()
+        .is_err());
     }
 }

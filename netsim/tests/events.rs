@@ -69,13 +69,20 @@ fn nothing_crosses_a_partition() {
         spread += usize::from(reached_own > 1);
     }
     assert!(checked > 20, "{checked} txs");
-    assert!(spread * 2 > checked, "txs still spread inside their groups: {spread} of {checked}");
+    assert!(
+        spread * 2 > checked,
+        "txs still spread inside their groups: {spread} of {checked}"
+    );
     let mut with_peers = 0;
     for n in 0..12 {
         let core = sim.core(n).unwrap();
         for p in core.peers() {
             let other = p.conn.remote_addr.map(|a| node_of(a.ip())).unwrap();
-            assert_eq!(group(n), group(other), "node {n} still has a peer {other} across the split");
+            assert_eq!(
+                group(n),
+                group(other),
+                "node {n} still has a peer {other} across the split"
+            );
         }
         with_peers += usize::from(core.peers().any(|p| p.is_ready()));
     }
@@ -125,11 +132,21 @@ fn leave_and_join_disconnect_and_reconnect() {
     assert_eq!(d.epoch(4), 1);
     assert_eq!(d.epoch(11), 1);
     for n in [4u32, 11] {
-        let out = sim.core(n).unwrap().peers().filter(|p| p.is_ready() && p.is_outbound()).count();
+        let out = sim
+            .core(n)
+            .unwrap()
+            .peers()
+            .filter(|p| p.is_ready() && p.is_outbound())
+            .count();
         assert_eq!(out, 3, "node {n} redialed its targets after joining");
     }
     let start = sim.scenario().start_time;
-    let late = sim.metrics.txs.iter().flatten().filter(|s| s.created.as_secs() > start + 100);
+    let late = sim
+        .metrics
+        .txs
+        .iter()
+        .flatten()
+        .filter(|s| s.created.as_secs() > start + 100);
     for s in late {
         assert_eq!(s.reached, 12);
     }

@@ -38,7 +38,14 @@ fn spies_connected_to_everyone_guess_origins() {
     assert!(s.duplicate_inv_ratio.unwrap() > 0.0);
     // A spy dials every honest node: each ends with far more than its own outbound.
     let spies = (0..20u32)
-        .filter(|&n| sim.core(n).unwrap().peers().filter(|p| p.is_ready() && p.is_outbound()).count() > 8)
+        .filter(|&n| {
+            sim.core(n)
+                .unwrap()
+                .peers()
+                .filter(|p| p.is_ready() && p.is_outbound())
+                .count()
+                > 8
+        })
         .count();
     assert_eq!(spies, 4);
 }

@@ -38,24 +38,41 @@ fn edge_csv_edges_become_connections() {
 fn graphml_errors_name_the_file_and_line() {
     let dir = temp_dir("graphml");
     let file = dir.join("g.graphml");
-    std::fs::write(&file, "<graphml>\n<graph edgedefault=\"undirected\">\n<node id=\"0\"/>\n<node id=\"9\"/>\n</graph></graphml>").unwrap();
-    let s = Scenario::from_toml(&format!("nodes = 4\n[topology]\nkind = \"graphml\"\nfile = {:?}\n{WORKLOAD_TABLES}", file)).unwrap();
+    std::fs::write(
+        &file,
+        "<graphml>\n<graph edgedefault=\"undirected\">\n<node id=\"0\"/>\n<node id=\"9\"/>\n</graph></graphml>",
+    )
+    .unwrap();
+    let s = Scenario::from_toml(&format!(
+        "nodes = 4\n[topology]\nkind = \"graphml\"\nfile = {:?}\n{WORKLOAD_TABLES}",
+        file
+    ))
+    .unwrap();
     let e = Topology::generate(&s.topology, 4, 1).unwrap_err().to_string();
-    assert!(e.contains("g.graphml") && e.contains("line 4") && e.contains("node 9"), "{e}");
-    let missing = Scenario::from_toml(&format!("nodes = 4\n[topology]\nkind = \"graphml\"\n{WORKLOAD_TABLES}")).unwrap();
+    assert!(
+        e.contains("g.graphml") && e.contains("line 4") && e.contains("node 9"),
+        "{e}"
+    );
+    let missing =
+        Scenario::from_toml(&format!("nodes = 4\n[topology]\nkind = \"graphml\"\n{WORKLOAD_TABLES}")).unwrap();
     assert!(Topology::generate(&missing.topology, 4, 1).is_err());
     std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
 fn random_graphs_run_on_real_cores() {
-    for kind in ["kind = \"erdos-renyi\"\nmean_degree = 4.0", "kind = \"small-world\"\nlattice_k = 4\nrewire_beta = 0.2"] {
+    for kind in [
+        "kind = \"erdos-renyi\"\nmean_degree = 4.0",
+        "kind = \"small-world\"\nlattice_k = 4\nrewire_beta = 0.2",
+    ] {
         let toml = format!("nodes = 16\nduration_secs = 40\n[topology]\n{kind}\n{WORKLOAD_TABLES}");
         let s = Scenario::from_toml(&toml).unwrap();
         let t = Topology::generate(&s.topology, 16, 7).unwrap();
         let mut sim = Sim::new(s, 7).unwrap();
         sim.run();
-        let ready: usize = (0..16).map(|n| sim.core(n).unwrap().peers().filter(|p| p.is_ready()).count()).sum();
+        let ready: usize = (0..16)
+            .map(|n| sim.core(n).unwrap().peers().filter(|p| p.is_ready()).count())
+            .sum();
         assert_eq!(ready, 2 * t.edges.len(), "{kind}: both ends of every edge connected");
     }
 }

@@ -34,7 +34,13 @@ pub(super) fn generate(cfg: &TopologyConfig, nodes: u32, rng: &mut ChaCha20Rng) 
             g.edges
                 .iter()
                 .zip(&g.directed)
-                .map(|(&(a, b), &directed)| if directed { Ok((a, b)) } else { Ok(orient(&[(a, b)], rng)[0]) })
+                .map(|(&(a, b), &directed)| {
+                    if directed {
+                        Ok((a, b))
+                    } else {
+                        Ok(orient(&[(a, b)], rng)[0])
+                    }
+                })
                 .collect::<Result<Vec<_>, SimError>>()?
         }
     };
@@ -58,7 +64,10 @@ fn read_file(cfg: &TopologyConfig, path: &Path, nodes: u32) -> Result<FileGraph,
     let io = |e: std::io::Error| SimError::Io(format!("{}: {e}", path.display()));
     let len = std::fs::metadata(path).map_err(io)?.len();
     if len > super::import::MAX_FILE_BYTES as u64 {
-        return Err(SimError::Topology(format!("{}: file too large ({len} bytes)", path.display())));
+        return Err(SimError::Topology(format!(
+            "{}: file too large ({len} bytes)",
+            path.display()
+        )));
     }
     let text = std::fs::read_to_string(path).map_err(io)?;
     let parsed = if cfg.kind == TopologyKind::Graphml {

@@ -46,7 +46,9 @@ pub fn erdos_renyi(nodes: u32, p: f64, rng: &mut ChaCha20Rng) -> Result<Vec<Pair
         let r: f64 = rng.gen();
         let skip = ((1.0 - r).ln() / log_q).floor();
         // A huge skip just ends the walk.
-        w = w.saturating_add(1).saturating_add(skip.min(i64::MAX as f64 / 2.0) as i64);
+        w = w
+            .saturating_add(1)
+            .saturating_add(skip.min(i64::MAX as f64 / 2.0) as i64);
         while v < n && w >= v as i64 {
             w -= v as i64;
             v += 1;
@@ -62,7 +64,7 @@ pub fn erdos_renyi(nodes: u32, p: f64, rng: &mut ChaCha20Rng) -> Result<Vec<Pair
 /// each side, then each edge's far end is moved to a random node with probability `beta`
 /// (no self-loops or duplicate edges are made; an edge with nowhere to go stays).
 pub fn small_world(nodes: u32, k: u32, beta: f64, rng: &mut ChaCha20Rng) -> Result<Vec<Pair>, SimError> {
-    if k == 0 || k % 2 != 0 || k >= nodes {
+    if k == 0 || !k.is_multiple_of(2) || k >= nodes {
         return Err(SimError::Topology(format!(
             "small-world lattice_k must be even and in 2..nodes, not {k}"
         )));

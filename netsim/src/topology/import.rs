@@ -36,7 +36,14 @@ fn node_id(text: &str, nodes: u32, line: usize) -> Result<u32, SimError> {
 }
 
 /// Adds an edge after checking it is no self-loop and not seen before.
-fn push_edge(g: &mut FileGraph, seen: &mut HashSet<(u32, u32)>, a: u32, b: u32, directed: bool, line: usize) -> Result<(), SimError> {
+fn push_edge(
+    g: &mut FileGraph,
+    seen: &mut HashSet<(u32, u32)>,
+    a: u32,
+    b: u32,
+    directed: bool,
+    line: usize,
+) -> Result<(), SimError> {
     if a == b {
         return Err(err(line, format!("self-loop on node {a}")));
     }
@@ -97,7 +104,9 @@ fn unescape(s: &str, line: usize) -> Result<String, SimError> {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         let tail = &rest[amp..];
-        let semi = tail.find(';').ok_or_else(|| err(line, "unterminated character reference"))?;
+        let semi = tail
+            .find(';')
+            .ok_or_else(|| err(line, "unterminated character reference"))?;
         let name = &tail[1..semi];
         let c = match name {
             "amp" => '&',
@@ -188,12 +197,16 @@ fn tags(text: &str) -> Result<Vec<Tag>, SimError> {
         let mut attrs = Vec::new();
         let mut a = inner[name_end..].trim_start();
         while !a.is_empty() {
-            let eq = a.find('=').ok_or_else(|| err(line, format!("attribute without a value in <{name}>")))?;
+            let eq = a
+                .find('=')
+                .ok_or_else(|| err(line, format!("attribute without a value in <{name}>")))?;
             let key = a[..eq].trim().to_string();
             let v = a[eq + 1..].trim_start();
             let q = v.chars().next().filter(|c| *c == '"' || *c == '\'');
             let q = q.ok_or_else(|| err(line, format!("unquoted attribute {key:?} in <{name}>")))?;
-            let close = v[1..].find(q).ok_or_else(|| err(line, "unterminated attribute value"))?;
+            let close = v[1..]
+                .find(q)
+                .ok_or_else(|| err(line, "unterminated attribute value"))?;
             attrs.push((key, unescape(&v[1..1 + close], line)?));
             a = v[close + 2..].trim_start();
         }
@@ -214,7 +227,9 @@ pub fn check_well_formed(text: &str) -> Result<(), SimError> {
     let mut roots = 0;
     for t in tags(text)? {
         if t.closing {
-            let top = open.pop().ok_or_else(|| err(t.line, format!("</{}> closes nothing", t.name)))?;
+            let top = open
+                .pop()
+                .ok_or_else(|| err(t.line, format!("</{}> closes nothing", t.name)))?;
             if top.name != t.name {
                 return Err(err(t.line, format!("</{}> closes <{}>", t.name, top.name)));
             }
@@ -263,7 +278,12 @@ pub fn parse_graphml(text: &str, nodes: u32) -> Result<FileGraph, SimError> {
                 default_directed = Some(match t.attr("edgedefault") {
                     Some("directed") => true,
                     Some("undirected") => false,
-                    other => return Err(err(t.line, format!("edgedefault must be directed or undirected, not {other:?}"))),
+                    other => {
+                        return Err(err(
+                            t.line,
+                            format!("edgedefault must be directed or undirected, not {other:?}"),
+                        ))
+                    }
                 });
             }
             "node" => {
@@ -327,12 +347,16 @@ mod tests {
     fn graphml_errors() {
         let bad = |s: &str| parse_graphml(s, 3).unwrap_err().to_string();
         assert!(bad(&GRAPHML.replace("'2'", "'7'")).contains("not in the scenario"));
-        assert!(bad(&GRAPHML.replace("\"n1\"/>\n", "\"n1\"/>\n<edge source=\"n1\" target=\"n0\"/>")).contains("duplicate"));
+        assert!(
+            bad(&GRAPHML.replace("\"n1\"/>\n", "\"n1\"/>\n<edge source=\"n1\" target=\"n0\"/>")).contains("duplicate")
+        );
         assert!(bad(&GRAPHML.replace("target=\"n1\"", "target=\"n0\"")).contains("self-loop"));
         assert!(bad(&GRAPHML.replace("undirected", "sideways")).contains("edgedefault"));
         assert!(bad(&GRAPHML.replace("<node id=\"n1\"/>", "")).contains("not declared"));
         assert!(bad(&GRAPHML.replace("source=\"n0\" ", "")).contains("source and target"));
-        assert!(bad("<graphml><graph edgedefault=\"directed\"><node id=\"x\"/></graph></graphml>").contains("not a number"));
+        assert!(
+            bad("<graphml><graph edgedefault=\"directed\"><node id=\"x\"/></graph></graphml>").contains("not a number")
+        );
         assert!(bad("<graphml><graph edgedefault=\"directed\"><node id=\"0\"").contains("unterminated"));
         assert!(bad("<graphml><!-- never closed").contains("unterminated"));
         assert!(bad("<html></html>").contains("not GraphML"));
