@@ -15,6 +15,8 @@ const W: f64 = 640.0;
 const H: f64 = 400.0;
 /// Margins: left, right, top, bottom.
 const M: (f64, f64, f64, f64) = (70.0, 20.0, 40.0, 50.0);
+/// Points per CDF at most, about.
+const MAX_STEPS: usize = 250;
 /// Series colours, in order.
 const COLORS: [&str; 4] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"];
 
@@ -173,9 +175,10 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series], 
         let color = COLORS[k % COLORS.len()];
         let pts: Vec<(f64, f64)> = s.points.iter().map(|&(x, y)| (px(x), py(y))).collect();
         svg.polyline(&pts, color);
+        // Top left: where rising CDFs leave room.
         let ly = M.2 + 16.0 + 16.0 * k as f64;
-        svg.line((M.0 + pw - 130.0, ly - 4.0), (M.0 + pw - 110.0, ly - 4.0), color);
-        svg.text(M.0 + pw - 105.0, ly, 12, "start", &s.name);
+        svg.line((M.0 + 10.0, ly - 4.0), (M.0 + 30.0, ly - 4.0), color);
+        svg.text(M.0 + 35.0, ly, 12, "start", &s.name);
     }
     svg.finish()
 }
@@ -214,10 +217,17 @@ pub fn cdf_series(items: &[Option<Spread>]) -> Vec<Series> {
             .collect();
         v.sort_by(f64::total_cmp);
         let mut points = vec![(0.0, 0.0)];
+        // Steps for up to MAX_STEPS items; beyond that, every n-th item, so a file
+        // stays small however long the run.
+        let every = v.len().div_ceil(MAX_STEPS).max(1);
+        let frac = |k: usize| k as f64 / total.max(1) as f64;
         for (k, x) in v.iter().enumerate() {
-            let before = k as f64 / total.max(1) as f64;
-            points.push((*x, before));
-            points.push((*x, (k + 1) as f64 / total.max(1) as f64));
+            if every == 1 {
+                points.push((*x, frac(k)));
+            }
+            if every == 1 || (k + 1) % every == 0 || k + 1 == v.len() {
+                points.push((*x, frac(k + 1)));
+            }
         }
         out.push(Series {
             name: format!("{:.0} % of nodes", share * 100.0),
@@ -305,5 +315,9 @@ mod tests {
         let s = cdf_series(&items);
         assert_eq!(s.len(), 3);
         assert_eq!(s[0].points.last(), Some(&(2.0, 2.0 / 3.0)));
+        let many: Vec<_> = (0..10_000).map(|k| spread(Some(k * 1_000))).collect();
+        let s = cdf_series(&many);
+        assert!(s[0].points.len() <= MAX_STEPS + 2, "{}", s[0].points.len());
+        assert_eq!(s[0].points.last(), Some(&(9.999, 1.0)));
     }
 }
