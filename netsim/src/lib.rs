@@ -7,15 +7,20 @@
 
 pub mod bitset;
 pub mod chain;
+pub mod compare;
 pub mod cost;
 pub mod dist;
 pub mod error;
+pub mod events;
 pub mod link;
 pub mod metrics;
+pub mod observe;
+pub mod plot;
 pub mod report;
 pub mod scenario;
 pub mod sched;
 pub mod sim;
+pub mod spy;
 pub mod topology;
 pub mod workload;
 pub mod world;

@@ -28,19 +28,55 @@ enum Cmd {
         #[arg(long, default_value = "netsim-out")]
         out: PathBuf,
     },
+    /// Runs a scenario over several seeds and reports each metric as mean ± 95 % CI.
+    Compare {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// How many seeds.
+        #[arg(long, default_value_t = 5)]
+        seeds: u64,
+        /// The first seed; the others follow it.
+        #[arg(long, default_value_t = 1)]
+        first_seed: u64,
+        /// Where to write compare.json and compare.csv.
+        #[arg(long, default_value = "netsim-compare")]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.cmd {
-        Cmd::Run { scenario, seed, out } => match run(&scenario, seed, &out) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("netsim: {e}");
-                ExitCode::FAILURE
-            }
-        },
+    let result = match cli.cmd {
+        Cmd::Run { scenario, seed, out } => run(&scenario, seed, &out),
+        Cmd::Compare {
+            scenario,
+            seeds,
+            first_seed,
+            out,
+        } => compare(&scenario, seeds, first_seed, &out),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("netsim: {e}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+fn compare(path: &std::path::Path, seeds: u64, first: u64, out: &std::path::Path) -> Result<(), weft_netsim::SimError> {
+    if seeds == 0 || seeds > 10_000 {
+        return Err(weft_netsim::SimError::Scenario("--seeds must be in 1..=10000".into()));
+    }
+    let scenario = Scenario::load(path)?;
+    let list: Vec<u64> = (0..seeds).map(|k| first.wrapping_add(k)).collect();
+    let c = weft_netsim::compare::run_seeds(&scenario, &list, |s| {
+        println!("seed {}: trace hash {}", s.seed, s.trace_hash);
+    })?;
+    c.write(out)?;
+    print!("{}", c.table());
+    println!("results in {}", out.display());
+    Ok(())
 }
 
 fn run(path: &std::path::Path, seed: u64, out: &std::path::Path) -> Result<(), weft_netsim::SimError> {
@@ -73,6 +109,22 @@ fn run(path: &std::path::Path, seed: u64, out: &std::path::Path) -> Result<(), w
     };
     show("txs", &s.txs);
     show("blocks", &s.blocks);
+    let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+    println!(
+        "  duplicate inv ratio {}, stale block rate {}",
+        f(s.duplicate_inv_ratio),
+        f(s.stale_block_rate)
+    );
+    if let Some(r) = &s.spy {
+        println!(
+            "  {} spies: first-spy precision {}, recall {} ({} guesses, {} honest txs)",
+            r.spies,
+            f(r.precision),
+            f(r.recall),
+            r.guesses,
+            r.honest_txs
+        );
+    }
     println!("results in {}", out.display());
     println!("trace hash {}", s.trace_hash);
     Ok(())

@@ -56,6 +56,8 @@ pub enum TraceKind {
     NewTx = 7,
     /// A block was mined.
     Mined = 8,
+    /// A scripted event or churn changed the network.
+    Change = 9,
 }
 
 /// Everything measured in a run.

@@ -1,4 +1,5 @@
-//! The run's results on disk: `summary.json`, `txs.csv`, `blocks.csv` and `messages.csv`.
+//! The run's results on disk: `summary.json`, `txs.csv`, `blocks.csv`, `messages.csv`
+//! and the SVG plots.
 
 use std::path::Path;
 
@@ -33,6 +34,12 @@ pub struct Summary {
     pub messages: std::collections::BTreeMap<String, MsgStats>,
     /// All bytes on the wire.
     pub total_wire_bytes: u64,
+    /// Inventory entries for already-known items over all entries received.
+    pub duplicate_inv_ratio: Option<f64>,
+    /// Mined blocks that ended off the best chain over all mined.
+    pub stale_block_rate: Option<f64>,
+    /// The first-spy estimator's score, when there are spies.
+    pub spy: Option<crate::spy::SpyReport>,
 }
 
 impl Summary {
@@ -51,6 +58,12 @@ impl Summary {
             blocks: summarize(&m.blocks),
             total_wire_bytes: m.messages.values().map(|s| s.wire_bytes).sum(),
             messages: m.messages.clone(),
+            duplicate_inv_ratio: sim.observer().duplicate_ratio(),
+            stale_block_rate: crate::observe::stale_rate(&sim.world().read(), &sim.tips()),
+            spy: {
+                let o = sim.observer();
+                (o.spies.spy_count() > 0).then(|| o.spies.score(o.origins.iter().copied()))
+            },
         }
     }
 }
@@ -79,5 +92,6 @@ pub fn write_outputs(sim: &Sim, dir: &Path) -> Result<Summary, SimError> {
     });
     write_file(dir, "blocks.csv", &blocks)?;
     write_file(dir, "messages.csv", &messages_csv(&sim.metrics.messages))?;
+    crate::plot::write_plots(sim, dir)?;
     Ok(summary)
 }

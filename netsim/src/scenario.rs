@@ -35,6 +35,12 @@ pub struct Scenario {
     pub workload: WorkloadConfig,
     /// Protocol parameters handed to every real core.
     pub core: CoreConfig,
+    /// Scripted partitions, heals, leaves and joins.
+    pub events: Vec<crate::events::ScriptedEvent>,
+    /// Poisson churn.
+    pub churn: crate::events::ChurnConfig,
+    /// Spy nodes.
+    pub adversary: crate::spy::AdversaryConfig,
 }
 
 impl Default for Scenario {
@@ -50,6 +56,9 @@ impl Default for Scenario {
             validation: CostConfig::default(),
             workload: WorkloadConfig::default(),
             core: CoreConfig::default(),
+            events: Vec::new(),
+            churn: crate::events::ChurnConfig::default(),
+            adversary: crate::spy::AdversaryConfig::default(),
         }
     }
 }
@@ -81,6 +90,14 @@ pub enum TopologyKind {
     Core,
     /// Each node opens `outbound` connections to random nodes (a random out-regular graph).
     RandomRegular,
+    /// Erdős–Rényi G(n, p): `edge_probability`, or `mean_degree / (nodes - 1)`.
+    ErdosRenyi,
+    /// Watts–Strogatz: ring lattice of degree `lattice_k`, edges rewired with `rewire_beta`.
+    SmallWorld,
+    /// GraphML from `file`.
+    Graphml,
+    /// `a,b` lines (a dials b) from `file`.
+    EdgeCsv,
 }
 
 /// Who connects to whom.
@@ -95,6 +112,16 @@ pub struct TopologyConfig {
     pub inbound_cap: u32,
     /// Share of nodes that accept inbound connections (Core-like only).
     pub reachable_fraction: f64,
+    /// Erdős–Rényi: probability of each edge (0: use `mean_degree`).
+    pub edge_probability: f64,
+    /// Erdős–Rényi: mean degree, when `edge_probability` is 0.
+    pub mean_degree: f64,
+    /// Small world: ring-lattice degree (even).
+    pub lattice_k: u32,
+    /// Small world: probability that an edge is rewired.
+    pub rewire_beta: f64,
+    /// GraphML or edge CSV file; relative paths are relative to the scenario file.
+    pub file: Option<std::path::PathBuf>,
 }
 
 impl Default for TopologyConfig {
@@ -104,6 +131,11 @@ impl Default for TopologyConfig {
             outbound: 8,
             inbound_cap: 125,
             reachable_fraction: 0.5,
+            edge_probability: 0.0,
+            mean_degree: 8.0,
+            lattice_k: 8,
+            rewire_beta: 0.1,
+            file: None,
         }
     }
 }
@@ -237,7 +269,11 @@ impl Scenario {
     /// Reads and parses a scenario file.
     pub fn load(path: &std::path::Path) -> Result<Scenario, SimError> {
         let text = std::fs::read_to_string(path).map_err(|e| SimError::Io(format!("{}: {e}", path.display())))?;
-        Scenario::from_toml(&text)
+        let mut s = Scenario::from_toml(&text)?;
+        if let (Some(f), Some(dir)) = (&s.topology.file, path.parent()) {
+            s.topology.file = Some(dir.join(f));
+        }
+        Ok(s)
     }
 
     /// Rejects parameters the models cannot run.
@@ -253,11 +289,16 @@ impl Scenario {
             return bad("start_time plus duration must fit a block header's u32 time".into());
         }
         let t = &self.topology;
-        if t.outbound == 0 || t.outbound >= self.nodes || t.inbound_cap == 0 || t.outbound > 1_000 {
+        let dials = matches!(t.kind, TopologyKind::Core | TopologyKind::RandomRegular);
+        if (dials && (t.outbound == 0 || t.outbound >= self.nodes || t.outbound > 1_000)) || t.inbound_cap == 0 {
             return bad("topology: outbound must be in 1..nodes (at most 1000) and inbound_cap > 0".into());
         }
         if !(0.0..=1.0).contains(&t.reachable_fraction) || t.reachable_fraction == 0.0 {
             return bad("topology: reachable_fraction must be in (0, 1]".into());
+        }
+        let ok = |v: f64, hi: f64| v.is_finite() && (0.0..=hi).contains(&v);
+        if !(ok(t.edge_probability, 1.0) && ok(t.mean_degree, f64::from(MAX_NODES)) && ok(t.rewire_beta, 1.0)) {
+            return bad("topology: edge_probability and rewire_beta must be in [0, 1], mean_degree >= 0".into());
         }
         let l = &self.links;
         l.latency_ms.check("links.latency_ms").or_else(bad)?;
@@ -299,6 +340,8 @@ impl Scenario {
         {
             return bad("core: trickle intervals must be in [1 µs, 1 day]".into());
         }
+        crate::events::check(&self.events, &self.churn, self.nodes, self.duration_secs).or_else(bad)?;
+        self.adversary.check().or_else(bad)?;
         Ok(())
     }
 }

@@ -17,12 +17,16 @@ use crate::chain::{ModelChain, NodeState};
 use crate::cost::job_cost;
 use crate::dist::{u64_seed, Stream};
 use crate::error::SimError;
+use crate::events::{Change, Dynamics};
 use crate::link::{node_addr, node_ip, node_of, serialization_us, Link, Transport, PORT};
 use crate::metrics::{Metrics, TraceKind};
+use crate::observe::Observer;
 use crate::scenario::Scenario;
 use crate::topology::Topology;
 use crate::workload::Workload;
 use crate::world::SharedWorld;
+
+mod changes;
 
 /// Payloads up to this size enter the trace hash whole; larger ones by their head.
 const TRACE_FULL_PAYLOAD: usize = 4_096;
@@ -54,12 +58,14 @@ enum Ev {
     ConnectFailed { node: u32, addr: PeerAddr },
     /// The other end closed a link.
     Disconnected { link: u64, node: u32 },
-    /// A validation job finished.
-    JobDone { node: u32, job: Job },
+    /// A validation job finished (void if the node has gone offline since `epoch`).
+    JobDone { node: u32, job: Job, epoch: u32 },
     /// The workload creates a transaction.
     NewTx,
     /// Somebody finds a block.
     Block,
+    /// A scripted event or churn.
+    Change(Change),
 }
 
 /// One simulated node: the real core and what the driver keeps beside it.
@@ -88,6 +94,8 @@ pub struct Sim {
     pub metrics: Metrics,
     end: Time,
     tx_end: Time,
+    dynamics: Dynamics,
+    observer: Observer,
 }
 
 impl Sim {
@@ -108,6 +116,10 @@ impl Sim {
         let mut targets: Vec<Vec<PeerAddr>> = vec![Vec::new(); n as usize];
         for &(a, b) in &topology.edges {
             targets[a as usize].push(node_addr(b, quic[a as usize] && quic[b as usize]));
+        }
+        let spies = scenario.adversary.choose(n, &topology.edges, seed);
+        if scenario.adversary.connect_to_all {
+            changes::spy_targets(&mut targets, &spies, &topology.reachable, &quic);
         }
         // Genesis is stamped at the start; the run must never look like initial block download.
         let world = SharedWorld::new(scenario.start_time as u32);
@@ -142,6 +154,8 @@ impl Sim {
             });
         }
         let workload = Workload::new(&scenario.workload, n, seed);
+        let dynamics = Dynamics::new(n, &scenario.churn, &spies, seed);
+        let observer = Observer::new(n, spies);
         let mut sim = Sim {
             seed,
             sched: crate::sched::Scheduler::new(start),
@@ -153,9 +167,14 @@ impl Sim {
             end,
             tx_end,
             scenario,
+            dynamics,
+            observer,
         };
+        sim.schedule_changes(start);
         for i in 0..n {
-            sim.after_core(i, start);
+            if sim.dynamics.online(i) {
+                sim.after_core(i, start);
+            }
         }
         if let Some(gap) = sim.workload.next_tx_gap() {
             sim.sched.at(start + secs(gap), Ev::NewTx);
@@ -198,6 +217,21 @@ impl Sim {
         self.nodes.get(i as usize).map(|s| &s.core)
     }
 
+    /// Inventory, spy and origin observations.
+    pub fn observer(&self) -> &Observer {
+        &self.observer
+    }
+
+    /// Which nodes are online and how the network is split.
+    pub fn dynamics(&self) -> &Dynamics {
+        &self.dynamics
+    }
+
+    /// Every node's active tip.
+    pub fn tips(&self) -> Vec<u32> {
+        self.nodes.iter().map(|s| s.chain.state().tip()).collect()
+    }
+
     /// The modelled chain of node `i`.
     pub fn chain(&self, i: u32) -> Option<&ModelChain> {
         self.nodes.get(i as usize).map(|s| &s.chain)
@@ -206,7 +240,7 @@ impl Sim {
     fn handle(&mut self, now: Time, ev: Ev) {
         let node = match ev {
             Ev::Timer(n) => {
-                if self.nodes[n as usize].timer_at != Some(now) {
+                if self.nodes[n as usize].timer_at != Some(now) || !self.dynamics.online(n) {
                     // Superseded by a later reschedule.
                     return;
                 }
@@ -223,6 +257,16 @@ impl Sim {
                 return;
             }
             Ev::Deliver { link, to, msg } => {
+                if self.dynamics.is_cut(link) || !self.dynamics.online(to) {
+                    return;
+                }
+                let from = self.links[link as usize].peer_of(to);
+                {
+                    let w = self.world.read();
+                    let st = self.nodes[to as usize].chain.state();
+                    let (command, payload) = (msg.command.as_str(), &msg.payload);
+                    self.observer.message(&w, &st, (from, to), command, payload, now);
+                }
                 let p = &msg.payload;
                 let head = if p.len() <= TRACE_FULL_PAYLOAD {
                     &p[..]
@@ -240,7 +284,14 @@ impl Sim {
                 self.nodes[to as usize].core.handle(now, Event::Message { peer, msg });
                 to
             }
+            Ev::Connected { link, node } if self.dynamics.is_cut(link) || !self.dynamics.online(node) => {
+                match self.connect_cut(now, link, node) {
+                    Some(n) => n,
+                    None => return,
+                }
+            }
             Ev::Connected { link, node } => self.on_connected(now, link, node),
+            Ev::ConnectFailed { node, .. } | Ev::Disconnected { node, .. } if !self.dynamics.online(node) => return,
             Ev::ConnectFailed { node, addr } => {
                 self.metrics
                     .trace(now, node, TraceKind::ConnectFailed, &[addr.host.as_bytes()]);
@@ -263,12 +314,19 @@ impl Sim {
                 );
                 node
             }
-            Ev::JobDone { node, job } => self.on_job_done(now, node, job),
+            Ev::JobDone { node, epoch, .. } if epoch != self.dynamics.epoch(node) || !self.dynamics.online(node) => {
+                return
+            }
+            Ev::JobDone { node, job, .. } => self.on_job_done(now, node, job),
             Ev::NewTx => match self.on_new_tx(now) {
                 Some(n) => n,
                 None => return,
             },
             Ev::Block => match self.on_block(now) {
+                Some(n) => n,
+                None => return,
+            },
+            Ev::Change(c) => match self.apply_change(now, c) {
                 Some(n) => n,
                 None => return,
             },
@@ -300,6 +358,7 @@ impl Sim {
             session_id: None,
         };
         let dialed = outbound.then(|| node_addr(other, l.transport == Transport::Quic));
+        self.dynamics.mark_up(link, usize::from(!outbound));
         self.metrics
             .trace(now, node, TraceKind::Connected, &[&link.to_le_bytes()]);
         self.nodes[node as usize].core.handle(
@@ -361,6 +420,9 @@ impl Sim {
             }
         }
         let new = self.workload.new_tx(self.scenario.nodes);
+        if !self.dynamics.online(new.node) {
+            return None;
+        }
         let tx = new.tx.clone();
         let id = self.world.write().add_tx(new.tx, new.fee, now)?;
         self.metrics.tx_created(id, now);
@@ -377,6 +439,7 @@ impl Sim {
             return None;
         }
         self.metrics.tx_reached(id, now);
+        self.observer.originated(id, new.node);
         self.nodes[new.node as usize].core.relay_transaction(now, txid, wtxid);
         Some(new.node)
     }
@@ -387,7 +450,7 @@ impl Sim {
         if let Some(gap) = self.workload.next_block_gap() {
             self.sched.at(now + secs(gap), Ev::Block);
         }
-        let miner = self.workload.pick_miner()?;
+        let miner = self.workload.pick_miner().filter(|&m| self.dynamics.online(m))?;
         let (tip, template) = {
             let w = self.world.read();
             let st = self.nodes[miner as usize].chain.state();
@@ -474,7 +537,8 @@ impl Sim {
                 let slot = &mut self.nodes[i as usize];
                 let done = Time(slot.validate_free.max(now).0 + cost);
                 slot.validate_free = done;
-                self.sched.at(done, Ev::JobDone { node: i, job });
+                let epoch = self.dynamics.epoch(i);
+                self.sched.at(done, Ev::JobDone { node: i, job, epoch });
             }
         }
     }
@@ -508,7 +572,10 @@ impl Sim {
         let n = self.scenario.nodes;
         let target = node_of(&addr, n).filter(|&to| {
             let t = &self.nodes[to as usize];
-            to != from && t.reachable && t.inbound < self.scenario.topology.inbound_cap
+            to != from
+                && t.reachable
+                && t.inbound < self.scenario.topology.inbound_cap
+                && self.dynamics.can_connect(from, to)
         });
         let quic_ok = |to: u32| self.nodes[from as usize].quic && self.nodes[to as usize].quic;
         let transport = match (target, addr.scheme) {

@@ -9,6 +9,10 @@ use crate::dist::{rng_for, Stream};
 use crate::error::SimError;
 use crate::scenario::{TopologyConfig, TopologyKind};
 
+mod build;
+pub mod graphs;
+pub mod import;
+
 /// The generated graph.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Topology {
@@ -22,11 +26,14 @@ impl Topology {
     /// Builds the graph `cfg` describes for `nodes` nodes under `seed`.
     pub fn generate(cfg: &TopologyConfig, nodes: u32, seed: u64) -> Result<Topology, SimError> {
         let mut rng = rng_for(seed, Stream::Topology);
+        if let Some(t) = build::generate(cfg, nodes, &mut rng)? {
+            return Ok(t);
+        }
         let mut order: Vec<u32> = (0..nodes).collect();
         order.shuffle(&mut rng);
         let reachable_count = match cfg.kind {
             TopologyKind::Core => ((f64::from(nodes) * cfg.reachable_fraction).round() as u32).clamp(1, nodes),
-            TopologyKind::RandomRegular => nodes,
+            _ => nodes,
         };
         let mut reachable = vec![false; nodes as usize];
         for &n in &order[..reachable_count as usize] {
@@ -106,6 +113,7 @@ mod tests {
             outbound,
             inbound_cap: cap,
             reachable_fraction: frac,
+            ..TopologyConfig::default()
         }
     }
 
