@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use crate::dist::Dist;
 use crate::error::SimError;
+use crate::region::RegionConfig;
 
 /// Nodes at most, so a typo cannot ask for an impossible allocation.
 pub const MAX_NODES: u32 = 1_000_000;
@@ -35,6 +36,8 @@ pub struct Scenario {
     pub workload: WorkloadConfig,
     /// Protocol parameters handed to every real core.
     pub core: CoreConfig,
+    /// Regions and the latency matrix between them (replaces `links.latency_ms`).
+    pub regions: Option<RegionConfig>,
 }
 
 impl Default for Scenario {
@@ -50,6 +53,7 @@ impl Default for Scenario {
             validation: CostConfig::default(),
             workload: WorkloadConfig::default(),
             core: CoreConfig::default(),
+            regions: None,
         }
     }
 }
@@ -173,6 +177,9 @@ pub struct CostConfig {
     pub us_per_block_byte: f64,
     /// Per header.
     pub us_per_header: f64,
+    /// Per input of a block's transactions, if not `us_per_input` (signature caches make
+    /// inputs already checked at mempool entry cheaper).
+    pub us_per_block_input: Option<f64>,
 }
 
 impl Default for CostConfig {
@@ -182,6 +189,7 @@ impl Default for CostConfig {
             us_per_tx: 10.0,
             us_per_block_byte: 0.005,
             us_per_header: 5.0,
+            us_per_block_input: None,
         }
     }
 }
@@ -272,7 +280,14 @@ impl Scenario {
             return bad("transport: quic_fraction must be in [0, 1]".into());
         }
         let c = &self.validation;
-        let costs = [c.us_per_input, c.us_per_tx, c.us_per_block_byte, c.us_per_header];
+        let block_input = c.us_per_block_input.unwrap_or(0.0);
+        let costs = [
+            c.us_per_input,
+            c.us_per_tx,
+            c.us_per_block_byte,
+            c.us_per_header,
+            block_input,
+        ];
         if costs.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
             return bad("validation: costs must be finite and >= 0".into());
         }
@@ -299,6 +314,9 @@ impl Scenario {
         {
             return bad("core: trickle intervals must be in [1 µs, 1 day]".into());
         }
+        if let Some(r) = &self.regions {
+            r.resolve().map_err(SimError::Scenario)?;
+        }
         Ok(())
     }
 }
@@ -322,6 +340,24 @@ mod tests {
         assert!(Scenario::from_toml("[links]\nloss = 1.5").is_err());
         assert!(Scenario::from_toml("[links]\nlatency_ms = { kind = \"uniform\", min = 5.0, max = 1.0 }").is_err());
         assert!(Scenario::from_toml("nodes = 5\n[topology]\noutbound = 5").is_err());
+    }
+
+    #[test]
+    fn regions_and_block_input_costs_parse() {
+        let s = Scenario::from_toml(
+            "[regions]\npreset = \"bitcoin-2015\"\nlink_sigma = 0.1\n[validation]\nus_per_block_input = 2.0\n",
+        )
+        .unwrap();
+        let m = s.regions.as_ref().unwrap().resolve().unwrap();
+        assert_eq!((m.len(), m.link_sigma), (6, 0.1));
+        assert_eq!(s.validation.us_per_block_input, Some(2.0));
+        assert!(Scenario::from_toml("").unwrap().regions.is_none());
+        let custom = "[regions]\nshares = [1.0, 1.0]\nlatency_ms = [[5.0, 50.0], [50.0, 5.0]]\n";
+        assert!(Scenario::from_toml(custom).is_ok());
+        assert!(Scenario::from_toml("[regions]\nshares = [1.0, 1.0]\nlatency_ms = [[5.0]]\n").is_err());
+        assert!(Scenario::from_toml("[regions]\npreset = \"bitcoin-1999\"\n").is_err());
+        assert!(Scenario::from_toml("[regions]\npreset = \"bitcoin-2019\"\ncolour = 1\n").is_err());
+        assert!(Scenario::from_toml("[validation]\nus_per_block_input = -1.0\n").is_err());
     }
 
     #[test]
