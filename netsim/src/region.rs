@@ -240,7 +240,7 @@ impl RegionMatrix {
         let mut out: Vec<u8> = counts
             .iter()
             .enumerate()
-            .flat_map(|(r, &c)| std::iter::repeat(r as u8).take(c as usize))
+            .flat_map(|(r, &c)| std::iter::repeat_n(r as u8, c as usize))
             .collect();
         out.truncate(nodes as usize);
         out.shuffle(&mut region_rng(seed, b"assign", 0));
