@@ -361,6 +361,24 @@ mod tests {
     }
 
     #[test]
+    fn shipped_scenarios_parse() {
+        let files = [
+            include_str!("../scenarios/small.toml"),
+            include_str!("../scenarios/scale-1k.toml"),
+            include_str!("../scenarios/scale-10k.toml"),
+            include_str!("../scenarios/bitcoin-2014.toml"),
+        ];
+        for text in files {
+            let s = Scenario::from_toml(text).unwrap();
+            assert!(s.nodes >= 50, "{}", s.name);
+        }
+        let old = Scenario::from_toml(files[3]).unwrap();
+        assert_eq!(old.core.inbound_trickle_secs, 0.1);
+        assert!(!old.transport.tcp_v2);
+        assert_eq!(old.regions.unwrap().resolve().unwrap().upload_mbps.unwrap()[2], 1.8);
+    }
+
+    #[test]
     fn distributions_parse() {
         let s = Scenario::from_toml("[links]\nlatency_ms = { kind = \"constant\", value = 20.0 }").unwrap();
         assert_eq!(s.links.latency_ms, Dist::Constant { value: 20.0 });
