@@ -15,7 +15,7 @@ pub fn job_cost(cfg: &CostConfig, world: &World, job: &Job) -> u64 {
             Some(id) => {
                 let b = world.block(id);
                 cfg.us_per_tx * b.block.txdata.len() as f64
-                    + cfg.us_per_input * f64::from(b.inputs)
+                    + cfg.us_per_block_input.unwrap_or(cfg.us_per_input) * f64::from(b.inputs)
                     + cfg.us_per_block_byte * b.wire.len() as f64
             }
             // A block nobody mined is refused at once.
@@ -39,6 +39,7 @@ mod tests {
             us_per_tx: 10.0,
             us_per_block_byte: 0.0,
             us_per_header: 5.0,
+            us_per_block_input: None,
         };
         let world = crate::world::SharedWorld::new(1_700_000_000);
         let w = world.read();

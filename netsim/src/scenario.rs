@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use crate::dist::Dist;
 use crate::error::SimError;
+use crate::region::RegionConfig;
 
 /// Nodes at most, so a typo cannot ask for an impossible allocation.
 pub const MAX_NODES: u32 = 1_000_000;
@@ -41,6 +42,8 @@ pub struct Scenario {
     pub churn: crate::events::ChurnConfig,
     /// Spy nodes.
     pub adversary: crate::spy::AdversaryConfig,
+    /// Regions and the latency matrix between them (replaces `links.latency_ms`).
+    pub regions: Option<RegionConfig>,
 }
 
 impl Default for Scenario {
@@ -59,6 +62,7 @@ impl Default for Scenario {
             events: Vec::new(),
             churn: crate::events::ChurnConfig::default(),
             adversary: crate::spy::AdversaryConfig::default(),
+            regions: None,
         }
     }
 }
@@ -205,6 +209,9 @@ pub struct CostConfig {
     pub us_per_block_byte: f64,
     /// Per header.
     pub us_per_header: f64,
+    /// Per input of a block's transactions, if not `us_per_input` (signature caches make
+    /// inputs already checked at mempool entry cheaper).
+    pub us_per_block_input: Option<f64>,
 }
 
 impl Default for CostConfig {
@@ -214,6 +221,7 @@ impl Default for CostConfig {
             us_per_tx: 10.0,
             us_per_block_byte: 0.005,
             us_per_header: 5.0,
+            us_per_block_input: None,
         }
     }
 }
@@ -313,7 +321,14 @@ impl Scenario {
             return bad("transport: quic_fraction must be in [0, 1]".into());
         }
         let c = &self.validation;
-        let costs = [c.us_per_input, c.us_per_tx, c.us_per_block_byte, c.us_per_header];
+        let block_input = c.us_per_block_input.unwrap_or(0.0);
+        let costs = [
+            c.us_per_input,
+            c.us_per_tx,
+            c.us_per_block_byte,
+            c.us_per_header,
+            block_input,
+        ];
         if costs.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
             return bad("validation: costs must be finite and >= 0".into());
         }
@@ -342,6 +357,9 @@ impl Scenario {
         }
         crate::events::check(&self.events, &self.churn, self.nodes, self.duration_secs).or_else(bad)?;
         self.adversary.check().or_else(bad)?;
+        if let Some(r) = &self.regions {
+            r.resolve().map_err(SimError::Scenario)?;
+        }
         Ok(())
     }
 }
@@ -365,6 +383,42 @@ mod tests {
         assert!(Scenario::from_toml("[links]\nloss = 1.5").is_err());
         assert!(Scenario::from_toml("[links]\nlatency_ms = { kind = \"uniform\", min = 5.0, max = 1.0 }").is_err());
         assert!(Scenario::from_toml("nodes = 5\n[topology]\noutbound = 5").is_err());
+    }
+
+    #[test]
+    fn regions_and_block_input_costs_parse() {
+        let s = Scenario::from_toml(
+            "[regions]\npreset = \"bitcoin-2015\"\nlink_sigma = 0.1\n[validation]\nus_per_block_input = 2.0\n",
+        )
+        .unwrap();
+        let m = s.regions.as_ref().unwrap().resolve().unwrap();
+        assert_eq!((m.len(), m.link_sigma), (6, 0.1));
+        assert_eq!(s.validation.us_per_block_input, Some(2.0));
+        assert!(Scenario::from_toml("").unwrap().regions.is_none());
+        let custom = "[regions]\nshares = [1.0, 1.0]\nlatency_ms = [[5.0, 50.0], [50.0, 5.0]]\n";
+        assert!(Scenario::from_toml(custom).is_ok());
+        assert!(Scenario::from_toml("[regions]\nshares = [1.0, 1.0]\nlatency_ms = [[5.0]]\n").is_err());
+        assert!(Scenario::from_toml("[regions]\npreset = \"bitcoin-1999\"\n").is_err());
+        assert!(Scenario::from_toml("[regions]\npreset = \"bitcoin-2019\"\ncolour = 1\n").is_err());
+        assert!(Scenario::from_toml("[validation]\nus_per_block_input = -1.0\n").is_err());
+    }
+
+    #[test]
+    fn shipped_scenarios_parse() {
+        let files = [
+            include_str!("../scenarios/small.toml"),
+            include_str!("../scenarios/scale-1k.toml"),
+            include_str!("../scenarios/scale-10k.toml"),
+            include_str!("../scenarios/bitcoin-2014.toml"),
+        ];
+        for text in files {
+            let s = Scenario::from_toml(text).unwrap();
+            assert!(s.nodes >= 50, "{}", s.name);
+        }
+        let old = Scenario::from_toml(files[3]).unwrap();
+        assert_eq!(old.core.inbound_trickle_secs, 0.1);
+        assert!(!old.transport.tcp_v2);
+        assert_eq!(old.regions.unwrap().resolve().unwrap().upload_mbps.unwrap()[2], 1.8);
     }
 
     #[test]

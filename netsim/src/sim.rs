@@ -21,6 +21,7 @@ use crate::events::{Change, Dynamics};
 use crate::link::{node_addr, node_ip, node_of, serialization_us, Link, Transport, PORT};
 use crate::metrics::{Metrics, TraceKind};
 use crate::observe::Observer;
+use crate::region::RegionMatrix;
 use crate::scenario::Scenario;
 use crate::topology::Topology;
 use crate::workload::Workload;
@@ -79,6 +80,8 @@ struct Slot {
     quic: bool,
     reachable: bool,
     inbound: u32,
+    upload_mbps: f64,
+    download_mbps: f64,
 }
 
 /// A whole simulation.
@@ -96,6 +99,8 @@ pub struct Sim {
     tx_end: Time,
     dynamics: Dynamics,
     observer: Observer,
+    /// The region matrix and each node's region, if the scenario has regions.
+    regions: Option<(RegionMatrix, Vec<u8>)>,
 }
 
 impl Sim {
@@ -124,6 +129,14 @@ impl Sim {
         // Genesis is stamped at the start; the run must never look like initial block download.
         let world = SharedWorld::new(scenario.start_time as u32);
         let max_tip_age = Duration::from_secs(scenario.duration_secs + 24 * 3600);
+        let regions = match &scenario.regions {
+            Some(r) => {
+                let m = r.resolve().map_err(SimError::Scenario)?;
+                let of_node = m.assign(n, seed);
+                Some((m, of_node))
+            }
+            None => None,
+        };
         let mut nodes = Vec::with_capacity(n as usize);
         for (i, addnode) in targets.into_iter().enumerate() {
             let config = NodeConfig {
@@ -135,6 +148,11 @@ impl Sim {
                 ..NodeConfig::default()
             };
             let chain = ModelChain::new(world.clone(), NodeState::new(config.min_relay_fee));
+            let (up, down) = (scenario.links.upload_mbps, scenario.links.download_mbps);
+            let (upload_mbps, download_mbps) = match &regions {
+                Some((m, of_node)) => m.bandwidth(of_node[i], up, down),
+                None => (up, down),
+            };
             let core = Node::new(
                 config,
                 Box::new(chain.clone()),
@@ -151,6 +169,8 @@ impl Sim {
                 quic: quic[i],
                 reachable: topology.reachable[i],
                 inbound: 0,
+                upload_mbps,
+                download_mbps,
             });
         }
         let workload = Workload::new(&scenario.workload, n, seed);
@@ -169,6 +189,7 @@ impl Sim {
             scenario,
             dynamics,
             observer,
+            regions,
         };
         sim.schedule_changes(start);
         for i in 0..n {
@@ -232,6 +253,11 @@ impl Sim {
         self.nodes.iter().map(|s| s.chain.state().tip()).collect()
     }
 
+    /// The region of node `i`, if the scenario has regions.
+    pub fn region_of(&self, i: u32) -> Option<u8> {
+        self.regions.as_ref().and_then(|(_, r)| r.get(i as usize).copied())
+    }
+
     /// The modelled chain of node `i`.
     pub fn chain(&self, i: u32) -> Option<&ModelChain> {
         self.nodes.get(i as usize).map(|s| &s.chain)
@@ -251,7 +277,7 @@ impl Sim {
             }
             Ev::Arrive { link, to, msg, wire } => {
                 let slot = &mut self.nodes[to as usize];
-                let done = slot.download_free.max(now).0 + serialization_us(wire, self.scenario.links.download_mbps);
+                let done = slot.download_free.max(now).0 + serialization_us(wire, slot.download_mbps);
                 slot.download_free = Time(done);
                 self.sched.at(Time(done), Ev::Deliver { link, to, msg });
                 return;
@@ -553,7 +579,7 @@ impl Sim {
         let wire = link.transport.wire_bytes(msg.payload.len());
         self.metrics.sent(msg.command.as_str(), msg.payload.len(), wire);
         let slot = &mut self.nodes[from as usize];
-        let depart = Time(slot.upload_free.max(now).0 + serialization_us(wire, self.scenario.links.upload_mbps));
+        let depart = Time(slot.upload_free.max(now).0 + serialization_us(wire, slot.upload_mbps));
         slot.upload_free = depart;
         let arrive = link.transit(&self.scenario.links, from, msg.class, wire, depart);
         let to = link.peer_of(from);
@@ -594,7 +620,10 @@ impl Sim {
             return;
         };
         let id = self.links.len() as u64;
-        let link = Link::new(id, from, to, transport, &self.scenario.links, self.seed);
+        let mut link = Link::new(id, from, to, transport, &self.scenario.links, self.seed);
+        if let Some((m, of_node)) = &self.regions {
+            link.latency_us = m.link_latency_us(of_node[from as usize], of_node[to as usize], id, self.seed);
+        }
         let handshake = Duration::from_micros(transport.handshake_rtts() * link.rtt_us());
         let one_way = Duration::from_micros(link.latency_us);
         self.links.push(link);

@@ -2,7 +2,6 @@
 //! transactions ever created. Nodes refer to them by small ids, so a block or a
 //! transaction body exists once however many nodes hold it.
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bitcoin::block::{Header, Version};
@@ -10,6 +9,8 @@ use bitcoin::hashes::Hash;
 use bitcoin::pow::Work;
 use bitcoin::{Block, BlockHash, CompactTarget, Transaction, TxMerkleNode, Txid, Wtxid};
 use bytes::Bytes;
+
+use crate::idhash::IdMap;
 
 /// Regtest's proof-of-work limit: about every other nonce meets it, so mining is cheap
 /// and every header still passes the core's real proof-of-work check.
@@ -66,10 +67,10 @@ pub struct TxEntry {
 #[derive(Debug, Default)]
 pub struct World {
     blocks: Vec<BlockEntry>,
-    block_ids: HashMap<BlockHash, BlockId>,
+    block_ids: IdMap<BlockHash, BlockId>,
     txs: Vec<TxEntry>,
-    by_txid: HashMap<Txid, TxId>,
-    by_wtxid: HashMap<Wtxid, TxId>,
+    by_txid: IdMap<Txid, TxId>,
+    by_wtxid: IdMap<Wtxid, TxId>,
 }
 
 /// The world shared by every node's chain view and the driver.
