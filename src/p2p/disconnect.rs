@@ -93,4 +93,7 @@ pub enum DisconnectReason {
     /// The extra outbound peer tried for a stale tip is no longer needed.
     #[error("extra outbound peer no longer needed")]
     ExtraOutbound,
+    /// More costly requests wait for their turn than an honest peer ever sends.
+    #[error("request flood: {0} getheaders/getdata waiting, disconnecting")]
+    RequestFlood(usize),
 }

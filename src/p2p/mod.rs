@@ -21,6 +21,7 @@ pub mod peer;
 pub mod permissions;
 pub mod ping;
 pub mod relay;
+pub mod request_limits;
 pub mod slots;
 pub mod sync;
 pub mod time;

@@ -1,6 +1,6 @@
 //! The core state machine: events in, actions out.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use bytes::Bytes;
 use rand::{Rng, SeedableRng};
@@ -20,6 +20,7 @@ use super::outbound::Targets;
 use super::peer::{HandshakeState, Peer, PeerId};
 use super::ping::PongOutcome;
 use super::relay::Relay;
+use super::request_limits::Request;
 use super::sync::BlockDownload;
 use super::time::Time;
 use super::wire::NetMsg;
@@ -141,6 +142,8 @@ pub struct Node {
     pub(super) connman: Connman,
     /// Manual bans and discouraged addresses.
     pub(super) bans: BanMan,
+    /// Peers with `getheaders`/`getdata` waiting for their token buckets.
+    pub(super) waiting_requests: BTreeSet<PeerId>,
 }
 
 impl Node {
@@ -176,6 +179,7 @@ impl Node {
             addr_salt,
             connman,
             bans: BanMan::new(),
+            waiting_requests: BTreeSet::new(),
         };
         node.dial_due(now);
         node
@@ -223,6 +227,7 @@ impl Node {
             .chain(self.relay_next_deadline())
             .chain(self.addr_next_deadline())
             .chain(self.connman_deadline())
+            .chain(self.requests_deadline())
             .min()
     }
 
@@ -293,6 +298,7 @@ impl Node {
         for id in ping {
             self.send_ping(now, id);
         }
+        self.serve_waiting_requests(now);
         self.check_block_download(now);
         self.relay_on_timeout(now);
         self.flush_addrs(now);
@@ -417,10 +423,10 @@ impl Node {
             }
             (HandshakeState::Ready, NetMsg::Ping(nonce)) => self.send(id, NetMsg::Pong(nonce)),
             (HandshakeState::Ready, NetMsg::Pong(nonce)) => self.on_pong(now, id, nonce),
-            (HandshakeState::Ready, NetMsg::GetHeaders(req)) => self.on_getheaders(now, id, req),
+            (HandshakeState::Ready, NetMsg::GetHeaders(req)) => self.on_request(now, id, Request::GetHeaders(req)),
             (HandshakeState::Ready, NetMsg::Headers(h)) => self.on_headers(now, id, h),
             (HandshakeState::Ready, NetMsg::Inv(items)) => self.on_inv(now, id, items),
-            (HandshakeState::Ready, NetMsg::GetData(items)) => self.on_getdata(now, id, items),
+            (HandshakeState::Ready, NetMsg::GetData(items)) => self.on_request(now, id, Request::GetData(items)),
             (HandshakeState::Ready, NetMsg::NotFound(items)) => self.on_notfound(now, id, &items),
             (HandshakeState::Ready, NetMsg::Tx(tx)) => self.on_tx(now, id, tx),
             (HandshakeState::Ready, NetMsg::FeeFilter(rate)) => self.on_feefilter(id, rate),

@@ -8,6 +8,7 @@ use super::addr::Service;
 use super::conn_type::ConnectionType;
 use super::permissions::NetPermissions;
 use super::ping::PingState;
+use super::request_limits::RequestLimits;
 use super::sync::PeerSync;
 use super::time::Time;
 use super::wire::Version;
@@ -81,6 +82,8 @@ pub struct Peer {
     pub last_block_time: Option<Time>,
     /// When it last gave us a transaction our mempool accepted.
     pub last_tx_time: Option<Time>,
+    /// Token buckets for its `getheaders` and `getdata`, and requests waiting on them.
+    pub requests: RequestLimits,
 }
 
 impl Peer {
@@ -113,6 +116,7 @@ impl Peer {
             net_group: 0,
             service: None,
             last_block_time: None,
+            requests: RequestLimits::new(now),
             last_tx_time: None,
         }
     }

@@ -117,11 +117,11 @@ impl chain_view::ChainView for FakeChain {
     }
 }
 
-type Sent = Vec<(PeerId, Message)>;
-type Dropped = Vec<(PeerId, DisconnectReason)>;
+pub(crate) type Sent = Vec<(PeerId, Message)>;
+pub(crate) type Dropped = Vec<(PeerId, DisconnectReason)>;
 
 /// Drains actions, returning the messages sent and the disconnects.
-fn drain(n: &mut Node) -> (Sent, Dropped) {
+pub(crate) fn drain(n: &mut Node) -> (Sent, Dropped) {
     let (mut sent, mut dropped) = (Vec::new(), Vec::new());
     while let Some(a) = n.poll_action() {
         match a {
@@ -134,7 +134,7 @@ fn drain(n: &mut Node) -> (Sent, Dropped) {
 }
 
 /// Runs messages between `a` (peer 1 there) and `b` (peer 2 there) until quiet.
-fn pump(a: &mut Node, b: &mut Node, now: Time) {
+pub(crate) fn pump(a: &mut Node, b: &mut Node, now: Time) {
     loop {
         let (to_b, _) = drain(a);
         let (to_a, _) = drain(b);
@@ -151,8 +151,13 @@ fn pump(a: &mut Node, b: &mut Node, now: Time) {
 }
 
 fn connected_pair(now: Time) -> (Node, Node) {
-    let mut a = Node::new(NodeConfig::default(), regtest_chain(), 1, now);
-    let mut b = Node::new(NodeConfig::default(), regtest_chain(), 2, now);
+    connected_pair_with(NodeConfig::default(), now)
+}
+
+/// Two cores with `config`: `a` dialed `b`; `a` knows `b` as peer 1, `b` knows `a` as peer 2.
+pub(crate) fn connected_pair_with(config: NodeConfig, now: Time) -> (Node, Node) {
+    let mut a = Node::new(config.clone(), regtest_chain(), 1, now);
+    let mut b = Node::new(config, regtest_chain(), 2, now);
     a.handle(
         now,
         Event::Connected {

@@ -196,6 +196,13 @@ impl Driver {
                 }
                 self.node.handle(t, Event::Disconnected { peer, reason });
             }
+            RtEvent::Core(Event::Message { peer, msg }) => {
+                let len = msg.payload.len();
+                self.node.handle(t, Event::Message { peer, msg });
+                if let Some(tasks) = self.tasks.get(&peer) {
+                    tasks.io.handled(len);
+                }
+            }
             RtEvent::Core(ev) => self.node.handle(t, ev),
             RtEvent::Send { peer, msg } => {
                 if let Some(tasks) = self.tasks.get(&peer) {

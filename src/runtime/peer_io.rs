@@ -1,6 +1,8 @@
 //! One reader task and one writer task per connection. The writer drains a
 //! byte-accounted queue in priority order; the reader stops reading while that
 //! queue is over the pause mark, so a peer that does not read us is not read either.
+//! It also stops while the driver has not yet handled what it read (Core's
+//! `-maxreceivebuffer`), so a flooding peer is held to its own backlog.
 
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
@@ -22,17 +24,39 @@ pub const PAUSE_READ_BYTES: usize = 1_000_000;
 /// Queued bytes above which the peer is dropped: it is not reading at all.
 pub const MAX_QUEUED_BYTES: usize = 64_000_000;
 
+/// Received bytes not yet handled by the core above which we stop reading from the
+/// peer (Core's `DEFAULT_MAXRECEIVEBUFFER`, 5,000 kB).
+pub const PAUSE_RECV_BYTES: usize = 5_000_000;
+/// Received messages not yet handled above which we stop reading: small messages
+/// cost a core call each, whatever their size.
+pub const PAUSE_RECV_MESSAGES: usize = 1_000;
+
 /// State shared by a peer's tasks and the driver.
 #[derive(Default)]
 pub struct PeerIo {
     queued: AtomicUsize,
     drained: Notify,
+    unhandled_bytes: AtomicUsize,
+    unhandled_msgs: AtomicUsize,
+    handled: Notify,
 }
 
 impl PeerIo {
     /// Bytes waiting to be written.
     pub fn queued(&self) -> usize {
         self.queued.load(Ordering::Acquire)
+    }
+
+    /// The driver handled a received message of `len` bytes.
+    pub fn handled(&self, len: usize) {
+        self.unhandled_bytes.fetch_sub(len, Ordering::AcqRel);
+        self.unhandled_msgs.fetch_sub(1, Ordering::AcqRel);
+        self.handled.notify_one();
+    }
+
+    fn receive_backlog_full(&self) -> bool {
+        self.unhandled_bytes.load(Ordering::Acquire) > PAUSE_RECV_BYTES
+            || self.unhandled_msgs.load(Ordering::Acquire) >= PAUSE_RECV_MESSAGES
     }
 
     /// Counts `msg` and queues it for the writer; false if past [`MAX_QUEUED_BYTES`].
@@ -114,8 +138,22 @@ async fn read_loop(peer: PeerId, mut reader: Box<dyn MessageReader>, io: Arc<Pee
             }
             drained.await;
         }
+        // Receive flood cap: wait until the driver catches up with this peer.
+        loop {
+            let handled = io.handled.notified();
+            tokio::pin!(handled);
+            handled.as_mut().enable();
+            if !io.receive_backlog_full() {
+                break;
+            }
+            handled.await;
+        }
         let ev = match reader.recv().await {
-            Ok(Received::Message(msg)) => Event::Message { peer, msg },
+            Ok(Received::Message(msg)) => {
+                io.unhandled_bytes.fetch_add(msg.payload.len(), Ordering::AcqRel);
+                io.unhandled_msgs.fetch_add(1, Ordering::AcqRel);
+                Event::Message { peer, msg }
+            }
             Ok(Received::Datagram(data)) => Event::Datagram { peer, data },
             Err(e) => {
                 let _ = events
@@ -319,5 +357,47 @@ mod tests {
         assert_eq!(drain(&mut q, |c| c != TrafficClass::Block), ["c1"]);
         assert_eq!(q.pending(), [TrafficClass::Block]);
         assert_eq!(drain(&mut q, |_| true), ["b1", "b2"]);
+    }
+
+    /// A peer that never stops sending pings.
+    struct Flood {
+        reads: Arc<AtomicUsize>,
+    }
+
+    #[async_trait::async_trait]
+    impl MessageReader for Flood {
+        async fn recv(&mut self) -> Result<Received, TransportError> {
+            self.reads.fetch_add(1, Ordering::AcqRel);
+            Ok(Received::Message(msg("ping", TrafficClass::Control, 0)))
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_flooding_peer_is_not_read_past_its_backlog() {
+        let reads = Arc::new(AtomicUsize::new(0));
+        let io = Arc::new(PeerIo::default());
+        let (tx, mut rx) = mpsc::channel(4 * PAUSE_RECV_MESSAGES);
+        let reader = Box::new(Flood { reads: reads.clone() });
+        let task = tokio::spawn(read_loop(PeerId(1), reader, io.clone(), tx));
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        // Nothing handled yet: the reader stopped at the cap, not at the channel's size.
+        assert_eq!(reads.load(Ordering::Acquire), PAUSE_RECV_MESSAGES);
+        let mut got = 0;
+        while rx.try_recv().is_ok() {
+            got += 1;
+        }
+        assert_eq!(got, PAUSE_RECV_MESSAGES);
+        io.handled(0);
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            reads.load(Ordering::Acquire),
+            PAUSE_RECV_MESSAGES + 1,
+            "one handled, one more read"
+        );
+        task.abort();
     }
 }
