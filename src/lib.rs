@@ -5,6 +5,7 @@
 pub mod chain;
 pub mod config;
 pub mod logging;
+pub mod metrics;
 pub mod p2p;
 pub mod rpc;
 pub mod runtime;

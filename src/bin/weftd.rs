@@ -51,6 +51,20 @@ async fn run(config: Config) -> Result<()> {
     for addr in &handle.listen_addrs {
         info!(target: "net", "Bound to {addr}");
     }
+    let metrics = match config.net.metrics_bind {
+        Some(addr) => {
+            let sources = weft::metrics::server::Sources {
+                chain: shared_chain.clone(),
+                net: handle.net(),
+                validation: handle.validation_stats(),
+            };
+            let server = weft::metrics::server::start(addr, sources)
+                .await
+                .with_context(|| format!("binding -metricsbind={addr}"))?;
+            Some(server)
+        }
+        None => None,
+    };
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let rpc_server = if config.rpc.enabled {
         for w in &config.rpc.warnings {
@@ -84,6 +98,9 @@ async fn run(config: Config) -> Result<()> {
     }
     info!("Shutdown: In progress...");
     if let Some(server) = rpc_server {
+        server.shutdown().await;
+    }
+    if let Some(server) = metrics {
         server.shutdown().await;
     }
     handle.shutdown().await;

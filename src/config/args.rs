@@ -70,6 +70,9 @@ pub struct Args {
     /// Transports to dial, most preferred first (default quic,iroh,tcp).
     #[arg(long)]
     pub prefer: Option<String>,
+    /// Serve Prometheus metrics at http://<ip:port>/metrics (off by default).
+    #[arg(long)]
+    pub metricsbind: Option<String>,
     /// Keep, gossip and dial loopback and private addresses (test networks on one machine).
     #[arg(long, num_args = 0..=1, default_missing_value = "1")]
     pub allowlocaladdrs: Option<String>,

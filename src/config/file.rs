@@ -41,6 +41,8 @@ pub struct FileSettings {
     pub externalip: Option<Vec<String>>,
     /// Transports to dial, most preferred first.
     pub prefer: Option<Vec<String>>,
+    /// `metricsbind` address.
+    pub metricsbind: Option<String>,
     /// Keep and dial loopback and private addresses.
     pub allowlocaladdrs: Option<bool>,
     /// Debug categories.

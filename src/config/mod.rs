@@ -146,6 +146,7 @@ fn merge(into: &mut FileSettings, over: &FileSettings) {
         externalip,
         prefer,
         allowlocaladdrs,
+        metricsbind,
         debug,
         dbcache,
         prune,
@@ -306,6 +307,7 @@ impl Config {
                 .as_ref()
                 .map(|p| p.split(',').map(|s| s.trim().to_string()).collect()),
             allowlocaladdrs: flag_bool(&args.allowlocaladdrs, "allowlocaladdrs")?,
+            metricsbind: args.metricsbind.clone(),
             debug: (!args.debug.is_empty()).then(|| args.debug.clone()),
             dbcache: args.dbcache,
             prune: args.prune,

@@ -40,6 +40,8 @@ pub struct NetSettings {
     pub allow_local_addrs: bool,
     /// Open automatic outbound connections (not with `-connect`).
     pub auto_outbound: bool,
+    /// `-metricsbind`: where the Prometheus endpoint listens (off when `None`).
+    pub metrics_bind: Option<std::net::SocketAddr>,
 }
 
 /// The DNS seeds Core ships for `chain` (none for regtest).
@@ -100,6 +102,13 @@ pub fn resolve(s: &FileSettings, chain: Chain, port: u16, auto: bool) -> Result<
             .map_err(|_| format!("Invalid -externalip address: '{ip}'"))
     })?;
     let dns = s.dnsseed.unwrap_or(auto);
+    let metrics_bind = match s.metricsbind.as_deref() {
+        None | Some("") => None,
+        Some(a) => Some(
+            a.parse()
+                .map_err(|_| ConfigError::Invalid(format!("Invalid -metricsbind address: '{a}' (ip:port)")))?,
+        ),
+    };
     Ok(NetSettings {
         max_connections: s.maxconnections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
         seednodes: parse_addrs(s.seednode.as_deref().unwrap_or_default(), port, "seednode")?,
@@ -115,6 +124,7 @@ pub fn resolve(s: &FileSettings, chain: Chain, port: u16, auto: bool) -> Result<
         prefer,
         allow_local_addrs: s.allowlocaladdrs.unwrap_or(false),
         auto_outbound: auto,
+        metrics_bind,
     })
 }
 

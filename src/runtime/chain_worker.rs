@@ -19,6 +19,7 @@ use crate::chain::import::read_block_file;
 use crate::chain::jobs::{block_payload, run_job};
 use crate::chain::view::SharedChain;
 use crate::chain::ChainError;
+use crate::metrics::ValidationStats;
 use crate::p2p::chain_view::{Job, JobResult};
 use crate::p2p::{Event, PeerId};
 use crate::store::StoreError;
@@ -65,7 +66,7 @@ pub struct ChainWorker {
 
 impl ChainWorker {
     /// Starts the thread; results go to the driver through `events`.
-    pub fn spawn(setup: ChainSetup, events: tokio_mpsc::Sender<RtEvent>) -> Self {
+    pub fn spawn(setup: ChainSetup, events: tokio_mpsc::Sender<RtEvent>, stats: Arc<ValidationStats>) -> Self {
         let (tx, rx) = mpsc::channel();
         let ChainSetup {
             chain,
@@ -79,7 +80,7 @@ impl ChainWorker {
         let thread = std::thread::Builder::new()
             .name("weft-validation".into())
             .spawn(move || {
-                run(&chain, rx, events, flush_interval);
+                run(&chain, rx, events, flush_interval, &stats);
                 if let Some(path) = mempool_file {
                     save_mempool(&chain, &path);
                 }
@@ -127,7 +128,13 @@ fn save_mempool(chain: &SharedChain, path: &std::path::Path) {
     }
 }
 
-fn run(chain: &SharedChain, rx: mpsc::Receiver<ChainTask>, events: tokio_mpsc::Sender<RtEvent>, interval: Duration) {
+fn run(
+    chain: &SharedChain,
+    rx: mpsc::Receiver<ChainTask>,
+    events: tokio_mpsc::Sender<RtEvent>,
+    interval: Duration,
+    stats: &ValidationStats,
+) {
     let mut dirty = false;
     let mut last_flush = Instant::now();
     loop {
@@ -149,7 +156,13 @@ fn run(chain: &SharedChain, rx: mpsc::Receiver<ChainTask>, events: tokio_mpsc::S
             Err(RecvTimeoutError::Disconnected) => break,
         };
         let outcome = match task {
-            ChainTask::Job(job) => execute(chain, job).map(|r| Some(RtEvent::Core(Event::JobDone(r)))),
+            ChainTask::Job(job) => {
+                let started = Instant::now();
+                let kind = ValidationStats::kind_of(&job);
+                let result = execute(chain, job);
+                stats.record(kind, started.elapsed());
+                result.map(|r| Some(RtEvent::Core(Event::JobDone(r))))
+            }
             ChainTask::SendBlock { peer, hash, witness } => {
                 block_message(chain, &hash, witness).map(|m| m.map(|msg| RtEvent::Send { peer, msg }))
             }

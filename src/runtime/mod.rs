@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 use weft_transports::{Listener, PeerAddr, Scheme, Transport};
 
+use crate::metrics::ValidationStats;
 use crate::p2p::{Node, NodeConfig};
 pub use chain_worker::ChainSetup;
 use chain_worker::ChainWorker;
@@ -44,6 +45,7 @@ pub struct RuntimeHandle {
     events: mpsc::Sender<RtEvent>,
     driver: JoinHandle<()>,
     accept_loops: Vec<JoinHandle<()>>,
+    validation: Arc<ValidationStats>,
 }
 
 impl RuntimeHandle {
@@ -59,6 +61,11 @@ impl RuntimeHandle {
     /// A handle for RPC methods (blocking callers).
     pub fn net(&self) -> control::NetHandle {
         control::NetHandle::new(self.events.clone())
+    }
+
+    /// Time spent validating, by job kind.
+    pub fn validation_stats(&self) -> Arc<ValidationStats> {
+        self.validation.clone()
     }
 
     /// Whether the driver stopped by itself (a fatal chain-state error).
@@ -98,7 +105,8 @@ pub fn start_with(
         .map(|l| tokio::spawn(accept_loop(l, events_tx.clone())))
         .collect();
     let view = chain.chain.clone();
-    let worker = ChainWorker::spawn(chain, events_tx.clone());
+    let validation = Arc::new(ValidationStats::default());
+    let worker = ChainWorker::spawn(chain, events_tx.clone(), validation.clone());
     let mut node = Node::new(config, Box::new(view), seed, now());
     if let Some(store) = &peers {
         store.load_into(&mut node, now());
@@ -112,6 +120,7 @@ pub fn start_with(
         events: events_tx,
         driver,
         accept_loops,
+        validation,
     }
 }
 
