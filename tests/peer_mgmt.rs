@@ -158,3 +158,24 @@ fn bans_and_discouragement_survive_a_restart() {
     let _: Value = call(&rpc, "clearbanned", &[]);
     assert_eq!(call(&rpc, "listbanned", &[]), json!([]));
 }
+
+#[test]
+fn getnetworkinfo_lists_the_addresses_we_advertise() {
+    let w = Weftd::start("X", &["-bind=tcp://127.0.0.1:0", "-externalip=203.0.113.7"]);
+    let port: u64 = w
+        .bound("tcp")
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    let info = call(&client(&w), "getnetworkinfo", &[]);
+    assert_eq!(
+        info["localaddresses"],
+        json!([{ "address": "203.0.113.7", "port": port, "score": 4 }])
+    );
+    let plain = Weftd::start("Y", &["-bind=tcp://127.0.0.1:0"]);
+    assert_eq!(
+        call(&client(&plain), "getnetworkinfo", &[])["localaddresses"],
+        json!([])
+    );
+}

@@ -38,6 +38,7 @@ async fn run(config: Config) -> Result<()> {
     let node_config = config.node_config(&listening);
     let peers = runtime::peers_store::PeersStore::open(&data_dir.join("peers.redb")).context("opening peers.redb")?;
     let services = node_config.services;
+    let local_addresses = config.local_addresses(&node_config);
     let user_agent = node_config.user_agent.clone();
     let seed = rand::rngs::OsRng.next_u64();
     let mempool_file = config.persist_mempool.then(|| data_dir.join("mempool.dat"));
@@ -81,6 +82,7 @@ async fn run(config: Config) -> Result<()> {
             user_agent,
         );
         ctx.mempool_file = mempool_file;
+        ctx.local_addresses = local_addresses;
         ctx.block_options = config.block_options;
         let service = Arc::new(RpcHandler::new(Arc::new(ctx)));
         Some(

@@ -128,7 +128,26 @@ pub fn resolve(s: &FileSettings, chain: Chain, port: u16, auto: bool) -> Result<
     })
 }
 
+/// Core's `LOCAL_BIND` score: an address we listen on.
+const LOCAL_BIND: u32 = 2;
+/// Core's `LOCAL_MANUAL` score: an address the operator gave (`-externalip`).
+const LOCAL_MANUAL: u32 = 4;
+
 impl Config {
+    /// `getnetworkinfo`'s `localaddresses` for what `node` advertises, scored as Core
+    /// scores the source of each.
+    pub fn local_addresses(&self, node: &NodeConfig) -> Vec<(String, u16, u32)> {
+        let score = if self.net.external_ips.is_empty() {
+            LOCAL_BIND
+        } else {
+            LOCAL_MANUAL
+        };
+        node.advertise
+            .iter()
+            .map(|s| (s.addr.to_string(), s.port, score))
+            .collect()
+    }
+
     /// The p2p core's settings, given where the listeners ended up: a QUIC listener on
     /// a TCP listener's port adds `NODE_QUIC`, and our advertised addresses use the
     /// TCP port.

@@ -37,6 +37,8 @@ pub struct RpcContext {
     pub mempool_file: Option<std::path::PathBuf>,
     /// Limits of assembled blocks (`-blockmaxweight`, `-blockreservedweight`, `-blockmintxfee`).
     pub block_options: AssemblerOptions,
+    /// Addresses we advertise, as `getnetworkinfo`'s `localaddresses`: (address, port, score).
+    pub local_addresses: Vec<(String, u16, u32)>,
     /// What the mining methods remember between calls.
     pub mining: MiningState,
     /// Latched once the node leaves initial block download, as Core's.
@@ -68,6 +70,7 @@ impl RpcContext {
             user_agent,
             relay: true,
             mempool_file: None,
+            local_addresses: Vec::new(),
             block_options: AssemblerOptions::default(),
             mining: MiningState::default(),
             left_ibd: AtomicBool::new(false),

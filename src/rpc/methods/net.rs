@@ -241,7 +241,11 @@ fn getnetworkinfo(ctx: &RpcContext, _: &Params) -> RpcResult {
         ],
         "relayfee": amount(1000),
         "incrementalfee": amount(1000),
-        "localaddresses": [],
+        "localaddresses": ctx
+            .local_addresses
+            .iter()
+            .map(|(address, port, score)| json!({ "address": address, "port": port, "score": score }))
+            .collect::<Vec<_>>(),
         "warnings": [],
     }))
 }
