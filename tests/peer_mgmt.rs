@@ -179,3 +179,60 @@ fn getnetworkinfo_lists_the_addresses_we_advertise() {
         json!([])
     );
 }
+
+/// Five blocks from 2011 and a sixth from now, submitted to `w`: the first five are
+/// "historical" (over a week older than the best header).
+fn old_chain_then_new_block(rpc: &Client) {
+    use bitcoin::consensus::encode::serialize_hex;
+    use common::chain::{build_block, finish_block, regtest_subsidy};
+    let mut parent = bitcoin::blockdata::constants::genesis_block(bitcoin::Network::Regtest);
+    for h in 1..=6u32 {
+        let mut b = build_block(&parent, h, vec![], regtest_subsidy(h), 0);
+        if h == 6 {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .as_secs();
+            b.header.time = now as u32;
+            finish_block(&mut b);
+        }
+        let r = call(rpc, "submitblock", &[json!(serialize_hex(&b))]);
+        assert!(r.is_null(), "block {h} refused: {r}");
+        parent = b;
+    }
+}
+
+#[test]
+fn upload_target_stops_historical_blocks_except_for_download_peers() {
+    // 1 MiB a day: less than one block every ten minutes, so history is refused at once.
+    let a = Weftd::start("A", &["-bind=tcp://127.0.0.1:0", "-maxuploadtarget=1"]);
+    let rpc = client(&a);
+    old_chain_then_new_block(&rpc);
+    let totals = call(&rpc, "getnettotals", &[]);
+    assert_eq!(totals["uploadtarget"]["target"], 1 << 20);
+    assert_eq!(totals["uploadtarget"]["serve_historical_blocks"], false);
+    assert_eq!(totals["uploadtarget"]["target_reached"], false);
+
+    let add_a = format!("-addnode={}", a.bound("tcp"));
+    let b = Weftd::start("B", &["-bind=tcp://127.0.0.1:0", &add_a]);
+    a.wait_for(&["disconnecting peer=", "historical block serving limit reached"]);
+    assert_eq!(call(&client(&b), "getblockcount", &[]), 0);
+
+    // A peer with the download permission is served anyway.
+    let c = Weftd::start(
+        "C",
+        &[
+            "-bind=tcp://127.0.0.1:0",
+            "-maxuploadtarget=1",
+            "-whitelist=download@127.0.0.1",
+        ],
+    );
+    old_chain_then_new_block(&client(&c));
+    let add_c = format!("-addnode={}", c.bound("tcp"));
+    let d = Weftd::start("D", &["-bind=tcp://127.0.0.1:0", &add_c]);
+    let drpc = client(&d);
+    eventually("D syncs C's six blocks", 60, || {
+        (call(&drpc, "getblockcount", &[]) == 6).then_some(())
+    });
+    assert!(!c.log().contains("historical block serving limit reached"));
+}

@@ -70,6 +70,9 @@ pub struct Args {
     /// Transports to dial, most preferred first (default quic,iroh,tcp).
     #[arg(long)]
     pub prefer: Option<String>,
+    /// Keep uploads under this many bytes per 24 h by not serving old blocks (k/K, m/M, g/G, t/T; default M).
+    #[arg(long)]
+    pub maxuploadtarget: Option<String>,
     /// Serve Prometheus metrics at http://<ip:port>/metrics (off by default).
     #[arg(long)]
     pub metricsbind: Option<String>,

@@ -41,6 +41,8 @@ pub struct FileSettings {
     pub externalip: Option<Vec<String>>,
     /// Transports to dial, most preferred first.
     pub prefer: Option<Vec<String>>,
+    /// `maxuploadtarget`, as the flag takes it (`"500M"`).
+    pub maxuploadtarget: Option<String>,
     /// `metricsbind` address.
     pub metricsbind: Option<String>,
     /// Keep and dial loopback and private addresses.

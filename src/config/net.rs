@@ -40,6 +40,8 @@ pub struct NetSettings {
     pub allow_local_addrs: bool,
     /// Open automatic outbound connections (not with `-connect`).
     pub auto_outbound: bool,
+    /// `-maxuploadtarget` in bytes (0: none).
+    pub max_upload_target: u64,
     /// `-metricsbind`: where the Prometheus endpoint listens (off when `None`).
     pub metrics_bind: Option<std::net::SocketAddr>,
 }
@@ -109,6 +111,11 @@ pub fn resolve(s: &FileSettings, chain: Chain, port: u16, auto: bool) -> Result<
                 .map_err(|_| ConfigError::Invalid(format!("Invalid -metricsbind address: '{a}' (ip:port)")))?,
         ),
     };
+    let max_upload_target = match s.maxuploadtarget.as_deref() {
+        None => 0,
+        Some(v) => crate::runtime::upload_target::parse_byte_units(v)
+            .ok_or_else(|| ConfigError::Invalid(format!("Unable to parse -maxuploadtarget: '{v}'")))?,
+    };
     Ok(NetSettings {
         max_connections: s.maxconnections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
         seednodes: parse_addrs(s.seednode.as_deref().unwrap_or_default(), port, "seednode")?,
@@ -125,6 +132,7 @@ pub fn resolve(s: &FileSettings, chain: Chain, port: u16, auto: bool) -> Result<
         allow_local_addrs: s.allowlocaladdrs.unwrap_or(false),
         auto_outbound: auto,
         metrics_bind,
+        max_upload_target,
     })
 }
 
@@ -197,6 +205,7 @@ impl Config {
             whitelist: n.whitelist.clone(),
             whitebind: n.whitebind.clone(),
             ban_time: n.ban_time,
+            max_upload_target: n.max_upload_target,
             ..NodeConfig::default()
         }
     }

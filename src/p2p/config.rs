@@ -89,6 +89,9 @@ pub struct NodeConfig {
     pub whitebind: Vec<WhitebindPermissions>,
     /// `-bantime`: how long a `setban` without a time lasts.
     pub ban_time: Duration,
+    /// `-maxuploadtarget` in bytes per 24 hours (0: none); the runtime enforces it,
+    /// since it counts the bytes.
+    pub max_upload_target: u64,
 }
 
 /// Core's `DEFAULT_MAX_TIP_AGE`.
@@ -123,6 +126,7 @@ impl Default for NodeConfig {
             whitelist: Vec::new(),
             whitebind: Vec::new(),
             ban_time: DEFAULT_BAN_TIME,
+            max_upload_target: 0,
         }
     }
 }

@@ -93,6 +93,9 @@ pub enum DisconnectReason {
     /// The extra outbound peer tried for a stale tip is no longer needed.
     #[error("extra outbound peer no longer needed")]
     ExtraOutbound,
+    /// `-maxuploadtarget` is near and the peer asked for a historical block.
+    #[error("historical block serving limit reached")]
+    UploadTargetReached,
     /// More costly requests wait for their turn than an honest peer ever sends.
     #[error("request flood: {0} getheaders/getdata waiting, disconnecting")]
     RequestFlood(usize),

@@ -22,6 +22,7 @@ use crate::chain::ChainError;
 use crate::metrics::ValidationStats;
 use crate::p2p::chain_view::{Job, JobResult};
 use crate::p2p::{Event, PeerId};
+use crate::runtime::upload_target::HISTORICAL_BLOCK_AGE;
 use crate::store::StoreError;
 
 /// Flush the coins cache after this long without new work, so a crash loses little.
@@ -53,6 +54,8 @@ pub enum ChainTask {
         hash: BlockHash,
         /// Keep witnesses.
         witness: bool,
+        /// `-maxuploadtarget` is near: refuse the block if it is historical.
+        limit_historical: bool,
     },
     /// Import block files (`-loadblock`).
     Import(Vec<PathBuf>),
@@ -163,8 +166,17 @@ fn run(
                 stats.record(kind, started.elapsed());
                 result.map(|r| Some(RtEvent::Core(Event::JobDone(r))))
             }
-            ChainTask::SendBlock { peer, hash, witness } => {
-                block_message(chain, &hash, witness).map(|m| m.map(|msg| RtEvent::Send { peer, msg }))
+            ChainTask::SendBlock {
+                peer,
+                hash,
+                witness,
+                limit_historical,
+            } => {
+                if limit_historical && is_historical(chain, &hash) {
+                    Ok(Some(RtEvent::UploadLimited { peer }))
+                } else {
+                    block_message(chain, &hash, witness).map(|m| m.map(|msg| RtEvent::Send { peer, msg }))
+                }
             }
             ChainTask::Import(paths) => import(chain, &paths, interval).map(|()| None),
         };
@@ -194,6 +206,16 @@ fn flush(chain: &SharedChain) {
 
 fn execute(chain: &SharedChain, job: Job) -> Result<JobResult, StoreError> {
     run_job(&mut chain.lock(), job, now_secs())
+}
+
+/// Core's test: the block is more than a week older than the best header.
+fn is_historical(chain: &SharedChain, hash: &BlockHash) -> bool {
+    use crate::p2p::chain_view::ChainView;
+    let Some(info) = chain.block_info(hash) else {
+        return false;
+    };
+    let best = chain.best_header();
+    u64::from(best.time).saturating_sub(u64::from(info.at.time)) > HISTORICAL_BLOCK_AGE.as_secs()
 }
 
 fn block_message(chain: &SharedChain, hash: &BlockHash, witness: bool) -> Result<Option<Message>, StoreError> {

@@ -16,6 +16,8 @@ pub struct NetTotals {
     pub bytes_recv: u64,
     /// Bytes sent.
     pub bytes_sent: u64,
+    /// `-maxuploadtarget`'s state.
+    pub upload: super::upload_target::UploadTargetInfo,
 }
 
 /// A request for the driver.

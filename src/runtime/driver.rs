@@ -16,6 +16,8 @@ use super::control::{BanCommand, NetCommand, NetTotals};
 use super::peer_io::PeerTasks;
 use super::peers_store::PeersStore;
 use super::summary::PeerSummary;
+use super::upload_target::UploadTarget;
+use crate::p2p::permissions::NetPermissions;
 use crate::p2p::{Action, DisconnectReason, Event, Node, PeerId, Time};
 
 /// Longest a dial (transport handshake included) may take.
@@ -37,6 +39,11 @@ pub enum RtEvent {
         peer: PeerId,
         /// The message.
         msg: weft_transports::Message,
+    },
+    /// A peer asked for a historical block past `-maxuploadtarget`.
+    UploadLimited {
+        /// Which peer.
+        peer: PeerId,
     },
     /// The chain state failed; the node must stop.
     Fatal(String),
@@ -72,6 +79,8 @@ pub struct Driver {
     fatal: bool,
     /// Bytes of connections already closed, for `getnettotals`.
     closed_totals: NetTotals,
+    /// `-maxuploadtarget`'s cycle.
+    upload: UploadTarget,
     /// Where addresses and bans are kept across restarts.
     peers_store: Option<PeersStore>,
     /// When the address manager is stored next.
@@ -94,6 +103,7 @@ impl Driver {
             worker: Some(worker),
             fatal: false,
             closed_totals: NetTotals::default(),
+            upload: UploadTarget::new(node.config().max_upload_target),
             node,
             tasks: HashMap::new(),
             dialers: Arc::new(dialers),
@@ -212,6 +222,9 @@ impl Driver {
                     }
                 }
             }
+            RtEvent::UploadLimited { peer } => {
+                self.node.disconnect(t, peer, DisconnectReason::UploadTargetReached);
+            }
             RtEvent::Fatal(e) => {
                 tracing::error!("shutting down after a fatal error: {e}");
                 self.fatal = true;
@@ -240,18 +253,38 @@ impl Driver {
         self.closed_totals.bytes_recv += s.bytes_recv;
     }
 
+    /// Bytes moved by every connection since start.
+    fn totals(&self) -> NetTotals {
+        let mut total = self.closed_totals;
+        for tasks in self.tasks.values() {
+            let s = tasks.stats.snapshot();
+            total.bytes_sent += s.bytes_sent;
+            total.bytes_recv += s.bytes_recv;
+        }
+        total
+    }
+
+    /// Whether `peer` may not have historical blocks now (`-maxuploadtarget`).
+    fn upload_limited(&mut self, peer: PeerId) -> bool {
+        if self.node.config().max_upload_target == 0 {
+            return false;
+        }
+        let exempt = self
+            .node
+            .peer(peer)
+            .is_some_and(|p| p.permissions.has(NetPermissions::DOWNLOAD));
+        let sent = self.totals().bytes_sent;
+        !exempt && self.upload.reached(sent, now().as_secs(), true)
+    }
+
     fn on_control(&mut self, t: crate::p2p::Time, cmd: NetCommand) {
         match cmd {
             NetCommand::Peers(reply) => {
                 let _ = reply.send(self.peer_summaries());
             }
             NetCommand::Totals(reply) => {
-                let mut total = self.closed_totals;
-                for tasks in self.tasks.values() {
-                    let s = tasks.stats.snapshot();
-                    total.bytes_sent += s.bytes_sent;
-                    total.bytes_recv += s.bytes_recv;
-                }
+                let mut total = self.totals();
+                total.upload = self.upload.info(total.bytes_sent, t.as_secs());
                 let _ = reply.send(total);
             }
             NetCommand::AddNode { addr, cmd, reply } => {
@@ -310,7 +343,15 @@ impl Driver {
                 }
                 Action::Connect { addr } => self.dial(addr),
                 Action::Validate(job) => self.submit(ChainTask::Job(job)),
-                Action::SendBlock { peer, hash, witness } => self.submit(ChainTask::SendBlock { peer, hash, witness }),
+                Action::SendBlock { peer, hash, witness } => {
+                    let limit_historical = self.upload_limited(peer);
+                    self.submit(ChainTask::SendBlock {
+                        peer,
+                        hash,
+                        witness,
+                        limit_historical,
+                    })
+                }
                 Action::Resolve { host, port } => self.resolve(host, port),
             }
         }

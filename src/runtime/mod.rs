@@ -8,6 +8,7 @@ pub mod peer_io;
 pub mod peers_store;
 pub mod summary;
 pub mod transports;
+pub mod upload_target;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -201,12 +201,12 @@ fn getnettotals(ctx: &RpcContext, _: &Params) -> RpcResult {
         "totalbytessent": t.bytes_sent,
         "timemillis": millis,
         "uploadtarget": {
-            "timeframe": 86400,
-            "target": 0,
-            "target_reached": false,
-            "serve_historical_blocks": true,
-            "bytes_left_in_cycle": 0,
-            "time_left_in_cycle": 0,
+            "timeframe": t.upload.timeframe,
+            "target": t.upload.target,
+            "target_reached": t.upload.target_reached,
+            "serve_historical_blocks": t.upload.serve_historical_blocks,
+            "bytes_left_in_cycle": t.upload.bytes_left_in_cycle,
+            "time_left_in_cycle": t.upload.time_left_in_cycle,
         },
     }))
 }
