@@ -11,7 +11,8 @@
 //!   queues each for its 100 peers, then one trickle round announces them.
 //! - `headers`: 100 new one-header `headers` messages, each from all 100 peers.
 //! - `addr`: 10 rounds, 10 s apart, of a one-address `addr` from every peer.
-//! - `addr_flood`: one 1,000-address `addr` from every peer, almost all rate-limited.
+//! - `addr_flood`: one 1,000-address `addr` from each inbound peer, almost all
+//!   rate-limited.
 //!
 //! `cargo bench --bench p2p_core` measures; `cargo test --bench p2p_core` runs each
 //! once as a smoke test.
@@ -114,8 +115,9 @@ fn addr(c: &mut Criterion) {
             |mut f| {
                 let mut sent = 0;
                 for r in 0..rounds {
-                    // Ten seconds refill one token of Core's address rate limit.
-                    sent += f.advance(Duration::from_secs(10));
+                    // Ten seconds refill one token of Core's address rate limit; the
+                    // clock moves without running timers, so only `addr` is measured.
+                    f.skip(Duration::from_secs(10));
                     let now = NOW_SECS + 10 * (r + 1);
                     for p in each_peer() {
                         let e = addr_entry((r * PEERS + p) as u32, now);
@@ -132,7 +134,10 @@ fn addr(c: &mut Criterion) {
 
 fn addr_flood(c: &mut Criterion) {
     bench_messages(c, "addr_flood", || {
+        // Inbound peers only: outbound ones were sent `getaddr`, so their first 1,000
+        // addresses count as its answer and are all processed.
         each_peer()
+            .filter(|p| p % 2 == 0)
             .map(|p| {
                 let entries = (0..1_000u32)
                     .map(|n| addr_entry(p as u32 * 1_000 + n, NOW_SECS))

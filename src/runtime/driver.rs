@@ -103,7 +103,7 @@ impl Driver {
             worker: Some(worker),
             fatal: false,
             closed_totals: NetTotals::default(),
-            upload: UploadTarget::new(node.config().max_upload_target),
+            upload: UploadTarget::new(node.config().max_upload_target, now().as_secs()),
             node,
             tasks: HashMap::new(),
             dialers: Arc::new(dialers),

@@ -19,7 +19,7 @@ pub const HISTORICAL_BLOCK_AGE: Duration = Duration::from_secs(7 * 24 * 60 * 60)
 pub struct UploadTarget {
     /// Bytes allowed per cycle; 0 means no limit.
     target: u64,
-    /// When the cycle began, in seconds since the epoch (0: not yet).
+    /// When the cycle began, in seconds since the epoch.
     cycle_start: u64,
     /// Total bytes sent when the cycle began.
     sent_at_start: u64,
@@ -43,11 +43,12 @@ pub struct UploadTargetInfo {
 }
 
 impl UploadTarget {
-    /// A target of `target` bytes per 24 hours (0: unlimited).
-    pub fn new(target: u64) -> Self {
+    /// A target of `target` bytes per 24 hours (0: unlimited), its first cycle
+    /// starting at `now_secs` with nothing sent.
+    pub fn new(target: u64, now_secs: u64) -> Self {
         UploadTarget {
             target,
-            cycle_start: 0,
+            cycle_start: now_secs,
             sent_at_start: 0,
         }
     }
@@ -55,7 +56,7 @@ impl UploadTarget {
     /// Starts a new cycle when the current one is over; `total_sent` counts every byte
     /// sent since start.
     fn roll(&mut self, total_sent: u64, now_secs: u64) {
-        if self.cycle_start == 0 || now_secs >= self.cycle_start + TIMEFRAME.as_secs() {
+        if now_secs >= self.cycle_start + TIMEFRAME.as_secs() {
             self.cycle_start = now_secs;
             self.sent_at_start = total_sent;
         }
@@ -136,7 +137,7 @@ mod tests {
 
     #[test]
     fn no_target_never_limits() {
-        let mut t = UploadTarget::new(0);
+        let mut t = UploadTarget::new(0, NOW);
         assert!(!t.reached(u64::MAX, NOW, true));
         let info = t.info(5, NOW);
         assert!(info.serve_historical_blocks && !info.target_reached);
@@ -146,7 +147,7 @@ mod tests {
     #[test]
     fn historical_blocks_stop_while_a_block_every_ten_minutes_still_fits() {
         // A day's target that one block every 10 minutes would take whole.
-        let mut t = UploadTarget::new(144 * MAX_BLOCK_BYTES);
+        let mut t = UploadTarget::new(144 * MAX_BLOCK_BYTES, NOW);
         assert!(
             t.reached(0, NOW, true),
             "the buffer is the whole target at the cycle's start"
@@ -165,11 +166,13 @@ mod tests {
 
     #[test]
     fn a_new_cycle_starts_from_the_bytes_sent_so_far() {
-        let mut t = UploadTarget::new(1_000);
-        assert!(t.reached(1_000, NOW, false));
+        let mut t = UploadTarget::new(1_000, NOW);
+        assert!(!t.reached(999, NOW + 10, false));
+        assert!(t.reached(1_000, NOW + 10, false));
         let next = NOW + TIMEFRAME.as_secs();
-        assert!(!t.reached(1_500, next, false), "500 bytes into the new cycle");
-        assert!(t.reached(2_000, next + 1, false));
+        assert!(!t.reached(1_500, next, false), "nothing sent yet in the new cycle");
+        assert!(!t.reached(2_499, next + 1, false));
+        assert!(t.reached(2_500, next + 1, false));
     }
 
     #[test]
