@@ -92,6 +92,16 @@ fn metrics_endpoint_reports_peers_traffic_validation_and_chain() {
     assert_eq!(sample(&body, "weft_mempool_transactions"), Some(0.0));
 
     assert_eq!(get(&addr, "/").0, 404);
+
+    // The peer that delivered the blocks shows it in its quality score.
+    let cookie = a.datadir.join("regtest/.cookie");
+    let arpc = Client::new(&format!("http://{}", a.rpc_addr()), Auth::CookieFile(cookie)).expect("client");
+    let peers: serde_json::Value = arpc.call("getpeerinfo", &[]).expect("getpeerinfo");
+    let q = &peers[0]["quality"];
+    assert!(q["delivery"].as_f64().unwrap_or(0.0) > 0.9, "{q}");
+    assert!(q["bandwidth"].as_f64().unwrap_or(0.0) > 0.0, "{q}");
+    let score = q["score"].as_f64().unwrap_or(-1.0);
+    assert!(score > 0.0 && score <= 100.0, "{q}");
 }
 
 #[test]

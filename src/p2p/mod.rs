@@ -20,6 +20,7 @@ pub mod outbound;
 pub mod peer;
 pub mod permissions;
 pub mod ping;
+pub mod quality;
 pub mod relay;
 pub mod request_limits;
 pub mod slots;

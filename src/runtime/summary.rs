@@ -73,6 +73,8 @@ pub struct PeerSummary {
     pub conn_type: crate::p2p::conn_type::ConnectionType,
     /// Its permission names, in Core's order.
     pub permissions: Vec<&'static str>,
+    /// weft's quality score, 0–100, and its parts.
+    pub quality: crate::p2p::quality::QualityParts,
 }
 
 impl PeerSummary {
@@ -112,6 +114,7 @@ impl PeerSummary {
             addr_rate_limited: addrs.map_or(0, |a| a.rate_limited),
             conn_type: p.conn_type,
             permissions: p.permissions.names(),
+            quality: crate::p2p::quality::QualityParts::of(p, now),
         }
     }
 }

@@ -119,13 +119,15 @@ impl Node {
 
     /// Asks every syncing peer for the blocks it can give within the window.
     pub(crate) fn request_blocks(&mut self, now: Time) {
-        let ids: Vec<PeerId> = self
+        // Best peers first: they get the earliest blocks of the window.
+        let mut ranked: Vec<(f64, PeerId)> = self
             .peers
             .values()
             .filter(|p| p.is_ready() && p.sync.serves_blocks)
-            .map(|p| p.id)
+            .map(|p| (crate::p2p::quality::quality(p, now), p.id))
             .collect();
-        for id in ids {
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        for (_, id) in ranked {
             let Some(best) = self.peers.get(&id).and_then(|p| p.sync.best_known) else {
                 continue;
             };

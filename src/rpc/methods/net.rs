@@ -181,6 +181,19 @@ fn peer_json(ctx: &RpcContext, p: &PeerSummary) -> Value {
     o.insert("bytesrecv_per_msg".into(), json!(p.recv_per_msg));
     o.insert("connection_type".into(), json!(p.conn_type.as_str()));
     o.insert("transport_protocol_type".into(), json!(p.transport.as_str()));
+    // weft's own: the score block download ranks peers by, with its parts.
+    let q = &p.quality;
+    let round = |x: f64| (x * 1000.0).round() / 1000.0;
+    o.insert(
+        "quality".into(),
+        json!({
+            "score": round(q.score()),
+            "latency": round(q.latency),
+            "bandwidth": round(q.bandwidth),
+            "uptime": round(q.uptime),
+            "delivery": round(q.delivery),
+        }),
+    );
     o.insert(
         "session_id".into(),
         json!(p.session_id.map(hex::encode).unwrap_or_default()),
