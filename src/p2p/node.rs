@@ -8,6 +8,7 @@ use rand_chacha::ChaCha20Rng;
 use tracing::{debug, info};
 use weft_transports::{ConnInfo, Message, PeerAddr};
 
+use super::addr_relay::getaddr_cache::GetAddrCache;
 use super::addr_relay::PeerAddrs;
 use super::addrman::AddrMan;
 use super::bans::BanMan;
@@ -144,6 +145,8 @@ pub struct Node {
     pub(super) bans: BanMan,
     /// Peers with `getheaders`/`getdata` waiting for their token buckets.
     pub(super) waiting_requests: BTreeSet<PeerId>,
+    /// `getaddr` answers, one per way in (Core's address response cache).
+    pub(super) getaddr_cache: GetAddrCache,
 }
 
 impl Node {
@@ -180,6 +183,7 @@ impl Node {
             connman,
             bans: BanMan::new(),
             waiting_requests: BTreeSet::new(),
+            getaddr_cache: GetAddrCache::default(),
         };
         node.dial_due(now);
         node

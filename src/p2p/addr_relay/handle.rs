@@ -1,6 +1,7 @@
 //! The node's side of address gossip: what arrives, what is answered, what goes out.
 
-use rand::Rng;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
 use tracing::debug;
 
 use super::{
@@ -14,6 +15,7 @@ use crate::p2p::conn_type::ConnectionType;
 use crate::p2p::disconnect::DisconnectReason;
 use crate::p2p::node::Node;
 use crate::p2p::peer::PeerId;
+use crate::p2p::permissions::NetPermissions;
 use crate::p2p::relay::rand_exp;
 use crate::p2p::time::Time;
 use crate::p2p::wire::{AddrEntry, NetMsg, MAX_ADDR_TO_SEND};
@@ -194,14 +196,30 @@ impl Node {
             debug!(target: "net", "ignoring \"getaddr\" from outbound peer={id}");
             return;
         }
+        let (p_perms, key) = (p.permissions, (p.conn.kind, p.conn.local_addr));
         let state = self.addr_state(now, id);
         if std::mem::replace(&mut state.getaddr_received, true) {
             debug!(target: "net", "ignoring repeated \"getaddr\" from peer={id}");
             return;
         }
         state.to_send.clear();
-        let Node { addrman, rng, .. } = self;
-        let recs = addrman.get_addr(MAX_ADDR_TO_SEND as usize, MAX_PCT_ADDR_TO_SEND, None, true, rng, now);
+        // Peers with the `addr` permission see addrman as it is; the rest get the
+        // answer cached for the way they reached us.
+        let fresh_answer = p_perms.has(NetPermissions::ADDR);
+        let Node {
+            addrman,
+            rng,
+            getaddr_cache,
+            ..
+        } = self;
+        let fresh =
+            |rng: &mut _| addrman.get_addr(MAX_ADDR_TO_SEND as usize, MAX_PCT_ADDR_TO_SEND, None, true, rng, now);
+        let recs = if fresh_answer {
+            fresh(rng)
+        } else {
+            let mut draw = ChaCha20Rng::seed_from_u64(rng.gen());
+            getaddr_cache.answer(key, now, rng, || fresh(&mut draw))
+        };
         for rec in &recs {
             self.push_address(id, to_entry(rec));
         }

@@ -2,6 +2,7 @@
 //! per-peer token bucket into addrman, fresh small announcements relayed onward,
 //! one answered `getaddr` per inbound connection, and Poisson-timed sends.
 
+pub mod getaddr_cache;
 mod handle;
 #[cfg(test)]
 mod node_tests;

@@ -86,6 +86,30 @@ fn getaddr_is_answered_once_per_inbound_connection_and_never_outbound() {
 }
 
 #[test]
+fn later_inbound_peers_get_the_cached_getaddr_answer() {
+    let (mut n, _) = new_node(config());
+    connect(&mut n, at(0), 1, true, true, true);
+    let answer: Vec<AddrEntry> = (0..500).map(|i| routable(i, at(0))).collect();
+    deliver(&mut n, at(10), 1, NetMsg::AddrV2(answer));
+    take(&mut n);
+    let mut answers = Vec::new();
+    for (id, when) in [(2u64, 20u64), (3, 3_600_000)] {
+        connect(&mut n, at(when), id, false, true, true);
+        deliver(&mut n, at(when + 10), id, NetMsg::GetAddr);
+        let out = untimed(run_until(&mut n, at(when + 600_000)));
+        let mut got = addrs_sent(&out, id).concat();
+        assert!(!got.is_empty());
+        got.sort_by_key(|e| e.addr.clone());
+        answers.push(got);
+        // addrman changes in between; the cached answer does not.
+        let more: Vec<AddrEntry> = (500..900).map(|i| routable(i, at(when))).collect();
+        deliver(&mut n, at(when + 700_000), 1, NetMsg::AddrV2(more));
+        take(&mut n);
+    }
+    assert_eq!(answers[0], answers[1], "an hour later, the same answer");
+}
+
+#[test]
 fn fresh_small_announcements_are_relayed_to_two_peers() {
     let (mut n, _) = new_node(config());
     for id in 1..=4 {
