@@ -28,7 +28,10 @@ fn eventually<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
         if let Some(v) = f() {
             return v;
         }
-        assert!(start.elapsed() < Duration::from_secs(secs), "timed out waiting for {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -36,7 +39,12 @@ fn eventually<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
 /// A listening node that treats loopback sources as ordinary addresses (so they are
 /// grouped by /16 and can be discouraged).
 fn target(name: &str, extra: &[&str]) -> Weftd {
-    let mut args = vec!["-bind=tcp://127.0.0.1:0", "-dnsseed=0", "-allowlocaladdrs", "-v2transport=0"];
+    let mut args = vec![
+        "-bind=tcp://127.0.0.1:0",
+        "-dnsseed=0",
+        "-allowlocaladdrs",
+        "-v2transport=0",
+    ];
     args.extend_from_slice(extra);
     Weftd::start(name, &args)
 }
@@ -93,7 +101,8 @@ fn invalid_messages_are_punished_and_unknown_ones_ignored() {
     // Malformed payloads are protocol violations: discouraged, as Core's Misbehaving.
     for ip in ["127.20.5.1", "127.20.6.1", "127.20.7.1"] {
         assert!(
-            log.lines().any(|l| l.contains("Disconnecting and discouraging peer") && l.contains(ip)),
+            log.lines()
+                .any(|l| l.contains("Disconnecting and discouraging peer") && l.contains(ip)),
             "{ip} not discouraged:\n{log}"
         );
     }
@@ -139,7 +148,11 @@ fn header_tree_dos_costs_bounded_memory_and_invalid_headers_are_punished() {
     // Valid low-work forks are stored as Core stores them; the sender is not punished.
     let forks = case(&r, "low_work_forks");
     assert_eq!(forks["alive"], json!(true), "{forks}");
-    assert_eq!(call(&rpc, "getbestblockhash", &[]), tip, "low-work forks must not move the tip");
+    assert_eq!(
+        call(&rpc, "getbestblockhash", &[]),
+        tip,
+        "low-work forks must not move the tip"
+    );
     let tips = call(&rpc, "getchaintips", &[]);
     assert!(tips.as_array().unwrap().len() > 1, "forks were not recorded: {tips}");
     assert!(
@@ -157,11 +170,13 @@ fn header_tree_dos_costs_bounded_memory_and_invalid_headers_are_punished() {
         ("127.34.2.1", "bad-diffbits"),
     ] {
         assert!(
-            log.lines().any(|l| l.contains("misbehaving") && l.contains(ip) && l.contains(why)),
+            log.lines()
+                .any(|l| l.contains("misbehaving") && l.contains(ip) && l.contains(why)),
             "{ip}: no disconnect for {why:?}:\n{log}"
         );
         assert!(
-            log.lines().any(|l| l.contains("Disconnecting and discouraging peer") && l.contains(ip)),
+            log.lines()
+                .any(|l| l.contains("Disconnecting and discouraging peer") && l.contains(ip)),
             "{ip} not discouraged:\n{log}"
         );
     }
@@ -191,7 +206,11 @@ fn address_flood_is_cut_to_the_token_bucket_rate() {
     assert_eq!(flooded["alive"], json!(true), "{flooded}");
     let peer = eventually("the flooder in getpeerinfo", 20, || {
         let peers = call(&rpc, "getpeerinfo", &[]);
-        peers.as_array()?.iter().find(|p| p["addr"].as_str().is_some_and(|a| a.starts_with("127.30.0.1:"))).cloned()
+        peers
+            .as_array()?
+            .iter()
+            .find(|p| p["addr"].as_str().is_some_and(|a| a.starts_with("127.30.0.1:")))
+            .cloned()
     });
     // What the bucket allows over the connection's life: 1 token to start, 0.1/s after,
     // counted generously from the script's clock (which started before the node's).
@@ -202,7 +221,11 @@ fn address_flood_is_cut_to_the_token_bucket_rate() {
     eprintln!("addr flood: processed {processed}, rate-limited {limited}, allowed {allowed} over {secs:.1} s");
     assert!(processed <= allowed, "processed {processed} > {allowed} allowed");
     assert!(processed >= 1, "the first token is spent");
-    assert_eq!(processed + limited, 10_000, "every address is counted one way or the other");
+    assert_eq!(
+        processed + limited,
+        10_000,
+        "every address is counted one way or the other"
+    );
     let rss_after = rss_kib(node.pid());
     assert!(
         rss_after.saturating_sub(rss_before) < 32 * 1024,
@@ -231,7 +254,11 @@ fn ibd_staller_is_dropped_and_blocks_come_from_an_honest_peer() {
     eprintln!("honest chain of {height} blocks after {:?}", started.elapsed());
     let node = target("A", &[]);
     let rpc = client(&node);
-    let h = Hostile::start("stall", &node.bound("tcp"), &[honest.bound("tcp").trim_start_matches("tcp://")]);
+    let h = Hostile::start(
+        "stall",
+        &node.bound("tcp"),
+        &[honest.bound("tcp").trim_start_matches("tcp://")],
+    );
     let stalling = h.next_json(60);
     assert!(stalling["stalling"].as_u64().unwrap() > 0, "{stalling}");
     let _: Value = call(&rpc, "addnode", &[json!(honest.bound("tcp")), json!("onetry")]);
@@ -279,7 +306,10 @@ fn discouraged_peers_cannot_fill_the_inbound_slots() {
     assert!(peers.as_array().unwrap().len() <= 40);
     let log = node.log();
     assert!(log.contains("dropped (discouraged)"), "{log}");
-    assert!(log.contains("evicted to make room for a new inbound connection"), "{log}");
+    assert!(
+        log.contains("evicted to make room for a new inbound connection"),
+        "{log}"
+    );
     h.proceed();
     h.finish(30);
     node.stop();

@@ -35,7 +35,10 @@ fn eventually<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
         if let Some(v) = f() {
             return v;
         }
-        assert!(start.elapsed() < Duration::from_secs(secs), "timed out waiting for {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -57,7 +60,12 @@ fn eviction_protects_block_tx_and_fast_peers_and_holds_the_cap() {
     let started = Instant::now();
     let node = Weftd::start(
         "A",
-        &["-bind=tcp://127.0.0.1:0", "-dnsseed=0", "-allowlocaladdrs", "-v2transport=0"],
+        &[
+            "-bind=tcp://127.0.0.1:0",
+            "-dnsseed=0",
+            "-allowlocaladdrs",
+            "-v2transport=0",
+        ],
     );
     let rpc = client(&node);
     let _: Value = call(&rpc, "generatetoaddress", &[json!(104), json!(anyone_address())]);
