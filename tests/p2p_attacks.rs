@@ -198,7 +198,8 @@ const ADDR_RATE: f64 = 0.1;
 #[test]
 fn address_flood_is_cut_to_the_token_bucket_rate() {
     let started = Instant::now();
-    let node = target("A", &[]);
+    // No automatic outbound connections: the flood's (public) addresses are not dialed.
+    let node = target("A", &["-connect=tcp://127.0.0.1:1", "-listen=1"]);
     let rpc = client(&node);
     let rss_before = rss_kib(node.pid());
     let mut h = Hostile::start("addr_flood", &node.bound("tcp"), &["10", "2.0"]);
@@ -236,6 +237,37 @@ fn address_flood_is_cut_to_the_token_bucket_rate() {
     assert_eq!(r["still_alive"], json!(true), "rate-limited, not disconnected: {r}");
     node.stop();
     eprintln!("address_flood took {:?}", started.elapsed());
+}
+
+/// Core's exemption: a peer we sent `getaddr` may answer with up to 1,000 addresses
+/// (the bucket gains 1,000 tokens); the same again unasked is rate-limited.
+#[test]
+fn a_getaddr_answer_is_exempt_from_the_rate_limit() {
+    let started = Instant::now();
+    let node = target("A", &["-connect=tcp://127.0.0.1:1", "-listen=1"]);
+    let rpc = client(&node);
+    let mut h = Hostile::start("getaddr_answer", &node.bound("tcp"), &[]);
+    let listening = h.next_json(30)["listening"].as_str().unwrap().to_string();
+    let _: Value = call(&rpc, "addnode", &[json!(format!("tcp://{listening}")), json!("onetry")]);
+    let r = h.next_json(60);
+    assert_eq!(r, json!({"asked": true, "alive": true}));
+    let peers = call(&rpc, "getpeerinfo", &[]);
+    let peer = peers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["addr"] == json!(listening))
+        .unwrap_or_else(|| panic!("no peer {listening}: {peers:#}"));
+    let processed = peer["addr_processed"].as_u64().unwrap();
+    let limited = peer["addr_rate_limited"].as_u64().unwrap();
+    eprintln!("getaddr answer: processed {processed}, rate-limited {limited}");
+    // 1,000 exempt plus at most the one starting token and a few seconds' refill.
+    assert!((1_000..=1_002).contains(&processed), "{peer:#}");
+    assert_eq!(processed + limited, 2_000, "{peer:#}");
+    h.proceed();
+    h.finish(30);
+    node.stop();
+    eprintln!("getaddr_answer took {:?}", started.elapsed());
 }
 
 #[test]

@@ -4,7 +4,7 @@
 Usage: hostile_peer.py <attack> <host:port> [args...]
 
 Attacks: invalid, invalid_lenient, header_tree, addr_flood, stall, eviction, discouraged, conn_flood,
-silent_flood.
+silent_flood, getaddr_answer.
 Prints intermediate JSON lines where the test must act, then a final JSON result on
 stdout; exits non-zero on failure.
 """
@@ -29,6 +29,7 @@ ATTACKS = {
     "discouraged": eviction.discouraged,
     "conn_flood": floods.conn_flood,
     "silent_flood": floods.silent_flood,
+    "getaddr_answer": floods.getaddr_answer,
 }
 
 

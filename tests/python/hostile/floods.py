@@ -1,14 +1,15 @@
 """Address flood (after Core's p2p_addr_relay) and the connection flood."""
 
 import asyncio
+import json
 import random
 import sys
 import time
 
-from bitcoin.messages import msg_addr
+from bitcoin.messages import msg_addr, msg_verack
 from bitcoin.net import CAddress
 
-from .wire import PROTOCOL, Peer
+from .wire import PROTOCOL, Peer, version_msg
 
 
 def addr_batch(batch, n=1_000):
@@ -50,7 +51,7 @@ async def addr_flood(host, port, args):
         "alive": alive,
         "secs_since_connect": round(time.monotonic() - connected, 3),
     }
-    print(__import__("json").dumps(report), flush=True)
+    print(json.dumps(report), flush=True)
     await wait_stdin()
     report["still_alive"] = await p.alive()
     p.close()
@@ -124,4 +125,38 @@ async def silent_flood(host, port, args):
     report = {"silent": len(silent), "honest_admitted": ok, "secs": round(time.monotonic() - t, 3)}
     for s in silent + [p]:
         s.close()
+    return report
+
+
+async def getaddr_answer(host, port, args):
+    """Listens; when the node dials us and asks `getaddr`, answers with 1,000
+    addresses (exempt from the rate limit, as Core's bucket gains 1,000 tokens with
+    a `getaddr`), then sends 1,000 more unasked (rate-limited)."""
+    done = asyncio.get_running_loop().create_future()
+
+    async def serve(reader, writer):
+        p = Peer(reader, writer, "node").start()
+        if await p.expect("version") is None:
+            return
+        p.send(version_msg())
+        p.send(msg_verack(PROTOCOL))
+        await p.drain()
+        asked = await p.expect("getaddr", 20) is not None
+        p.send(addr_batch(0))
+        await p.drain()
+        alive = await p.alive()
+        p.send(addr_batch(1))
+        await p.drain()
+        alive = alive and await p.alive()
+        if not done.done():
+            done.set_result(({"asked": asked, "alive": alive}, p))
+
+    server = await asyncio.start_server(serve, "127.35.0.1", 0)
+    listen = server.sockets[0].getsockname()[1]
+    print(json.dumps({"listening": f"127.35.0.1:{listen}"}), flush=True)
+    report, p = await asyncio.wait_for(done, 60)
+    print(json.dumps(report), flush=True)
+    await wait_stdin()
+    p.close()
+    server.close()
     return report

@@ -14,7 +14,7 @@ from bitcoin.core import CBlockHeader
 from bitcoin.messages import msg_addr, msg_inv, msg_ping
 from bitcoin.net import CAddress, CInv
 
-from .wire import MAGIC, PROTOCOL, Peer, dsha, frame, grind, headers_payload, varint, version_msg
+from .wire import MAGIC, PROTOCOL, Peer, frame, headers_payload, version_msg
 
 
 def rss_kib(pid):

@@ -153,13 +153,13 @@ class Peer:
                 cmd, payload = await self.recv_frame()
                 self.seen.append((cmd, payload))
                 if cmd == "ping" and self.answer_pings:
-                    nonce = msg_ping.msg_deser(__import__("io").BytesIO(payload)).nonce
+                    nonce = struct.unpack("<Q", payload[:8])[0]
                     if self.pong_delay:
                         asyncio.ensure_future(self._pong_later(nonce))
                     else:
                         self.send(msg_pong(PROTOCOL, nonce))
                 await self.inbox.put((cmd, payload))
-        except (asyncio.IncompleteReadError, ConnectionError, OSError, ValueError):
+        except (asyncio.IncompleteReadError, ConnectionError, OSError, ValueError, struct.error):
             pass
         self.closed = True
         await self.inbox.put((None, b""))
