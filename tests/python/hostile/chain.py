@@ -56,7 +56,7 @@ async def header_tree(host, port, args):
 
     # 1. Many short, valid forks off genesis, each with less work than the active chain.
     branch = max(1, tip_height - 1)
-    forks = 400 // branch + 1
+    forks = 2_000 // branch + 1
     p = await Peer.connect(host, port, source="127.33.0.1")
     await p.handshake()
     sent = 0
