@@ -135,7 +135,7 @@ fn header_tree_dos_costs_bounded_memory_and_invalid_headers_are_punished() {
     let _: Value = call(&rpc, "generatetoaddress", &[json!(5), json!(anyone_address())]);
     let tip = call(&rpc, "getbestblockhash", &[]);
     let genesis = call(&rpc, "getblockhash", &[json!(0)]);
-    let gtime = call(&rpc, "getblockheader", &[genesis.clone()])["time"].to_string();
+    let gtime = call(&rpc, "getblockheader", std::slice::from_ref(&genesis))["time"].to_string();
     let rss_before = rss_kib(node.pid());
     let h = Hostile::start(
         "header_tree",

@@ -70,7 +70,7 @@ fn eviction_protects_block_tx_and_fast_peers_and_holds_the_cap() {
     let rpc = client(&node);
     let _: Value = call(&rpc, "generatetoaddress", &[json!(104), json!(anyone_address())]);
     let tip = call(&rpc, "getbestblockhash", &[]);
-    let header = call(&rpc, "getblockheader", &[tip.clone()]);
+    let header = call(&rpc, "getblockheader", std::slice::from_ref(&tip));
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("eviction.json");
     let cfg_json = json!({
