@@ -203,3 +203,123 @@ pub fn v1_message(command: &str, payload: &[u8]) -> Vec<u8> {
     out.extend_from_slice(payload);
     out
 }
+
+/// `tests/python/hostile_peer.py` running one attack, with its stdout read line by line
+/// (JSON lines) and its stdin held open until [`Hostile::finish`].
+pub struct Hostile {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    out: Arc<Mutex<Vec<String>>>,
+    err: Arc<Mutex<Vec<String>>>,
+}
+
+impl Hostile {
+    /// Starts `hostile_peer.py <attack> <target> <args>`.
+    pub fn start(attack: &str, target: &str, args: &[&str]) -> Hostile {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/hostile_peer.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(attack)
+            .arg(target)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3 (with python-bitcoinlib; .ci/run installs it)");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let err = Arc::new(Mutex::new(Vec::new()));
+        let (o, e) = (out.clone(), err.clone());
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                o.lock().unwrap().push(line.clone());
+                let _ = tx.send(line);
+            }
+        });
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                e.lock().unwrap().push(line);
+            }
+        });
+        Hostile {
+            child,
+            lines: rx,
+            out,
+            err,
+        }
+    }
+
+    /// Everything the script printed so far (stdout, then stderr).
+    pub fn output(&self) -> String {
+        format!(
+            "stdout:\n{}\nstderr:\n{}",
+            self.out.lock().unwrap().join("\n"),
+            self.err.lock().unwrap().join("\n")
+        )
+    }
+
+    /// The next JSON line on stdout, waiting up to `secs`; panics with the output if none.
+    pub fn next_json(&self, secs: u64) -> serde_json::Value {
+        match self.lines.recv_timeout(Duration::from_secs(secs)) {
+            Ok(line) => serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}\n{}", self.output())),
+            Err(_) => panic!("hostile peer printed nothing in {secs} s\n{}", self.output()),
+        }
+    }
+
+    /// The next JSON line on stdout if one comes within `ms` milliseconds.
+    pub fn poll_json(&self, ms: u64) -> Option<serde_json::Value> {
+        let line = self.lines.recv_timeout(Duration::from_millis(ms)).ok()?;
+        Some(serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}\n{}", self.output())))
+    }
+
+    /// Sends a line to the script's stdin (it waits for one between stages).
+    pub fn proceed(&mut self) {
+        use std::io::Write;
+        if let Some(stdin) = self.child.stdin.as_mut() {
+            let _ = stdin.write_all(b"go\n");
+            let _ = stdin.flush();
+        }
+    }
+
+    /// Closes stdin, waits up to `secs` for the exit and returns the final `result`.
+    pub fn finish(mut self, secs: u64) -> serde_json::Value {
+        drop(self.child.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("hostile peer did not finish in {secs} s\n{}", self.output());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        let last = self.out.lock().unwrap().last().cloned().unwrap_or_default();
+        assert!(status.success(), "hostile peer failed ({status})\n{}", self.output());
+        let v: serde_json::Value = serde_json::from_str(&last).unwrap_or_else(|e| panic!("{e}: {last}"));
+        v["result"].clone()
+    }
+}
+
+impl Drop for Hostile {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The resident set size of process `pid` in KiB, from /proc.
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}

@@ -209,12 +209,21 @@ impl Node {
 
     /// Disconnects peers that stall the window or let a block time out.
     pub(crate) fn check_block_download(&mut self, now: Time) {
-        for id in self.download.check_stalls(now) {
+        let stallers = self.download.check_stalls(now);
+        let late = self.download.check_timeouts(now);
+        let freed = !stallers.is_empty() || !late.is_empty();
+        for id in stallers {
             info!(target: "net", "Peer={id} is stalling block download, disconnecting");
             self.disconnect(now, id, DisconnectReason::Stalling);
         }
-        for (id, hash) in self.download.check_timeouts(now) {
+        for (id, hash) in late {
             self.disconnect(now, id, DisconnectReason::BlockDownloadTimeout(hash.to_string()));
+        }
+        // Giving up already freed their blocks, so the disconnect finds none to hand
+        // on: ask the remaining peers now, or the window stays stuck until some
+        // unrelated message arrives.
+        if freed {
+            self.request_blocks(now);
         }
     }
 }

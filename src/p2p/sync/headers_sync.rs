@@ -15,9 +15,6 @@ use crate::p2p::peer::PeerId;
 use crate::p2p::time::Time;
 use crate::p2p::wire::{LocatorRequest, NetMsg, MAX_HEADERS_RESULTS};
 
-/// Core's `MAX_NUM_UNCONNECTING_HEADERS_MSGS`.
-const MAX_UNCONNECTING_HEADERS: u32 = 10;
-
 impl Node {
     /// After `verack`: ask for header announcements and start syncing headers.
     pub(crate) fn start_sync(&mut self, id: PeerId) {
@@ -27,7 +24,14 @@ impl Node {
         self.send(id, NetMsg::SendHeaders);
         if self.peers.get(&id).is_some_and(|p| p.sync.serves_blocks) {
             self.with_peer(id, |p| p.sync.started = true);
-            self.send_getheaders(id, None);
+            // From our best header's parent, as Core does: a peer on the same chain
+            // then answers with at least that header, so we learn it has the chain
+            // and can download blocks from it.
+            let best = self.chain.best_header();
+            let from = (best.height > 0)
+                .then(|| self.chain.header(&best.hash).map(|h| h.prev_blockhash))
+                .flatten();
+            self.send_getheaders(id, from);
         }
     }
 
@@ -82,7 +86,7 @@ impl Node {
         let base = match (&presync, self.chain.block_info(&first.prev_blockhash)) {
             (Some(ps), _) if ps.last == first.prev_blockhash => (ps.height, ps.work),
             (_, Some(info)) => (info.at.height, info.at.work),
-            _ => return self.on_unconnecting_headers(now, id, first),
+            _ => return self.on_unconnecting_headers(id, first),
         };
         self.with_peer(id, |p| p.sync.unconnecting = 0);
         let work = headers.iter().fold(base.1, |w, h| w + h.work());
@@ -113,16 +117,16 @@ impl Node {
             .push_back(Action::Validate(Job::Headers { peer: id, headers }));
     }
 
-    fn on_unconnecting_headers(&mut self, now: Time, id: PeerId, first: &Header) {
+    /// Headers whose parent we lack: ask for the gap. Not punished, as current Core
+    /// does not: BIP 130 announcements race with reorgs, so honest peers send these
+    /// too, and each costs us only one `getheaders`.
+    fn on_unconnecting_headers(&mut self, id: PeerId, first: &Header) {
         let Some(p) = self.peers.get_mut(&id) else { return };
         p.sync.unconnecting += 1;
         p.sync.presync = None;
         let n = p.sync.unconnecting;
         debug!(target: "net", "received header {}: missing prev block {}, sending getheaders (unconnecting {n}) peer={id}",
             first.block_hash(), first.prev_blockhash);
-        if n >= MAX_UNCONNECTING_HEADERS {
-            return self.misbehaving(now, id, format!("{n} non-connecting headers"));
-        }
         self.send_getheaders(id, None);
     }
 

@@ -1,0 +1,1 @@
+"""Hostile-peer attacks for the weftd integration tests."""
