@@ -9,39 +9,15 @@ use std::time::{Duration, Instant};
 
 use bitcoin::consensus::encode::serialize_hex;
 use bitcoin::{OutPoint, Txid};
-use bitcoincore_rpc::{Auth, Client, RpcApi};
+use bitcoincore_rpc::Client;
 use common::tx::{anyone_address, pay, spend};
-use common::{Hostile, Weftd};
+use common::{call, client, eventually, Hostile, Weftd};
 use serde_json::{json, Value};
 
 /// Inbound slots with `-maxconnections` at its default of 125 (11 go to outbound).
 const INBOUND_SLOTS: u64 = 114;
 /// Connections beyond the cap, each of which must evict someone.
 const EXTRA: u64 = 16;
-
-fn client(w: &Weftd) -> Client {
-    let cookie = w.datadir.join("regtest/.cookie");
-    Client::new(&format!("http://{}", w.rpc_addr()), Auth::CookieFile(cookie)).expect("client")
-}
-
-fn call(rpc: &Client, method: &str, args: &[Value]) -> Value {
-    rpc.call(method, args).unwrap_or_else(|e| panic!("{method}: {e}"))
-}
-
-/// Polls `f` until it holds or `secs` pass.
-fn eventually<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 /// Four transactions spending the coinbases of blocks 1 to 4 (mature at height 104).
 fn spends(rpc: &Client) -> Vec<String> {

@@ -6,8 +6,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use bitcoincore_rpc::{Auth, Client, RpcApi};
-use common::{rss_kib, Hostile, Weftd};
+use bitcoincore_rpc::{Client, RpcApi};
+use common::{client, rss_kib, Hostile, Weftd};
 use serde_json::Value;
 
 /// Inbound slots with `-maxconnections` at its default of 125.
@@ -20,11 +20,6 @@ const INBOUND_SLOTS: u64 = 114;
 /// (the whole flood measured 3 to 5 MiB), yet well below what 1,000 peers each
 /// holding a 4 MB message buffer would take.
 const RSS_GROWTH_BOUND_KIB: u64 = 64 * 1024;
-
-fn client(w: &Weftd) -> Client {
-    let cookie = w.datadir.join("regtest/.cookie");
-    Client::new(&format!("http://{}", w.rpc_addr()), Auth::CookieFile(cookie)).expect("client")
-}
 
 /// `getconnectioncount` and how long it took; up to three tries, since one slow
 /// answer on a loaded 2-core machine is scheduling, not the node.

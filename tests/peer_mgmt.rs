@@ -3,36 +3,10 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
-use bitcoincore_rpc::{Auth, Client, RpcApi};
+use bitcoincore_rpc::{Client, RpcApi};
 use common::tx::anyone_address;
-use common::Weftd;
+use common::{call, client, eventually, Weftd};
 use serde_json::{json, Value};
-
-fn client(w: &Weftd) -> Client {
-    let cookie = w.datadir.join("regtest/.cookie");
-    Client::new(&format!("http://{}", w.rpc_addr()), Auth::CookieFile(cookie)).expect("client")
-}
-
-fn call(rpc: &Client, method: &str, args: &[Value]) -> Value {
-    rpc.call(method, args).unwrap_or_else(|e| panic!("{method}: {e}"))
-}
-
-/// Polls `f` until it holds or `secs` pass.
-fn eventually<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 /// A node that mined a block (so it is out of initial block download and advertises
 /// itself), then dialed the hub once.

@@ -323,3 +323,34 @@ pub fn rss_kib(pid: u32) -> u64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
 }
+
+/// A cookie-authenticated RPC client for `w` (the independent `bitcoincore-rpc` crate).
+pub fn client(w: &Weftd) -> bitcoincore_rpc::Client {
+    let cookie = w.datadir.join("regtest/.cookie");
+    bitcoincore_rpc::Client::new(
+        &format!("http://{}", w.rpc_addr()),
+        bitcoincore_rpc::Auth::CookieFile(cookie),
+    )
+    .expect("client")
+}
+
+/// Calls `method`, panicking with its name on failure.
+pub fn call(rpc: &bitcoincore_rpc::Client, method: &str, args: &[serde_json::Value]) -> serde_json::Value {
+    use bitcoincore_rpc::RpcApi;
+    rpc.call(method, args).unwrap_or_else(|e| panic!("{method}: {e}"))
+}
+
+/// Polls `f` every 200 ms until it gives a value or `secs` pass.
+pub fn eventually<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
