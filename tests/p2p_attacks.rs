@@ -89,10 +89,8 @@ fn invalid_messages_are_punished_and_unknown_ones_ignored() {
 }
 
 /// Core drops a message with a wrong checksum or a non-printable message type and
-/// keeps the peer (`reject_message` in `CNode::ReceiveMsgBytes`); weft's v1 transport
-/// (transports/src) closes the connection instead.
+/// keeps the peer (`reject_message` in `CNode::ReceiveMsgBytes`), and so does weft.
 #[test]
-#[ignore = "weft's v1 transport disconnects on a bad checksum or invalid message type; Core only drops the message (fix belongs in transports/, outside this branch's remit)"]
 fn bad_checksum_and_bad_message_type_are_dropped_not_fatal_as_in_core() {
     let node = target("A", &[]);
     let r = Hostile::start("invalid_lenient", &node.bound("tcp"), &[]).finish(60);

@@ -8,16 +8,6 @@ pub enum FrameError {
     /// The v1 header's magic is not this network's.
     #[error("wrong network magic {0}")]
     BadMagic(String),
-    /// The v1 checksum does not match the payload.
-    #[error("bad checksum for {command}: expected {expected}, got {got}")]
-    BadChecksum {
-        /// The message type.
-        command: String,
-        /// Checksum computed over the payload.
-        expected: String,
-        /// Checksum in the header.
-        got: String,
-    },
     /// A length field exceeds [`crate::MAX_MESSAGE_SIZE`].
     #[error("oversized message: {0} bytes")]
     Oversized(u64),
@@ -30,6 +20,15 @@ pub enum FrameError {
     /// A packet is shorter than its own header says.
     #[error("truncated frame")]
     Truncated,
+    /// A v1 message whose checksum or type is wrong was consumed whole and dropped;
+    /// the connection goes on, as in Core.
+    #[error("message dropped: {why}")]
+    Dropped {
+        /// What was wrong, in Core's words.
+        why: String,
+        /// Its size on the wire.
+        wire: usize,
+    },
     /// BIP324 decryption or authentication failed.
     #[error("v2 cipher error: {0}")]
     Cipher(String),

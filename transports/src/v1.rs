@@ -63,25 +63,35 @@ impl V1Codec {
         if len > MAX_MESSAGE_SIZE {
             return Err(FrameError::Oversized(len as u64));
         }
-        let mut raw = [0u8; COMMAND_LEN];
-        raw.copy_from_slice(&buf[4..16]);
-        let command = Command::from_wire(&raw)?;
         let total = V1_HEADER_LEN + len;
         if buf.len() < total {
             return Ok(None);
         }
+        let mut raw = [0u8; COMMAND_LEN];
+        raw.copy_from_slice(&buf[4..16]);
         let got = [buf[20], buf[21], buf[22], buf[23]];
         let mut frame = buf.split_to(total);
         frame.advance(V1_HEADER_LEN);
         let payload = frame.freeze();
+        // As Core: a wrong checksum or message type costs the message, not the peer.
         let expected = checksum(&payload);
         if expected != got {
-            return Err(FrameError::BadChecksum {
-                command: command.to_string(),
-                expected: hex::encode(expected),
-                got: hex::encode(got),
+            let name = String::from_utf8_lossy(&raw).trim_end_matches('\0').to_string();
+            return Err(FrameError::Dropped {
+                why: format!(
+                    "Wrong checksum ({name:?}, {len} bytes), expected {} was {}",
+                    hex::encode(expected),
+                    hex::encode(got)
+                ),
+                wire: total,
             });
         }
+        let Ok(command) = Command::from_wire(&raw) else {
+            return Err(FrameError::Dropped {
+                why: format!("Invalid message type ({len} bytes)"),
+                wire: total,
+            });
+        };
         Ok(Some((Message::new(command, payload, TrafficClass::Control), total)))
     }
 
@@ -137,9 +147,18 @@ impl<R: AsyncRead + Unpin + Send> MessageReader for V1Reader<R> {
     async fn recv(&mut self) -> Result<Received, TransportError> {
         loop {
             if !self.buf.is_empty() {
-                if let Some((msg, wire)) = self.codec.decode_sized(&mut self.buf)? {
-                    self.stats.on_recv(wire);
-                    return Ok(Received::Message(msg));
+                match self.codec.decode_sized(&mut self.buf) {
+                    Ok(Some((msg, wire))) => {
+                        self.stats.on_recv(wire);
+                        return Ok(Received::Message(msg));
+                    }
+                    Ok(None) => {}
+                    Err(FrameError::Dropped { why, wire }) => {
+                        self.stats.on_recv(wire);
+                        tracing::debug!(target: "net", "Header error: {why}, message dropped");
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
                 }
             }
             if read_more(&mut self.rd, &mut self.buf).await? == 0 {

@@ -58,21 +58,36 @@ async fn tcp_v1_wrong_magic() {
     assert!(matches!(e, TransportError::Frame(FrameError::BadMagic(_))), "{e}");
 }
 
-#[tokio::test]
-async fn tcp_v1_bad_checksum() {
-    let mut bytes = header(MAGIC, b"ping", 8, [1, 2, 3, 4]);
-    bytes.extend_from_slice(&[0u8; 8]);
-    let e = v1_error(bytes, false).await;
-    assert!(
-        matches!(e, TransportError::Frame(FrameError::BadChecksum { .. })),
-        "{e}"
-    );
+/// Sends `bad`, then a good 8-byte `ping`: Core drops the bad message and reads on.
+async fn dropped_then_read_on(bad: Vec<u8>) {
+    let (mut raw, connecting) = raw_client(false).await;
+    let mut conn = within(connecting).await.unwrap();
+    let mut bytes = bad;
+    let good = [7u8; 8];
+    bytes.extend_from_slice(&header(MAGIC, b"ping", 8, checksum(&good)));
+    bytes.extend_from_slice(&good);
+    raw.write_all(&bytes).await.unwrap();
+    match within(conn.reader.recv()).await.unwrap() {
+        Received::Message(m) => {
+            assert_eq!(m.command.as_str(), "ping");
+            assert_eq!(&m.payload[..], &good);
+        }
+        other => panic!("expected the good ping, got {other:?}"),
+    }
 }
 
 #[tokio::test]
-async fn tcp_v1_bad_command() {
-    let e = v1_error(header(MAGIC, b"pi\0ng", 0, checksum(&[])), false).await;
-    assert!(matches!(e, TransportError::Frame(FrameError::BadCommand)), "{e}");
+async fn tcp_v1_bad_checksum_drops_the_message_only() {
+    let mut bytes = header(MAGIC, b"ping", 8, [1, 2, 3, 4]);
+    bytes.extend_from_slice(&[0u8; 8]);
+    dropped_then_read_on(bytes).await;
+}
+
+#[tokio::test]
+async fn tcp_v1_bad_command_drops_the_message_only() {
+    let mut bytes = header(MAGIC, b"pi\0ng", 3, checksum(&[1, 2, 3]));
+    bytes.extend_from_slice(&[1, 2, 3]);
+    dropped_then_read_on(bytes).await;
 }
 
 #[tokio::test]
