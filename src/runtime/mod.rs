@@ -126,25 +126,29 @@ pub fn start_with(
 }
 
 /// Inbound transport handshakes under way at most, per listener: a flood of
-/// connections that never finish their handshake costs this many tasks, not more.
+/// connections that never finish their handshake costs this many tasks, not more,
+/// and each newcomer pushes out the oldest.
 const MAX_PENDING_INBOUND: usize = 64;
 
 async fn accept_loop(mut listener: Box<dyn Listener>, events: mpsc::Sender<RtEvent>) {
     let local = listener.local_addr();
-    let pending = Arc::new(tokio::sync::Semaphore::new(MAX_PENDING_INBOUND));
+    // Handshakes under way, oldest first.
+    let mut pending: std::collections::VecDeque<tokio::task::AbortHandle> = Default::default();
     loop {
         match listener.accept().await {
             Ok(connecting) => {
-                let Ok(permit) = pending.clone().try_acquire_owned() else {
-                    debug!(target: "net", "dropping an inbound connection on {local}: {MAX_PENDING_INBOUND} handshakes already under way");
-                    drop(connecting);
-                    continue;
-                };
+                pending.retain(|h| !h.is_finished());
+                if pending.len() >= MAX_PENDING_INBOUND {
+                    // Silent connections must not lock honest ones out: the oldest
+                    // unfinished handshake makes room, as eviction does for peers.
+                    if let Some(oldest) = pending.pop_front() {
+                        debug!(target: "net", "dropping the oldest inbound handshake on {local}: {MAX_PENDING_INBOUND} under way");
+                        oldest.abort();
+                    }
+                }
                 let events = events.clone();
-                tokio::spawn(async move {
-                    let res = tokio::time::timeout(driver::DIAL_TIMEOUT, connecting).await;
-                    drop(permit);
-                    match res {
+                let task = tokio::spawn(async move {
+                    match tokio::time::timeout(driver::DIAL_TIMEOUT, connecting).await {
                         Ok(Ok(conn)) => {
                             let _ = events.send(RtEvent::Conn { conn, dialed: None }).await;
                         }
@@ -152,6 +156,7 @@ async fn accept_loop(mut listener: Box<dyn Listener>, events: mpsc::Sender<RtEve
                         Err(_) => debug!(target: "net", "inbound handshake timed out"),
                     }
                 });
+                pending.push_back(task.abort_handle());
             }
             Err(e) => {
                 warn!(target: "net", "accept on {local} failed: {e}");
