@@ -5,6 +5,7 @@ pub mod file;
 mod mempool;
 pub mod net;
 pub mod rpc;
+pub mod seeds;
 
 use std::path::{Path, PathBuf};
 

@@ -200,6 +200,12 @@ impl Config {
             prefer: n.prefer.clone(),
             seednodes: n.seednodes.clone(),
             dns_seeds: n.dns_seeds.clone(),
+            // Core's: tried after a minute with no addresses, never with -connect.
+            fixed_seeds: if n.auto_outbound {
+                super::seeds::fixed_seeds(self.chain)
+            } else {
+                Vec::new()
+            },
             default_port: self.chain.default_port(),
             advertise,
             whitelist: n.whitelist.clone(),
