@@ -45,7 +45,10 @@ mod tests {
             (Chain::Testnet4, TESTNET4),
             (Chain::Signet, SIGNET),
         ] {
-            let entries = text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).count();
+            let entries = text
+                .lines()
+                .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+                .count();
             let seeds = fixed_seeds(chain);
             assert!(seeds.len() > 50, "{chain:?}: {}", seeds.len());
             assert_eq!(seeds.len(), entries, "{chain:?}: a line did not parse");

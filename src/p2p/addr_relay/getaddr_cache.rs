@@ -2,8 +2,8 @@
 //! local address and transport gets the same set of addresses for about a day, so
 //! repeated connections cannot scrape addrman or map how it changes over time.
 
+use core::net::SocketAddr;
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use rand::Rng;
