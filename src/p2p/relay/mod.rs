@@ -8,6 +8,7 @@
 
 mod announce;
 pub mod fee_filter;
+pub mod inventory;
 pub mod orphans;
 mod receive;
 mod request;
@@ -25,6 +26,7 @@ use rand_chacha::ChaCha20Rng;
 use tracing::debug;
 
 pub use fee_filter::FeeFilterRounder;
+pub use inventory::{InvIndex, InvKey, Slot};
 pub use orphans::OrphanPool;
 pub use rolling::RollingSet;
 pub use tx_request::TxRequestTracker;
@@ -52,11 +54,6 @@ pub const INVENTORY_BROADCAST_MAX: usize = 1_000;
 /// mempool); at the broadcast rate for a queue this long, a trickle sends
 /// `35 + 5 * 20 = 135`, so it drains in minutes.
 pub const MAX_INV_QUEUE: usize = 20_000;
-/// Size of Core's `m_tx_inventory_known_filter`; as a [`RollingSet`] it is sure to
-/// remember the last 25,000 (Core's bloom filter: 50,000), for about the same memory.
-pub const TX_INVENTORY_KNOWN_CAPACITY: usize = 50_000;
-/// Core's (pre-v26) `INVENTORY_MAX_RECENT_RELAY`: announced transactions we will serve.
-pub const INVENTORY_MAX_RECENT_RELAY: usize = 3_500;
 /// Core's (pre-v26) `UNCONDITIONAL_RELAY_DELAY`: older mempool entries are served to anyone.
 pub const UNCONDITIONAL_RELAY_DELAY: Duration = Duration::from_secs(2 * 60);
 /// Size of Core's `m_lazy_recent_rejects`.
@@ -75,10 +72,9 @@ pub struct PeerRelay {
     pub witness: bool,
     /// Its protocol version.
     pub version: i32,
-    /// Hashes it has or has been told about (Core's `m_tx_inventory_known_filter`).
-    pub known: RollingSet,
-    /// Hashes we announced to it (as it relays), which it may fetch.
-    pub announced: RollingSet,
+    /// Its slot in [`Relay::inv`], which records what it knows and what we announced to
+    /// it (Core's `m_tx_inventory_known_filter` and `m_recently_announced_invs`).
+    pub slot: Slot,
     /// Hashes (wtxid or txid, as it relays) waiting for its next trickle.
     pub to_send: BTreeSet<[u8; 32]>,
     /// When its trickle timer fires next.
@@ -110,8 +106,8 @@ pub struct Relay {
     pub trickle: Trickle,
     /// Tx-relay peers that negotiated wtxid relay.
     pub wtxid_peers: usize,
-    /// Keys the per-peer rolling sets.
-    salt: (u64, u64),
+    /// Which peer knows which transaction, and what we announced to whom.
+    pub inv: InvIndex,
 }
 
 impl Relay {
@@ -119,6 +115,7 @@ impl Relay {
     pub fn new(config: &NodeConfig, rng: &mut ChaCha20Rng) -> Self {
         let salt = (rng.gen(), rng.gen());
         Relay {
+            inv: InvIndex::new(salt),
             peers: BTreeMap::new(),
             requests: TxRequestTracker::new((rng.gen(), rng.gen())),
             orphans: OrphanPool::new(config.max_orphan_txs),
@@ -131,7 +128,16 @@ impl Relay {
                 next_inbound: Time(0),
             },
             wtxid_peers: 0,
-            salt,
+        }
+    }
+}
+
+impl Relay {
+    /// Records that tx-relay peer `id` has `hash` (it announced or sent it to us).
+    pub(crate) fn mark_known(&mut self, now: Time, id: PeerId, hash: &[u8; 32]) {
+        if let Some(p) = self.peers.get(&id) {
+            let key = self.inv.key(hash);
+            self.inv.mark_known(now, key, p.slot);
         }
     }
 }
@@ -210,15 +216,15 @@ impl Node {
         );
         let Node { relay, rng, .. } = self;
         let next_inv_send = relay.trickle.next(outbound, now, rng);
-        let salt = relay.salt;
+        if let Some(old) = relay.peers.get(&id) {
+            relay.inv.remove_peer(old.slot);
+        }
         let state = PeerRelay {
             wtxid,
             outbound,
             witness,
             version,
-            known: RollingSet::new(TX_INVENTORY_KNOWN_CAPACITY, salt),
-            // Twice the count, as a rolling set is sure to remember only half.
-            announced: RollingSet::new(2 * INVENTORY_MAX_RECENT_RELAY, salt),
+            slot: relay.inv.add_peer(),
             to_send: BTreeSet::new(),
             next_inv_send,
             fee_filter_received: 0,
@@ -233,6 +239,7 @@ impl Node {
     /// Forgets all relay state of a gone peer, and requests it held go to others.
     pub(crate) fn relay_forget_peer(&mut self, now: Time, id: PeerId) {
         if let Some(p) = self.relay.peers.remove(&id) {
+            self.relay.inv.remove_peer(p.slot);
             if p.wtxid {
                 self.relay.wtxid_peers -= 1;
             }

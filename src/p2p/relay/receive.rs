@@ -35,13 +35,13 @@ impl Node {
             return;
         }
         let (txid, wtxid) = (tx.compute_txid(), tx.compute_wtxid());
-        if let Some(p) = self.relay.peers.get_mut(&id) {
+        if let Some(p) = self.relay.peers.get(&id) {
             let hash = if p.wtxid {
                 wtxid.to_byte_array()
             } else {
                 txid.to_byte_array()
             };
-            p.known.insert(&hash);
+            self.relay.mark_known(now, id, &hash);
         }
         let requests = &mut self.relay.requests;
         requests.received_response(id, &txid.to_byte_array());
@@ -167,10 +167,8 @@ impl Node {
         self.relay.requests.forget(&wtxid.to_byte_array());
         self.relay.orphans.limit(now, &mut self.rng);
         // The sender has the parents: never announce them back to it.
-        if let Some(p) = self.relay.peers.get_mut(&peer) {
-            for parent in &parents {
-                p.known.insert(&parent.to_byte_array());
-            }
+        for parent in &parents {
+            self.relay.mark_known(now, peer, &parent.to_byte_array());
         }
     }
 
