@@ -9,7 +9,7 @@ use bitcoin::hashes::Hash;
 use bitcoin::{Txid, Wtxid};
 use tracing::debug;
 
-use super::{INVENTORY_BROADCAST_MAX, INVENTORY_BROADCAST_TARGET, MAX_INV_QUEUE};
+use super::{InvKey, INVENTORY_BROADCAST_MAX, INVENTORY_BROADCAST_TARGET, MAX_INV_QUEUE};
 use crate::chain::policy::FeeRate;
 use crate::p2p::chain_view::{MempoolTx, TxKey};
 use crate::p2p::node::Node;
@@ -29,13 +29,13 @@ impl Node {
     pub fn relay_transaction(&mut self, now: Time, txid: Txid, wtxid: Wtxid) {
         self.clock = now;
         let Node { relay, rng, .. } = self;
-        let super::Relay { peers, trickle, inv, .. } = relay;
+        let super::Relay { peers, trickle, inv, trickle_due, .. } = relay;
         let (txid, wtxid) = (txid.to_byte_array(), wtxid.to_byte_array());
         let txid_key = inv.key(&txid);
         let wtxid_key = if wtxid == txid { txid_key } else { inv.key(&wtxid) };
         for (id, p) in peers.iter_mut() {
             let (hash, key) = if p.wtxid { (wtxid, wtxid_key) } else { (txid, txid_key) };
-            if inv.knows(key, p.slot) || p.to_send.contains(&hash) {
+            if inv.knows(key, p.slot) || p.to_send.contains_key(&key) {
                 continue;
             }
             if p.to_send.len() >= MAX_INV_QUEUE {
@@ -47,7 +47,10 @@ impl Node {
                 // firing on schedule with nothing to send would have left.
                 p.next_inv_send = trickle.next(p.outbound, now, rng);
             }
-            p.to_send.insert(hash);
+            p.to_send.insert(key, hash);
+            let at = p.next_inv_send;
+            let before = trickle_due.get_or_insert(at);
+            *before = (*before).min(at);
         }
     }
 
@@ -69,6 +72,7 @@ impl Node {
             }
             self.flush_inventory(now, id, &mut lookups);
         }
+        self.relay.refresh_trickle_due();
     }
 
     /// One trickle to `id`: the best of its queue, at most Core's broadcast limit,
@@ -80,10 +84,9 @@ impl Node {
         let max = INVENTORY_BROADCAST_MAX.min(INVENTORY_BROADCAST_TARGET + queued.len() / 1000 * 5);
         let inv = &self.relay.inv;
         let chain = &self.chain;
-        let candidates: Vec<([u8; 32], MempoolTx)> = queued
+        let candidates: Vec<(InvKey, [u8; 32], MempoolTx)> = queued
             .into_iter()
-            .filter_map(|h| {
-                let key = inv.key(&h);
+            .filter_map(|(key, h)| {
                 if inv.knows(key, slot) {
                     return None;
                 }
@@ -96,7 +99,7 @@ impl Node {
                 });
                 // Gone from the mempool, or not worth it to the peer: never sent.
                 let m = found.as_ref()?;
-                (m.fee >= filter.fee(m.vsize)).then(|| (h, m.clone()))
+                (m.fee >= filter.fee(m.vsize)).then(|| (key, h, m.clone()))
             })
             .collect();
         let depths = queue_depths(&candidates);
@@ -104,19 +107,19 @@ impl Node {
         order.sort_by(|&a, &b| {
             depths[a]
                 .cmp(&depths[b])
-                .then_with(|| by_feerate_desc(&candidates[a].1, &candidates[b].1))
-                .then_with(|| candidates[a].0.cmp(&candidates[b].0))
+                .then_with(|| by_feerate_desc(&candidates[a].2, &candidates[b].2))
+                .then_with(|| candidates[a].1.cmp(&candidates[b].1))
         });
         let mut items = Vec::with_capacity(order.len().min(max));
         let super::Relay { peers, inv, .. } = &mut self.relay;
         let Some(p) = peers.get_mut(&id) else { return };
         for (n, &i) in order.iter().enumerate() {
-            let h = candidates[i].0;
+            let (key, h) = (candidates[i].0, candidates[i].1);
             if n >= max {
-                p.to_send.insert(h);
+                p.to_send.insert(key, h);
                 continue;
             }
-            inv.mark_announced(now, inv.key(&h), slot);
+            inv.mark_announced(now, key, slot);
             items.push(if wtxid {
                 Inventory::Wtx(Wtxid::from_byte_array(h))
             } else {
@@ -139,11 +142,14 @@ fn by_feerate_desc(a: &MempoolTx, b: &MempoolTx) -> Ordering {
 
 /// For each candidate, 1 + the longest chain of its ancestors also in the queue, so
 /// sorting by it puts parents first (Core sorts by ancestor count for this).
-fn queue_depths(candidates: &[([u8; 32], MempoolTx)]) -> Vec<u32> {
-    let index: HashMap<Txid, usize> = candidates.iter().enumerate().map(|(i, (_, m))| (m.txid, i)).collect();
+fn queue_depths(candidates: &[(InvKey, [u8; 32], MempoolTx)]) -> Vec<u32> {
+    if candidates.len() < 2 {
+        return vec![1; candidates.len()];
+    }
+    let index: HashMap<Txid, usize> = candidates.iter().enumerate().map(|(i, (_, _, m))| (m.txid, i)).collect();
     let parents = |i: usize| {
         candidates[i]
-            .1
+            .2
             .tx
             .input
             .iter()

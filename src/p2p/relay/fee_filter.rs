@@ -111,6 +111,7 @@ impl Node {
                 p.next_feefilter = now + std::time::Duration::from_micros(soon);
             }
         }
+        relay.refresh_feefilter_due();
         for (id, filter) in sends {
             debug!(target: "net", "sending feefilter of {} to peer={id}", FeeRate(filter));
             // Non-negative by the `max(0)` above.

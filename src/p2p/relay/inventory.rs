@@ -60,7 +60,7 @@ impl Slot {
 
 /// A transaction hash reduced to the index's salted 64-bit key; compute it once per
 /// hash and use it for every peer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct InvKey(u64);
 
 impl InvKey {

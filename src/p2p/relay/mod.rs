@@ -16,7 +16,7 @@ pub mod rolling;
 mod serve;
 pub mod tx_request;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use bitcoin::hashes::Hash;
@@ -76,7 +76,8 @@ pub struct PeerRelay {
     /// it (Core's `m_tx_inventory_known_filter` and `m_recently_announced_invs`).
     pub slot: Slot,
     /// Hashes (wtxid or txid, as it relays) waiting for its next trickle.
-    pub to_send: BTreeSet<[u8; 32]>,
+    /// Keyed by [`Relay::inv`]'s key, so queueing costs no 32-byte compares.
+    pub to_send: HashMap<InvKey, [u8; 32], inventory::KeyBuild>,
     /// When its trickle timer fires next.
     pub next_inv_send: Time,
     /// Its `feefilter`, sat/kvB.
@@ -108,6 +109,11 @@ pub struct Relay {
     pub wtxid_peers: usize,
     /// Which peer knows which transaction, and what we announced to whom.
     pub inv: InvIndex,
+    /// The earliest trickle of a peer with something queued, kept exact so the
+    /// driver's timer query does not scan every peer after every event.
+    trickle_due: Option<Time>,
+    /// The earliest fee filter due (peers that understand `feefilter`), kept likewise.
+    feefilter_due: Option<Time>,
 }
 
 impl Relay {
@@ -128,11 +134,33 @@ impl Relay {
                 next_inbound: Time(0),
             },
             wtxid_peers: 0,
+            trickle_due: None,
+            feefilter_due: None,
         }
     }
 }
 
 impl Relay {
+    /// Recomputes the earliest trickle from every peer's state.
+    pub(crate) fn refresh_trickle_due(&mut self) {
+        self.trickle_due = self
+            .peers
+            .values()
+            .filter(|p| !p.to_send.is_empty())
+            .map(|p| p.next_inv_send)
+            .min();
+    }
+
+    /// Recomputes the earliest fee filter due from every peer's state.
+    pub(crate) fn refresh_feefilter_due(&mut self) {
+        self.feefilter_due = self
+            .peers
+            .values()
+            .filter(|p| p.version >= fee_filter::FEEFILTER_VERSION)
+            .map(|p| p.next_feefilter)
+            .min();
+    }
+
     /// Records that tx-relay peer `id` has `hash` (it announced or sent it to us).
     pub(crate) fn mark_known(&mut self, now: Time, id: PeerId, hash: &[u8; 32]) {
         if let Some(p) = self.peers.get(&id) {
@@ -225,7 +253,7 @@ impl Node {
             witness,
             version,
             slot: relay.inv.add_peer(),
-            to_send: BTreeSet::new(),
+            to_send: HashMap::default(),
             next_inv_send,
             fee_filter_received: 0,
             fee_filter_sent: 0,
@@ -234,6 +262,8 @@ impl Node {
         if relay.peers.insert(id, state).is_none() && wtxid {
             relay.wtxid_peers += 1;
         }
+        relay.refresh_trickle_due();
+        relay.refresh_feefilter_due();
     }
 
     /// Forgets all relay state of a gone peer, and requests it held go to others.
@@ -243,6 +273,8 @@ impl Node {
             if p.wtxid {
                 self.relay.wtxid_peers -= 1;
             }
+            self.relay.refresh_trickle_due();
+            self.relay.refresh_feefilter_due();
         }
         self.relay.orphans.erase_for_peer(id);
         self.relay.requests.disconnected_peer(id);
@@ -258,21 +290,10 @@ impl Node {
     /// The earliest relay timer: a request delay or expiry, a trickle with something
     /// to send, or a fee filter due.
     pub(crate) fn relay_next_deadline(&self) -> Option<Time> {
-        let trickles = self
-            .relay
-            .peers
-            .values()
-            .filter(|p| !p.to_send.is_empty())
-            .map(|p| p.next_inv_send);
-        let feefilters = self
-            .relay
-            .peers
-            .values()
-            .filter(|p| p.version >= fee_filter::FEEFILTER_VERSION)
-            .map(|p| p.next_feefilter);
-        trickles
-            .chain(feefilters)
-            .chain(self.relay.requests.next_deadline())
+        let relay = &self.relay;
+        [relay.trickle_due, relay.feefilter_due, relay.requests.next_deadline()]
+            .into_iter()
+            .flatten()
             .min()
     }
 
