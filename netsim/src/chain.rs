@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bitcoin::block::Header;
 use bitcoin::pow::Work;
-use bitcoin::{Block, BlockHash, Transaction};
+use bitcoin::{Block, BlockHash, Transaction, Wtxid};
 use weft::chain::policy::FeeRate;
 use weft::p2p::chain_view::{BlockInfo, BlockRef, ChainView, JobResult, MempoolTx, Rejection, TxKey, TxOutcome};
 use weft::p2p::sync::build_locator;
@@ -195,7 +195,18 @@ impl NodeState {
 
     /// Mempool acceptance: once per transaction, never a confirmed one, above the fee floor.
     pub fn accept_tx(&mut self, world: &World, tx: &Transaction, now_secs: u64) -> (TxOutcome, Option<TxId>) {
-        let Some(id) = world.tx_by_wtxid(&tx.compute_wtxid()) else {
+        self.accept_tx_by_wtxid(world, tx, &tx.compute_wtxid(), now_secs)
+    }
+
+    /// [`Self::accept_tx`] for a caller that has hashed the transaction already.
+    pub fn accept_tx_by_wtxid(
+        &mut self,
+        world: &World,
+        tx: &Transaction,
+        wtxid: &Wtxid,
+        now_secs: u64,
+    ) -> (TxOutcome, Option<TxId>) {
+        let Some(id) = world.tx_by_wtxid(wtxid) else {
             // The synthetic inputs of unknown transactions exist nowhere.
             let parents = tx.input.iter().map(|i| i.previous_output.txid).collect();
             return (TxOutcome::MissingInputs { parents }, None);
