@@ -5,7 +5,6 @@
 //! driver completes them, after their modelled cost, so the core sees the chain move
 //! exactly when it is told it moved.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bitcoin::block::Header;
@@ -17,6 +16,7 @@ use weft::p2p::sync::build_locator;
 use weft::p2p::PeerId;
 
 use crate::bitset::BitSet;
+use crate::idhash::IntMap;
 use crate::world::{BlockId, SharedWorld, TxId, World};
 
 /// Core's `MAX_BLOCK_WEIGHT` less room for the coinbase, as its block assembler keeps.
@@ -33,8 +33,9 @@ pub struct NodeState {
     active: Vec<BlockId>,
     /// Its most-work known header.
     best: BlockId,
-    /// Its mempool: transaction id to entry time (seconds).
-    mempool: BTreeMap<TxId, u64>,
+    /// Its mempool: transaction id to entry time (seconds). Hashed, not ordered: every
+    /// peer's announcement is looked up here, and nothing iterates it in order.
+    mempool: IntMap<TxId, u64>,
     /// The lowest fee rate it accepts.
     min_relay_fee: FeeRate,
 }
@@ -65,7 +66,7 @@ impl NodeState {
             known,
             active: vec![World::GENESIS],
             best: World::GENESIS,
-            mempool: BTreeMap::new(),
+            mempool: IntMap::default(),
             min_relay_fee,
         }
     }

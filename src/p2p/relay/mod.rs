@@ -101,6 +101,8 @@ pub struct Relay {
     pub recent_rejects: RollingSet,
     /// Txids and wtxids of transactions handed out for validation and not back yet.
     pub validating: BTreeSet<[u8; 32]>,
+    /// The same transactions with their ids, so the outcome is matched without hashing.
+    validating_ids: Vec<(std::sync::Arc<bitcoin::Transaction>, Txid, Wtxid)>,
     /// Rounds the fee filters we send.
     pub rounder: FeeFilterRounder,
     /// The announcement timers.
@@ -127,6 +129,7 @@ impl Relay {
             orphans: OrphanPool::new(config.max_orphan_txs),
             recent_rejects: RollingSet::new(RECENT_REJECTS_CAPACITY, (rng.gen(), rng.gen())),
             validating: BTreeSet::new(),
+            validating_ids: Vec::new(),
             rounder: FeeFilterRounder::new(fee_filter::DEFAULT_MIN_RELAY_TX_FEE),
             trickle: Trickle {
                 inbound: config.inbound_trickle,
