@@ -29,7 +29,13 @@ impl Node {
     pub fn relay_transaction(&mut self, now: Time, txid: Txid, wtxid: Wtxid) {
         self.clock = now;
         let Node { relay, rng, .. } = self;
-        let super::Relay { peers, trickle, inv, trickle_due, .. } = relay;
+        let super::Relay {
+            peers,
+            trickle,
+            inv,
+            trickle_due,
+            ..
+        } = relay;
         let (txid, wtxid) = (txid.to_byte_array(), wtxid.to_byte_array());
         let txid_key = inv.key(&txid);
         let wtxid_key = if wtxid == txid { txid_key } else { inv.key(&wtxid) };
@@ -146,7 +152,11 @@ fn queue_depths(candidates: &[(InvKey, [u8; 32], MempoolTx)]) -> Vec<u32> {
     if candidates.len() < 2 {
         return vec![1; candidates.len()];
     }
-    let index: HashMap<Txid, usize> = candidates.iter().enumerate().map(|(i, (_, _, m))| (m.txid, i)).collect();
+    let index: HashMap<Txid, usize> = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, (_, _, m))| (m.txid, i))
+        .collect();
     let parents = |i: usize| {
         candidates[i]
             .2

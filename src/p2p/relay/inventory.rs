@@ -149,7 +149,9 @@ impl InvIndex {
 
     /// Frees `slot` and clears it from every entry, so its next holder starts blank.
     pub fn remove_peer(&mut self, slot: Slot) {
-        let Some(state) = self.slots.get_mut(slot.0 as usize) else { return };
+        let Some(state) = self.slots.get_mut(slot.0 as usize) else {
+            return;
+        };
         *state = None;
         let clear = !(slot.known_bit() | slot.announced_bit());
         for table in [&mut self.current, &mut self.previous] {
@@ -206,7 +208,11 @@ impl InvIndex {
 
     fn bits(&self, key: InvKey, slot: Slot) -> u64 {
         let k = Self::block_key(key, slot.block());
-        self.current.get(&k).or_else(|| self.previous.get(&k)).copied().unwrap_or(0)
+        self.current
+            .get(&k)
+            .or_else(|| self.previous.get(&k))
+            .copied()
+            .unwrap_or(0)
     }
 
     fn set(&mut self, now: Time, key: InvKey, slot: Slot, mask: u64, creator: Creator) {
