@@ -33,9 +33,10 @@ pub struct NodeState {
     active: Vec<BlockId>,
     /// Its most-work known header.
     best: BlockId,
-    /// Its mempool: transaction id to entry time (seconds). Hashed, not ordered: every
-    /// peer's announcement is looked up here, and nothing iterates it in order.
-    mempool: IntMap<TxId, u64>,
+    /// Its mempool: transaction id to entry time (seconds; `u32` lasts until 2106 and
+    /// halves the entry). Hashed, not ordered: every peer's announcement is looked up
+    /// here, and nothing iterates it in order.
+    mempool: IntMap<TxId, u32>,
     /// The lowest fee rate it accepts.
     min_relay_fee: FeeRate,
 }
@@ -223,7 +224,7 @@ impl NodeState {
         if entry.fee < self.min_relay_fee.fee(entry.vsize) {
             return refused("min relay fee not met");
         }
-        self.mempool.insert(id, now_secs);
+        self.mempool.insert(id, u32::try_from(now_secs).unwrap_or(u32::MAX));
         (TxOutcome::Accepted { replaced: Vec::new() }, Some(id))
     }
 
@@ -409,7 +410,7 @@ impl ChainView for ModelChain {
             TxKey::Txid(t) => w.tx_by_txid(t),
             TxKey::Wtxid(x) => w.tx_by_wtxid(x),
         }?;
-        let time = *s.mempool.get(&id)?;
+        let time = u64::from(*s.mempool.get(&id)?);
         let e = w.tx(id);
         Some(MempoolTx {
             tx: e.tx.clone(),
