@@ -33,11 +33,13 @@ use crate::p2p::time::Time;
 
 /// Peer slots per entry: half of the word marks "knows", the other half "announced to".
 pub const SLOTS_PER_WORD: u32 = 32;
-/// How long a generation stays open; facts last one to two of these.
-pub const GENERATION: Duration = Duration::from_secs(5 * 60);
+/// How long a generation stays open; facts last one to two of these. Core's
+/// `UNCONDITIONAL_RELAY_DELAY`: an announcement older than that no longer gates
+/// `getdata`, and steady-state memory is proportional to this.
+pub const GENERATION: Duration = super::UNCONDITIONAL_RELAY_DELAY;
 /// Entries per generation at most (about 1 MB of table); more closes the generation early.
 pub const GENERATION_CAP: usize = 50_000;
-/// New entries one peer may create per generation (seven times Core's 7 tx/s broadcast rate).
+/// New entries one peer may create per generation (over 100 per second, far above any real load).
 pub const PEER_QUOTA: u32 = 15_000;
 
 /// A peer's slot in the bitmaps.
