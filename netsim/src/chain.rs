@@ -5,18 +5,18 @@
 //! driver completes them, after their modelled cost, so the core sees the chain move
 //! exactly when it is told it moved.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bitcoin::block::Header;
 use bitcoin::pow::Work;
-use bitcoin::{Block, BlockHash, Transaction};
+use bitcoin::{Block, BlockHash, Transaction, Wtxid};
 use weft::chain::policy::FeeRate;
 use weft::p2p::chain_view::{BlockInfo, BlockRef, ChainView, JobResult, MempoolTx, Rejection, TxKey, TxOutcome};
 use weft::p2p::sync::build_locator;
 use weft::p2p::PeerId;
 
 use crate::bitset::BitSet;
+use crate::idhash::IntMap;
 use crate::world::{BlockId, SharedWorld, TxId, World};
 
 /// Core's `MAX_BLOCK_WEIGHT` less room for the coinbase, as its block assembler keeps.
@@ -33,8 +33,10 @@ pub struct NodeState {
     active: Vec<BlockId>,
     /// Its most-work known header.
     best: BlockId,
-    /// Its mempool: transaction id to entry time (seconds).
-    mempool: BTreeMap<TxId, u64>,
+    /// Its mempool: transaction id to entry time (seconds; `u32` lasts until 2106 and
+    /// halves the entry). Hashed, not ordered: every peer's announcement is looked up
+    /// here, and nothing iterates it in order.
+    mempool: IntMap<TxId, u32>,
     /// The lowest fee rate it accepts.
     min_relay_fee: FeeRate,
 }
@@ -65,7 +67,7 @@ impl NodeState {
             known,
             active: vec![World::GENESIS],
             best: World::GENESIS,
-            mempool: BTreeMap::new(),
+            mempool: IntMap::default(),
             min_relay_fee,
         }
     }
@@ -195,7 +197,18 @@ impl NodeState {
 
     /// Mempool acceptance: once per transaction, never a confirmed one, above the fee floor.
     pub fn accept_tx(&mut self, world: &World, tx: &Transaction, now_secs: u64) -> (TxOutcome, Option<TxId>) {
-        let Some(id) = world.tx_by_wtxid(&tx.compute_wtxid()) else {
+        self.accept_tx_by_wtxid(world, tx, &tx.compute_wtxid(), now_secs)
+    }
+
+    /// [`Self::accept_tx`] for a caller that has hashed the transaction already.
+    pub fn accept_tx_by_wtxid(
+        &mut self,
+        world: &World,
+        tx: &Transaction,
+        wtxid: &Wtxid,
+        now_secs: u64,
+    ) -> (TxOutcome, Option<TxId>) {
+        let Some(id) = world.tx_by_wtxid(wtxid) else {
             // The synthetic inputs of unknown transactions exist nowhere.
             let parents = tx.input.iter().map(|i| i.previous_output.txid).collect();
             return (TxOutcome::MissingInputs { parents }, None);
@@ -211,7 +224,7 @@ impl NodeState {
         if entry.fee < self.min_relay_fee.fee(entry.vsize) {
             return refused("min relay fee not met");
         }
-        self.mempool.insert(id, now_secs);
+        self.mempool.insert(id, u32::try_from(now_secs).unwrap_or(u32::MAX));
         (TxOutcome::Accepted { replaced: Vec::new() }, Some(id))
     }
 
@@ -397,7 +410,7 @@ impl ChainView for ModelChain {
             TxKey::Txid(t) => w.tx_by_txid(t),
             TxKey::Wtxid(x) => w.tx_by_wtxid(x),
         }?;
-        let time = *s.mempool.get(&id)?;
+        let time = u64::from(*s.mempool.get(&id)?);
         let e = w.tx(id);
         Some(MempoolTx {
             tx: e.tx.clone(),

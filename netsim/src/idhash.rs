@@ -35,6 +35,30 @@ impl Hasher for PrefixHasher {
 /// A map keyed by a hash type.
 pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<PrefixHasher>>;
 
+/// Spreads the simulator's own dense integer ids (Fibonacci hashing): cheap, and the
+/// high bits vary too, which the table's tags need.
+#[derive(Default)]
+pub struct IntHasher(u64);
+
+impl Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// A map keyed by a simulator id.
+pub type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
+
 #[cfg(test)]
 mod tests {
     use super::*;

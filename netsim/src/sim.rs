@@ -422,9 +422,10 @@ impl Sim {
                     out.result
                 }
                 Job::Transaction { peer, tx } => {
-                    let wtxid = tx.compute_wtxid().to_byte_array();
-                    self.metrics.trace(now, node, TraceKind::JobDone, &[b"tx", &wtxid]);
-                    let (outcome, accepted) = st.accept_tx(&w, &tx, now.as_secs());
+                    let wtxid = tx.compute_wtxid();
+                    self.metrics
+                        .trace(now, node, TraceKind::JobDone, &[b"tx", &wtxid.to_byte_array()]);
+                    let (outcome, accepted) = st.accept_tx_by_wtxid(&w, &tx, &wtxid, now.as_secs());
                     if let Some(id) = accepted {
                         self.metrics.tx_reached(id, now);
                     }

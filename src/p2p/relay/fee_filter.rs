@@ -75,47 +75,47 @@ impl Node {
         debug!(target: "net", "received: feefilter of {} from peer={id}", FeeRate(rate));
     }
 
-    /// Sends `peer` our fee filter when its timer is due, or pulls the timer in when
-    /// our mempool's minimum fee moved a lot (Core's `MaybeSendFeefilter`).
-    pub(crate) fn maybe_send_feefilter(&mut self, now: Time, id: PeerId) {
-        if self.relay.peers.get(&id).is_none_or(|p| p.version < FEEFILTER_VERSION) {
+    /// Sends every tx-relay peer our fee filter when its timer is due, or pulls its timer
+    /// in when our mempool's minimum fee moved a lot (Core's `MaybeSendFeefilter`).
+    /// IBD and the mempool floor are read once for all peers.
+    pub(crate) fn check_feefilters(&mut self, now: Time) {
+        if self.relay.peers.is_empty() {
             return;
         }
         let ibd = self.in_ibd(now);
         let min_relay = self.config.min_relay_fee.0;
-        let mut current = self.chain.mempool_min_fee().0;
+        // Announcements are ignored during IBD, so ask for none.
+        let current = if ibd { MAX_MONEY } else { self.chain.mempool_min_fee().0 };
         let Node { relay, rng, .. } = self;
         let max_filter = relay.rounder.max_filter();
-        let Some(p) = relay.peers.get_mut(&id) else { return };
-        if ibd {
-            // Announcements are ignored during IBD, so ask for none.
-            current = MAX_MONEY;
-        } else if p.fee_filter_sent == max_filter {
-            // Out of IBD since the last one: send the real filter now.
-            p.next_feefilter = Time(0);
-        }
-        if now >= p.next_feefilter {
-            let filter = relay.rounder.round(current, rng).max(min_relay).max(0);
-            p.next_feefilter = now + rand_exp(rng, AVG_FEEFILTER_BROADCAST_INTERVAL);
-            if filter != p.fee_filter_sent {
-                p.fee_filter_sent = filter;
-                debug!(target: "net", "sending feefilter of {} to peer={id}", FeeRate(filter));
-                // Non-negative by the `max(0)` above.
-                self.send(id, NetMsg::FeeFilter(filter.unsigned_abs()));
+        let mut sends = Vec::new();
+        for (&id, p) in relay.peers.iter_mut() {
+            if p.version < FEEFILTER_VERSION {
+                continue;
             }
-        } else if now + MAX_FEEFILTER_CHANGE_DELAY < p.next_feefilter
-            && (current < 3 * p.fee_filter_sent / 4 || current > 4 * p.fee_filter_sent / 3)
-        {
-            let soon = rng.gen_range(0..MAX_FEEFILTER_CHANGE_DELAY.as_micros() as u64);
-            p.next_feefilter = now + std::time::Duration::from_micros(soon);
+            if !ibd && p.fee_filter_sent == max_filter {
+                // Out of IBD since the last one: send the real filter now.
+                p.next_feefilter = Time(0);
+            }
+            if now >= p.next_feefilter {
+                let filter = relay.rounder.round(current, rng).max(min_relay).max(0);
+                p.next_feefilter = now + rand_exp(rng, AVG_FEEFILTER_BROADCAST_INTERVAL);
+                if filter != p.fee_filter_sent {
+                    p.fee_filter_sent = filter;
+                    sends.push((id, filter));
+                }
+            } else if now + MAX_FEEFILTER_CHANGE_DELAY < p.next_feefilter
+                && (current < 3 * p.fee_filter_sent / 4 || current > 4 * p.fee_filter_sent / 3)
+            {
+                let soon = rng.gen_range(0..MAX_FEEFILTER_CHANGE_DELAY.as_micros() as u64);
+                p.next_feefilter = now + std::time::Duration::from_micros(soon);
+            }
         }
-    }
-
-    /// Runs [`Node::maybe_send_feefilter`] for every tx-relay peer.
-    pub(crate) fn check_feefilters(&mut self, now: Time) {
-        let ids: Vec<PeerId> = self.relay.peers.keys().copied().collect();
-        for id in ids {
-            self.maybe_send_feefilter(now, id);
+        relay.refresh_feefilter_due();
+        for (id, filter) in sends {
+            debug!(target: "net", "sending feefilter of {} to peer={id}", FeeRate(filter));
+            // Non-negative by the `max(0)` above.
+            self.send(id, NetMsg::FeeFilter(filter.unsigned_abs()));
         }
     }
 }

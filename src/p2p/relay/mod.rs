@@ -8,6 +8,7 @@
 
 mod announce;
 pub mod fee_filter;
+pub mod inventory;
 pub mod orphans;
 mod receive;
 mod request;
@@ -15,7 +16,7 @@ pub mod rolling;
 mod serve;
 pub mod tx_request;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use bitcoin::hashes::Hash;
@@ -25,6 +26,7 @@ use rand_chacha::ChaCha20Rng;
 use tracing::debug;
 
 pub use fee_filter::FeeFilterRounder;
+pub use inventory::{InvIndex, InvKey, Slot};
 pub use orphans::OrphanPool;
 pub use rolling::RollingSet;
 pub use tx_request::TxRequestTracker;
@@ -52,11 +54,6 @@ pub const INVENTORY_BROADCAST_MAX: usize = 1_000;
 /// mempool); at the broadcast rate for a queue this long, a trickle sends
 /// `35 + 5 * 20 = 135`, so it drains in minutes.
 pub const MAX_INV_QUEUE: usize = 20_000;
-/// Size of Core's `m_tx_inventory_known_filter`; as a [`RollingSet`] it is sure to
-/// remember the last 25,000 (Core's bloom filter: 50,000), for about the same memory.
-pub const TX_INVENTORY_KNOWN_CAPACITY: usize = 50_000;
-/// Core's (pre-v26) `INVENTORY_MAX_RECENT_RELAY`: announced transactions we will serve.
-pub const INVENTORY_MAX_RECENT_RELAY: usize = 3_500;
 /// Core's (pre-v26) `UNCONDITIONAL_RELAY_DELAY`: older mempool entries are served to anyone.
 pub const UNCONDITIONAL_RELAY_DELAY: Duration = Duration::from_secs(2 * 60);
 /// Size of Core's `m_lazy_recent_rejects`.
@@ -75,12 +72,12 @@ pub struct PeerRelay {
     pub witness: bool,
     /// Its protocol version.
     pub version: i32,
-    /// Hashes it has or has been told about (Core's `m_tx_inventory_known_filter`).
-    pub known: RollingSet,
-    /// Hashes we announced to it (as it relays), which it may fetch.
-    pub announced: RollingSet,
+    /// Its slot in [`Relay::inv`], which records what it knows and what we announced to
+    /// it (Core's `m_tx_inventory_known_filter` and `m_recently_announced_invs`).
+    pub slot: Slot,
     /// Hashes (wtxid or txid, as it relays) waiting for its next trickle.
-    pub to_send: BTreeSet<[u8; 32]>,
+    /// Keyed by [`Relay::inv`]'s key, so queueing costs no 32-byte compares.
+    pub to_send: HashMap<InvKey, [u8; 32], inventory::KeyBuild>,
     /// When its trickle timer fires next.
     pub next_inv_send: Time,
     /// Its `feefilter`, sat/kvB.
@@ -104,14 +101,21 @@ pub struct Relay {
     pub recent_rejects: RollingSet,
     /// Txids and wtxids of transactions handed out for validation and not back yet.
     pub validating: BTreeSet<[u8; 32]>,
+    /// The same transactions with their ids, so the outcome is matched without hashing.
+    validating_ids: Vec<(std::sync::Arc<bitcoin::Transaction>, Txid, Wtxid)>,
     /// Rounds the fee filters we send.
     pub rounder: FeeFilterRounder,
     /// The announcement timers.
     pub trickle: Trickle,
     /// Tx-relay peers that negotiated wtxid relay.
     pub wtxid_peers: usize,
-    /// Keys the per-peer rolling sets.
-    salt: (u64, u64),
+    /// Which peer knows which transaction, and what we announced to whom.
+    pub inv: InvIndex,
+    /// The earliest trickle of a peer with something queued, kept exact so the
+    /// driver's timer query does not scan every peer after every event.
+    trickle_due: Option<Time>,
+    /// The earliest fee filter due (peers that understand `feefilter`), kept likewise.
+    feefilter_due: Option<Time>,
 }
 
 impl Relay {
@@ -119,11 +123,13 @@ impl Relay {
     pub fn new(config: &NodeConfig, rng: &mut ChaCha20Rng) -> Self {
         let salt = (rng.gen(), rng.gen());
         Relay {
+            inv: InvIndex::new(salt),
             peers: BTreeMap::new(),
             requests: TxRequestTracker::new((rng.gen(), rng.gen())),
             orphans: OrphanPool::new(config.max_orphan_txs),
             recent_rejects: RollingSet::new(RECENT_REJECTS_CAPACITY, (rng.gen(), rng.gen())),
             validating: BTreeSet::new(),
+            validating_ids: Vec::new(),
             rounder: FeeFilterRounder::new(fee_filter::DEFAULT_MIN_RELAY_TX_FEE),
             trickle: Trickle {
                 inbound: config.inbound_trickle,
@@ -131,7 +137,38 @@ impl Relay {
                 next_inbound: Time(0),
             },
             wtxid_peers: 0,
-            salt,
+            trickle_due: None,
+            feefilter_due: None,
+        }
+    }
+}
+
+impl Relay {
+    /// Recomputes the earliest trickle from every peer's state.
+    pub(crate) fn refresh_trickle_due(&mut self) {
+        self.trickle_due = self
+            .peers
+            .values()
+            .filter(|p| !p.to_send.is_empty())
+            .map(|p| p.next_inv_send)
+            .min();
+    }
+
+    /// Recomputes the earliest fee filter due from every peer's state.
+    pub(crate) fn refresh_feefilter_due(&mut self) {
+        self.feefilter_due = self
+            .peers
+            .values()
+            .filter(|p| p.version >= fee_filter::FEEFILTER_VERSION)
+            .map(|p| p.next_feefilter)
+            .min();
+    }
+
+    /// Records that tx-relay peer `id` has `hash` (it announced or sent it to us).
+    pub(crate) fn mark_known(&mut self, now: Time, id: PeerId, hash: &[u8; 32]) {
+        if let Some(p) = self.peers.get(&id) {
+            let key = self.inv.key(hash);
+            self.inv.mark_known(now, key, p.slot);
         }
     }
 }
@@ -210,16 +247,16 @@ impl Node {
         );
         let Node { relay, rng, .. } = self;
         let next_inv_send = relay.trickle.next(outbound, now, rng);
-        let salt = relay.salt;
+        if let Some(old) = relay.peers.get(&id) {
+            relay.inv.remove_peer(old.slot);
+        }
         let state = PeerRelay {
             wtxid,
             outbound,
             witness,
             version,
-            known: RollingSet::new(TX_INVENTORY_KNOWN_CAPACITY, salt),
-            // Twice the count, as a rolling set is sure to remember only half.
-            announced: RollingSet::new(2 * INVENTORY_MAX_RECENT_RELAY, salt),
-            to_send: BTreeSet::new(),
+            slot: relay.inv.add_peer(),
+            to_send: HashMap::default(),
             next_inv_send,
             fee_filter_received: 0,
             fee_filter_sent: 0,
@@ -228,14 +265,19 @@ impl Node {
         if relay.peers.insert(id, state).is_none() && wtxid {
             relay.wtxid_peers += 1;
         }
+        relay.refresh_trickle_due();
+        relay.refresh_feefilter_due();
     }
 
     /// Forgets all relay state of a gone peer, and requests it held go to others.
     pub(crate) fn relay_forget_peer(&mut self, now: Time, id: PeerId) {
         if let Some(p) = self.relay.peers.remove(&id) {
+            self.relay.inv.remove_peer(p.slot);
             if p.wtxid {
                 self.relay.wtxid_peers -= 1;
             }
+            self.relay.refresh_trickle_due();
+            self.relay.refresh_feefilter_due();
         }
         self.relay.orphans.erase_for_peer(id);
         self.relay.requests.disconnected_peer(id);
@@ -251,21 +293,10 @@ impl Node {
     /// The earliest relay timer: a request delay or expiry, a trickle with something
     /// to send, or a fee filter due.
     pub(crate) fn relay_next_deadline(&self) -> Option<Time> {
-        let trickles = self
-            .relay
-            .peers
-            .values()
-            .filter(|p| !p.to_send.is_empty())
-            .map(|p| p.next_inv_send);
-        let feefilters = self
-            .relay
-            .peers
-            .values()
-            .filter(|p| p.version >= fee_filter::FEEFILTER_VERSION)
-            .map(|p| p.next_feefilter);
-        trickles
-            .chain(feefilters)
-            .chain(self.relay.requests.next_deadline())
+        let relay = &self.relay;
+        [relay.trickle_due, relay.feefilter_due, relay.requests.next_deadline()]
+            .into_iter()
+            .flatten()
             .min()
     }
 

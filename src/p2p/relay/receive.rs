@@ -15,6 +15,9 @@ use crate::p2p::node::{Action, Node};
 use crate::p2p::peer::PeerId;
 use crate::p2p::time::Time;
 
+/// Validations in flight whose ids are remembered at most.
+const MAX_REMEMBERED_IDS: usize = 256;
+
 impl Node {
     /// Whether we told `id` to send no transactions: `-blocksonly`, or a connection that
     /// carries none (block-relay-only, feeler, addr-fetch).
@@ -35,13 +38,13 @@ impl Node {
             return;
         }
         let (txid, wtxid) = (tx.compute_txid(), tx.compute_wtxid());
-        if let Some(p) = self.relay.peers.get_mut(&id) {
+        if let Some(p) = self.relay.peers.get(&id) {
             let hash = if p.wtxid {
                 wtxid.to_byte_array()
             } else {
                 txid.to_byte_array()
             };
-            p.known.insert(&hash);
+            self.relay.mark_known(now, id, &hash);
         }
         let requests = &mut self.relay.requests;
         requests.received_response(id, &txid.to_byte_array());
@@ -61,12 +64,25 @@ impl Node {
     fn validate_tx(&mut self, peer: PeerId, tx: Arc<Transaction>, txid: Txid, wtxid: Wtxid) {
         self.relay.validating.insert(txid.to_byte_array());
         self.relay.validating.insert(wtxid.to_byte_array());
+        // Remember the ids so the outcome need not hash the transaction again; past
+        // the bound it is simply hashed again.
+        if self.relay.validating_ids.len() < MAX_REMEMBERED_IDS {
+            self.relay.validating_ids.push((tx.clone(), txid, wtxid));
+        }
         self.actions.push_back(Action::Validate(Job::Transaction { peer, tx }));
     }
 
     /// Mempool acceptance finished for a transaction from `peer`.
     pub(crate) fn on_tx_done(&mut self, now: Time, peer: PeerId, tx: Arc<Transaction>, outcome: TxOutcome) {
-        let (txid, wtxid) = (tx.compute_txid(), tx.compute_wtxid());
+        let ids = &mut self.relay.validating_ids;
+        // The same allocation, kept alive by the entry, is the same transaction.
+        let (txid, wtxid) = match ids.iter().position(|(t, ..)| Arc::ptr_eq(t, &tx)) {
+            Some(i) => {
+                let (_, txid, wtxid) = ids.swap_remove(i);
+                (txid, wtxid)
+            }
+            None => (tx.compute_txid(), tx.compute_wtxid()),
+        };
         self.relay.validating.remove(&txid.to_byte_array());
         self.relay.validating.remove(&wtxid.to_byte_array());
         let was_orphan = self.relay.orphans.contains(&wtxid);
@@ -167,10 +183,8 @@ impl Node {
         self.relay.requests.forget(&wtxid.to_byte_array());
         self.relay.orphans.limit(now, &mut self.rng);
         // The sender has the parents: never announce them back to it.
-        if let Some(p) = self.relay.peers.get_mut(&peer) {
-            for parent in &parents {
-                p.known.insert(&parent.to_byte_array());
-            }
+        for parent in &parents {
+            self.relay.mark_known(now, peer, &parent.to_byte_array());
         }
     }
 

@@ -41,12 +41,12 @@ impl Node {
             self.disconnect(now, id, DisconnectReason::TxRelayViolation(what));
             return false;
         }
-        let Some(p) = self.relay.peers.get_mut(&id) else {
+        if !self.relay.peers.contains_key(&id) {
             debug!(target: "net", "ignoring {} transaction announcements from peer={id}: no tx relay", keys.len());
             return true;
-        };
+        }
         for key in &keys {
-            p.known.insert(&tx_hash(key));
+            self.relay.mark_known(now, id, &tx_hash(key));
         }
         if self.in_ibd(now) {
             return true;

@@ -39,9 +39,11 @@ impl Node {
             };
             let found = self.chain.mempool_tx(&key).filter(|m| {
                 let old_enough = now.as_secs() >= m.time.saturating_add(UNCONDITIONAL_RELAY_DELAY.as_secs());
+                let inv = &self.relay.inv;
                 old_enough
                     || self.relay.peers.get(&id).is_some_and(|p| {
-                        p.announced.contains(&m.wtxid.to_byte_array()) || p.announced.contains(&m.txid.to_byte_array())
+                        inv.was_announced(inv.key(&m.wtxid.to_byte_array()), p.slot)
+                            || inv.was_announced(inv.key(&m.txid.to_byte_array()), p.slot)
                     })
             });
             let Some(m) = found else {

@@ -236,6 +236,11 @@ impl BlockDownload {
 
     /// The earliest time at which `check_stalls` or `check_timeouts` could act.
     pub fn next_deadline(&self) -> Option<Time> {
+        // Stall clocks and download clocks run only on peers holding blocks in flight,
+        // so with none in flight (nearly always, once synced) there is nothing to scan.
+        if self.in_flight.is_empty() {
+            return None;
+        }
         let tick = Duration::from_micros(1);
         let timeout = self.download_timeout();
         self.peers
