@@ -37,7 +37,13 @@ fn outbound_to(rpc: &Client, host: &str) -> Option<(String, String)> {
 #[test]
 fn gossiped_addresses_are_dialed_quic_first_else_tcp() {
     // C is the hub; A learns B and D only from C's gossip.
-    let c = Weftd::start("C", &["-bind=tcp://127.0.0.1:0", "-allowlocaladdrs", "-dnsseed=0"]);
+    // C only accepts connections (its -connect target is dead), so its address
+    // relay has no outbound peers of its own to choose: what B and D announce reaches
+    // A for sure, instead of one time in two.
+    let c = Weftd::start(
+        "C",
+        &["-bind=tcp://127.0.0.1:0", "-listen=1", "-connect=tcp://127.0.0.1:1", "-allowlocaladdrs"],
+    );
     let hub = c.bound("tcp");
     let add_hub = format!("-addnode={hub}");
     let a = Weftd::start(
