@@ -42,7 +42,12 @@ fn gossiped_addresses_are_dialed_quic_first_else_tcp() {
     // A for sure, instead of one time in two.
     let c = Weftd::start(
         "C",
-        &["-bind=tcp://127.0.0.1:0", "-listen=1", "-connect=tcp://127.0.0.1:1", "-allowlocaladdrs"],
+        &[
+            "-bind=tcp://127.0.0.1:0",
+            "-listen=1",
+            "-connect=tcp://127.0.0.1:1",
+            "-allowlocaladdrs",
+        ],
     );
     let hub = c.bound("tcp");
     let add_hub = format!("-addnode={hub}");
