@@ -9,32 +9,12 @@
 //! more than `capacity`.
 
 use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use bitcoin::hashes::siphash24;
 
-/// Passes a key that is already a SipHash output through unchanged.
-#[derive(Default)]
-struct KeyHasher(u64);
+use super::inventory::KeyBuild;
 
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used for `u64` keys; fold anything else in anyway.
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-type KeySet = HashSet<u64, BuildHasherDefault<KeyHasher>>;
+type KeySet = HashSet<u64, KeyBuild>;
 
 /// A set of hashes remembering at least the last `capacity / 2` insertions.
 #[derive(Clone, Debug)]
