@@ -7,6 +7,9 @@ use clap::{Parser, Subcommand};
 use weft_netsim::report::write_outputs;
 use weft_netsim::{Scenario, Sim};
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A deterministic simulator of many weft nodes.
 #[derive(Parser)]
 #[command(name = "netsim", version)]

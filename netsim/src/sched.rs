@@ -1,41 +1,19 @@
 //! The discrete-event queue: events ordered by virtual time, ties broken by the order
 //! they were scheduled, so a run never depends on heap internals.
 
-use std::cmp::Ordering;
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use weft::p2p::Time;
 
-struct Entry<E> {
-    at: Time,
-    seq: u64,
-    event: E,
-}
-
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-
-impl<E> Eq for Entry<E> {}
-
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl<E> Ord for Entry<E> {
-    // Reversed: `BinaryHeap` is a max-heap and the earliest event must come out first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
-    }
-}
-
 /// A queue of events keyed by (virtual time, sequence number).
+///
+/// The heap holds only 24-byte keys (time, sequence, slot); the events wait in a slab,
+/// so sifting moves little memory however large an event is.
 pub struct Scheduler<E> {
-    heap: BinaryHeap<Entry<E>>,
+    heap: BinaryHeap<Reverse<(u64, u64, u32)>>,
+    slab: Vec<Option<E>>,
+    free: Vec<u32>,
     next_seq: u64,
     now: Time,
 }
@@ -45,6 +23,8 @@ impl<E> Scheduler<E> {
     pub fn new(start: Time) -> Self {
         Scheduler {
             heap: BinaryHeap::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
             next_seq: 0,
             now: start,
         }
@@ -58,22 +38,32 @@ impl<E> Scheduler<E> {
     /// Schedules `event` at `at`; a time in the past is moved to now, so time never runs back.
     pub fn at(&mut self, at: Time, event: E) {
         let at = at.max(self.now);
-        self.heap.push(Entry {
-            at,
-            seq: self.next_seq,
-            event,
-        });
+        let slot = match self.free.pop() {
+            Some(i) => {
+                self.slab[i as usize] = Some(event);
+                i
+            }
+            None => {
+                self.slab.push(Some(event));
+                // More than 4 billion events pending cannot fit in memory anyway.
+                u32::try_from(self.slab.len() - 1).expect("fewer than 2^32 pending events")
+            }
+        };
+        self.heap.push(Reverse((at.0, self.next_seq, slot)));
         self.next_seq += 1;
     }
 
     /// The earliest event at or before `limit`, advancing the clock to its time.
     pub fn pop_until(&mut self, limit: Time) -> Option<(Time, E)> {
-        if self.heap.peek()?.at > limit {
+        let &Reverse((at, _, _)) = self.heap.peek()?;
+        if at > limit.0 {
             return None;
         }
-        let e = self.heap.pop()?;
-        self.now = e.at;
-        Some((e.at, e.event))
+        let Reverse((at, _, slot)) = self.heap.pop()?;
+        let event = self.slab[slot as usize].take()?;
+        self.free.push(slot);
+        self.now = Time(at);
+        Some((self.now, event))
     }
 
     /// Events still queued.

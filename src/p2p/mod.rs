@@ -15,6 +15,7 @@ pub mod connman;
 pub mod control;
 pub mod disconnect;
 pub mod handshake;
+pub mod msg_bytes;
 pub mod node;
 pub mod outbound;
 pub mod peer;

@@ -1,5 +1,6 @@
 //! The core state machine: events in, actions out.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use bytes::Bytes;
@@ -133,6 +134,9 @@ pub struct Node {
     pub(super) relay: Relay,
     /// The time of the latest event or timer, for stamping sends.
     pub(super) clock: Time,
+    /// The earliest handshake or ping deadline of any peer, once computed; cleared
+    /// wherever one can move earlier, since the driver asks after every event.
+    pub(super) peer_deadline: Cell<Option<Option<Time>>>,
     /// What we know of other nodes' addresses.
     pub(super) addrman: AddrMan,
     /// Address relay with each peer that has it set up.
@@ -177,6 +181,7 @@ impl Node {
             targets,
             relay,
             clock: now,
+            peer_deadline: Cell::new(None),
             addrman,
             addrs: BTreeMap::new(),
             addr_salt,
@@ -221,11 +226,20 @@ impl Node {
 
     /// When the driver should call [`Node::handle_timeout`] next.
     pub fn poll_timeout(&self) -> Option<Time> {
-        let peers = self.peers.values().map(|p| match p.state {
-            HandshakeState::Ready => p.ping.next_deadline(self.config.ping_timeout),
-            _ => p.connected_at + self.config.handshake_timeout,
+        let peers = self.peer_deadline.get().unwrap_or_else(|| {
+            let at = self
+                .peers
+                .values()
+                .map(|p| match p.state {
+                    HandshakeState::Ready => p.ping.next_deadline(self.config.ping_timeout),
+                    _ => p.connected_at + self.config.handshake_timeout,
+                })
+                .min();
+            self.peer_deadline.set(Some(at));
+            at
         });
         peers
+            .into_iter()
             .chain(self.targets.next_deadline())
             .chain(self.download.next_deadline())
             .chain(self.relay_next_deadline())
@@ -279,6 +293,7 @@ impl Node {
     /// transaction announcements, requests and fee filters.
     pub fn handle_timeout(&mut self, now: Time) {
         self.clock = now;
+        self.peer_deadline.set(None);
         let mut drop = Vec::new();
         let mut ping = Vec::new();
         for p in self.peers.values() {
@@ -384,6 +399,7 @@ impl Node {
             .or_else(|| peer.conn.remote_addr.map(|a| a.ip().into()));
         peer.net_group = group_addr.map_or(0, |a| self.keyed_group_of(&a));
         self.peers.insert(id, peer);
+        self.peer_deadline.set(None);
         if outbound {
             self.send_version(now, id);
         }
@@ -455,11 +471,13 @@ impl Node {
         let nonce = self.rng.gen_range(1..=u64::MAX);
         let interval = self.config.ping_interval;
         self.with_peer(id, |p| p.ping.start(nonce, now, interval));
+        self.peer_deadline.set(None);
         self.send(id, NetMsg::Ping(nonce));
     }
 
     fn on_pong(&mut self, now: Time, id: PeerId, nonce: u64) {
         let Some(p) = self.peers.get_mut(&id) else { return };
+        self.peer_deadline.set(None);
         match p.ping.on_pong(nonce, now) {
             PongOutcome::Rtt(rtt) => {
                 debug!(target: "net", "pong peer={id} rtt={:.3}ms", rtt.as_secs_f64() * 1e3);

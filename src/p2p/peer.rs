@@ -6,6 +6,7 @@ use weft_transports::{ConnInfo, Direction, PeerAddr};
 
 use super::addr::Service;
 use super::conn_type::ConnectionType;
+use super::msg_bytes::MsgBytes;
 use super::permissions::NetPermissions;
 use super::ping::PingState;
 use super::request_limits::RequestLimits;
@@ -67,9 +68,9 @@ pub struct Peer {
     /// When a message from it last arrived.
     pub last_recv: Option<Time>,
     /// Bytes sent per message type, counting a 24-byte v1 header each as Core does.
-    pub sent_per_msg: std::collections::BTreeMap<String, u64>,
+    pub sent_per_msg: MsgBytes,
     /// Bytes received per message type, counted the same way.
-    pub recv_per_msg: std::collections::BTreeMap<String, u64>,
+    pub recv_per_msg: MsgBytes,
     /// Why the connection exists.
     pub conn_type: ConnectionType,
     /// What `-whitelist`/`-whitebind` grant it.
@@ -131,16 +132,9 @@ impl Peer {
         self.state == HandshakeState::Ready
     }
 
-    /// Counts one message in a per-type byte map.
-    pub fn count_msg(map: &mut std::collections::BTreeMap<String, u64>, command: &str, payload_len: usize) {
-        let bytes = payload_len as u64 + MSG_HEADER_BYTES;
-        // Every message passes here: allocate the key only the first time a type is seen.
-        match map.get_mut(command) {
-            Some(total) => *total += bytes,
-            None => {
-                map.insert(command.to_string(), bytes);
-            }
-        }
+    /// Counts one message in a per-type byte table.
+    pub fn count_msg(table: &mut MsgBytes, command: &str, payload_len: usize) {
+        table.add(command, payload_len as u64 + MSG_HEADER_BYTES);
     }
 
     /// Last measured round trip, if any.

@@ -50,7 +50,7 @@ impl QualityParts {
             .ping
             .min_rtt
             .map_or(0.5, |rtt| 1.0 - saturate(rtt.as_secs_f64(), LATENCY_HALF.as_secs_f64()));
-        let block_bytes = p.recv_per_msg.get("block").copied().unwrap_or(0) as f64;
+        let block_bytes = p.recv_per_msg.block() as f64;
         let bandwidth = saturate(block_bytes / up.as_secs_f64().max(1.0), BANDWIDTH_HALF);
         let uptime = saturate(up.as_secs_f64(), UPTIME_HALF.as_secs_f64());
         let delivery = p.last_block_time.map_or(0.0, |t| {
@@ -101,7 +101,7 @@ mod tests {
         let fresh = peer(now - Duration::from_secs(10));
         let mut good = peer(t0);
         good.ping.min_rtt = Some(Duration::from_millis(5));
-        good.recv_per_msg.insert("block".into(), 500_000_000);
+        good.recv_per_msg.add("block", 500_000_000);
         good.last_block_time = Some(now - Duration::from_secs(60));
         let (f, g) = (QualityParts::of(&fresh, now), QualityParts::of(&good, now));
         assert_eq!(f.latency, 0.5, "no pong yet: neither good nor bad");

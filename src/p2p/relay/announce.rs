@@ -152,20 +152,28 @@ fn queue_depths(candidates: &[(InvKey, [u8; 32], MempoolTx)]) -> Vec<u32> {
     if candidates.len() < 2 {
         return vec![1; candidates.len()];
     }
-    let index: HashMap<Txid, usize> = candidates
+    // A sorted list, not a hash map: queues are short, and a binary search needs no
+    // hashing or per-entry allocation.
+    let mut index: Vec<(Txid, usize)> = candidates
         .iter()
         .enumerate()
         .map(|(i, (_, _, m))| (m.txid, i))
         .collect();
+    index.sort_unstable();
+    let find = |txid: &Txid| index.binary_search_by(|(t, _)| t.cmp(txid)).ok().map(|k| index[k].1);
     let parents = |i: usize| {
         candidates[i]
             .2
             .tx
             .input
             .iter()
-            .filter_map(|input| index.get(&input.previous_output.txid).copied())
+            .filter_map(|input| find(&input.previous_output.txid))
             .filter(move |&p| p != i)
     };
+    // Nearly always nothing in the queue spends another queued transaction.
+    if (0..candidates.len()).all(|i| parents(i).next().is_none()) {
+        return vec![1; candidates.len()];
+    }
     // 0: not seen, 1: being expanded, 2: done. The mempool has no cycles, but the
     // states keep this finite whatever it holds.
     let mut state = vec![0u8; candidates.len()];

@@ -26,16 +26,21 @@ impl Node {
             Inventory::Block(h) | Inventory::WitnessBlock(h) if self.chain.block_info(h).is_none() => Some(*h),
             _ => None,
         });
+        let mut blocks = false;
         for item in &items {
             if let Inventory::Block(h) | Inventory::WitnessBlock(h) = item {
                 self.update_peer_best(id, h);
+                blocks = true;
             }
         }
         if let Some(hash) = unknown {
             debug!(target: "net", "got inv: block {hash} new peer={id}");
             self.send_getheaders(id, None);
         }
-        self.request_blocks(now);
+        // Only a block announcement can move what a peer can give us.
+        if blocks {
+            self.request_blocks(now);
+        }
     }
 
     pub(crate) fn on_getdata(&mut self, now: Time, id: PeerId, items: Vec<Inventory>) {
@@ -119,27 +124,30 @@ impl Node {
 
     /// Asks every syncing peer for the blocks it can give within the window.
     pub(crate) fn request_blocks(&mut self, now: Time) {
-        // Best peers first: they get the earliest blocks of the window.
-        let mut ranked: Vec<(f64, PeerId)> = self
-            .peers
-            .values()
-            .filter(|p| p.is_ready() && p.sync.serves_blocks)
-            .map(|p| (crate::p2p::quality::quality(p, now), p.id))
-            .collect();
-        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        for (_, id) in ranked {
-            let Some(best) = self.peers.get(&id).and_then(|p| p.sync.best_known) else {
+        // Peers that can give us something: as Core, the window starts at the last
+        // block our chain shares with the peer's best known one.
+        let tip = self.chain.tip();
+        let mut ranked = Vec::new();
+        for p in self.peers.values() {
+            let Some(best) = p.sync.best_known.filter(|_| p.is_ready() && p.sync.serves_blocks) else {
                 continue;
             };
-            // As Core, the window starts at the last block our chain shares with the peer's.
+            // Core's FindNextBlocksToDownload skips peers whose best block has less work.
+            if best == tip.hash || self.chain.block_info(&best).is_none_or(|b| b.at.work < tip.work) {
+                continue;
+            }
             let Some(start) = self.chain.fork_height(&best) else {
                 continue;
             };
             let to = start.saturating_add(BLOCK_DOWNLOAD_WINDOW + 1);
             let missing = self.chain.missing_blocks(&best, start + 1, to);
-            if missing.is_empty() {
-                continue;
+            if !missing.is_empty() {
+                ranked.push((crate::p2p::quality::quality(p, now), p.id, start, missing));
             }
+        }
+        // Best peers first: they get the earliest blocks of the window.
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        for (_, id, start, missing) in ranked {
             let needed = |h: u32| {
                 missing
                     .binary_search_by_key(&h, |(mh, _)| *mh)
