@@ -8,7 +8,7 @@ use weft_netsim::report::write_outputs;
 use weft_netsim::{Scenario, Sim};
 
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// A deterministic simulator of many weft nodes.
 #[derive(Parser)]
