@@ -61,11 +61,12 @@ impl StartChain {
             let block = Arc::new(tmpl.block);
             cs.accept_block(block.clone(), true, start_time)
                 .map_err(|e| chain_err("premine", e))?;
+            // The next template builds on the active tip, so connect each block at once.
+            let invalid = cs.activate_best_chain().map_err(|e| chain_err("premine", e))?;
+            if let Some((hash, e)) = invalid.first() {
+                return Err(chain_err("premine", format!("block {hash}: {e}")));
+            }
             blocks.push(block);
-        }
-        let invalid = cs.activate_best_chain().map_err(|e| chain_err("premine", e))?;
-        if let Some((hash, e)) = invalid.first() {
-            return Err(chain_err("premine", format!("block {hash}: {e}")));
         }
         Ok(StartChain { blocks, spendable })
     }

@@ -149,13 +149,14 @@ impl Wallet {
     pub fn commit(&mut self, funded: &Funded, txid: Txid) {
         let spent: Vec<OutPoint> = funded.tx.input.iter().map(|i| i.previous_output).collect();
         self.coins.retain(|c| !spent.contains(&c.outpoint));
-        self.coins.extend(funded.tx.output.iter().enumerate().map(|(vout, o)| Coin {
-            outpoint: OutPoint {
-                txid,
-                vout: vout as u32,
-            },
-            value: o.value.to_sat(),
-        }));
+        self.coins
+            .extend(funded.tx.output.iter().enumerate().map(|(vout, o)| Coin {
+                outpoint: OutPoint {
+                    txid,
+                    vout: vout as u32,
+                },
+                value: o.value.to_sat(),
+            }));
     }
 }
 
@@ -197,7 +198,13 @@ mod tests {
         // Every coin left is the new output; the spent ones are gone from the wallet.
         assert_eq!(wallet.len(), 1);
         let h = wallet.fund(&mut cs, 3, 1, 1.0).unwrap();
-        assert_eq!(h.tx.input[0].previous_output, OutPoint { txid: acc.txid, vout: 0 });
+        assert_eq!(
+            h.tx.input[0].previous_output,
+            OutPoint {
+                txid: acc.txid,
+                vout: 0
+            }
+        );
     }
 
     #[test]

@@ -83,7 +83,12 @@ impl Sim {
         let command = Command::new("block").ok()?;
         let payload = bitcoin::consensus::serialize(block);
         let now = self.sched.now();
-        self.send(from, link, Message::new(command, payload.into(), TrafficClass::Block), now);
+        self.send(
+            from,
+            link,
+            Message::new(command, payload.into(), TrafficClass::Block),
+            now,
+        );
         Some(link)
     }
 
@@ -126,7 +131,10 @@ impl Sim {
                 hash, error, invalid, ..
             } => {
                 if let Some(r) = self.real.as_mut() {
-                    let refused = error.iter().map(|e| (*hash, e)).chain(invalid.iter().map(|(h, e)| (*h, e)));
+                    let refused = error
+                        .iter()
+                        .map(|e| (*hash, e))
+                        .chain(invalid.iter().map(|(h, e)| (*h, e)));
                     for (h, e) in refused {
                         r.log.refused_blocks.push((node, h, e.reason.clone()));
                     }
@@ -265,7 +273,9 @@ impl Sim {
         };
         let Some((block, prev_hash)) = mined else {
             if let Some(r) = self.real.as_mut() {
-                r.log.store_errors.push(format!("node {miner}: its own block template failed"));
+                r.log
+                    .store_errors
+                    .push(format!("node {miner}: its own block template failed"));
             }
             return None;
         };
