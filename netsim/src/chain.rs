@@ -251,6 +251,26 @@ impl NodeState {
             .collect()
     }
 
+    /// Real-validation mode: takes the active chain (world ids, from the first block
+    /// up), the stored blocks and the mempool read off the node's real chainstate.
+    pub fn mirror(&mut self, active: Vec<BlockId>, stored: &[BlockId], mempool: impl IntoIterator<Item = (TxId, u32)>) {
+        for &id in active.iter().chain(stored) {
+            self.known.insert(id);
+            self.have.insert(id);
+        }
+        if let Some(&tip) = active.last() {
+            self.best = tip;
+            self.active = active;
+        }
+        self.mempool.clear();
+        self.mempool.extend(mempool);
+    }
+
+    /// Real-validation mode: the real mempool took `tx` at `time` (seconds).
+    pub fn mirror_tx(&mut self, tx: TxId, time: u32) {
+        self.mempool.insert(tx, time);
+    }
+
     /// A block this node mined: known, stored and connected at once.
     pub fn add_own_block(&mut self, world: &World, id: BlockId) -> bool {
         self.learn_header(world, id);

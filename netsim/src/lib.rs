@@ -17,6 +17,7 @@ pub mod link;
 pub mod metrics;
 pub mod observe;
 pub mod plot;
+pub mod real;
 pub mod region;
 pub mod report;
 pub mod scenario;

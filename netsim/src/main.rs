@@ -30,6 +30,9 @@ enum Cmd {
         /// Where to write summary.json and the CSVs.
         #[arg(long, default_value = "netsim-out")]
         out: PathBuf,
+        /// Run real chainstates and mempools (regtest) instead of the model; small runs only.
+        #[arg(long)]
+        real_validation: bool,
     },
     /// Runs a scenario over several seeds and reports each metric as mean ± 95 % CI.
     Compare {
@@ -50,7 +53,12 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
-        Cmd::Run { scenario, seed, out } => run(&scenario, seed, &out),
+        Cmd::Run {
+            scenario,
+            seed,
+            out,
+            real_validation,
+        } => run(&scenario, seed, &out, real_validation),
         Cmd::Compare {
             scenario,
             seeds,
@@ -82,8 +90,9 @@ fn compare(path: &std::path::Path, seeds: u64, first: u64, out: &std::path::Path
     Ok(())
 }
 
-fn run(path: &std::path::Path, seed: u64, out: &std::path::Path) -> Result<(), weft_netsim::SimError> {
-    let scenario = Scenario::load(path)?;
+fn run(path: &std::path::Path, seed: u64, out: &std::path::Path, real: bool) -> Result<(), weft_netsim::SimError> {
+    let mut scenario = Scenario::load(path)?;
+    scenario.real_validation.enabled |= real;
     let started = std::time::Instant::now();
     let mut sim = Sim::new(scenario, seed)?;
     sim.run();

@@ -44,6 +44,8 @@ pub struct Scenario {
     pub adversary: crate::spy::AdversaryConfig,
     /// Regions and the latency matrix between them (replaces `links.latency_ms`).
     pub regions: Option<RegionConfig>,
+    /// Real chainstates and mempools instead of the model (small runs only).
+    pub real_validation: crate::real::RealConfig,
 }
 
 impl Default for Scenario {
@@ -63,6 +65,7 @@ impl Default for Scenario {
             churn: crate::events::ChurnConfig::default(),
             adversary: crate::spy::AdversaryConfig::default(),
             regions: None,
+            real_validation: crate::real::RealConfig::default(),
         }
     }
 }
@@ -296,6 +299,7 @@ impl Scenario {
         if self.start_time > u64::from(u32::MAX) - self.duration_secs {
             return bad("start_time plus duration must fit a block header's u32 time".into());
         }
+        self.real_validation.check(self.nodes)?;
         let t = &self.topology;
         let dials = matches!(t.kind, TopologyKind::Core | TopologyKind::RandomRegular);
         if (dials && (t.outbound == 0 || t.outbound >= self.nodes || t.outbound > 1_000)) || t.inbound_cap == 0 {

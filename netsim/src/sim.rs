@@ -28,6 +28,7 @@ use crate::workload::Workload;
 use crate::world::SharedWorld;
 
 mod changes;
+mod real;
 
 /// Payloads up to this size enter the trace hash whole; larger ones by their head.
 const TRACE_FULL_PAYLOAD: usize = 4_096;
@@ -101,6 +102,8 @@ pub struct Sim {
     observer: Observer,
     /// The region matrix and each node's region, if the scenario has regions.
     regions: Option<(RegionMatrix, Vec<u8>)>,
+    /// Every node's real chainstate, in a real-validation run.
+    real: Option<Box<crate::real::Real>>,
 }
 
 impl Sim {
@@ -126,8 +129,13 @@ impl Sim {
         if scenario.adversary.connect_to_all {
             changes::spy_targets(&mut targets, &spies, &topology.reachable, &quic);
         }
-        // Genesis is stamped at the start; the run must never look like initial block download.
-        let world = SharedWorld::new(scenario.start_time as u32);
+        let (real, world) = if scenario.real_validation.enabled {
+            let (real, root) = crate::real::Real::new(&scenario.real_validation, n, scenario.start_time)?;
+            (Some(Box::new(real)), SharedWorld::with_root(root))
+        } else {
+            // Genesis is stamped at the start; the run must never look like initial block download.
+            (None, SharedWorld::new(scenario.start_time as u32))
+        };
         let max_tip_age = Duration::from_secs(scenario.duration_secs + 24 * 3600);
         let regions = match &scenario.regions {
             Some(r) => {
@@ -153,12 +161,11 @@ impl Sim {
                 Some((m, of_node)) => m.bandwidth(of_node[i], up, down),
                 None => (up, down),
             };
-            let core = Node::new(
-                config,
-                Box::new(chain.clone()),
-                u64_seed(seed, Stream::Core(i as u32)),
-                start,
-            );
+            let view: Box<dyn weft::p2p::chain_view::ChainView> = match &real {
+                Some(r) => Box::new(r.chains[i].clone()),
+                None => Box::new(chain.clone()),
+            };
+            let core = Node::new(config, view, u64_seed(seed, Stream::Core(i as u32)), start);
             nodes.push(Slot {
                 core,
                 chain,
@@ -190,6 +197,7 @@ impl Sim {
             dynamics,
             observer,
             regions,
+            real,
         };
         sim.schedule_changes(start);
         for i in 0..n {
@@ -209,6 +217,13 @@ impl Sim {
     /// Runs to the scenario's end.
     pub fn run(&mut self) {
         while let Some((now, ev)) = self.sched.pop_until(self.end) {
+            self.handle(now, ev);
+        }
+    }
+
+    /// Runs until virtual time `t` (at most the scenario's end), for tests that act mid-run.
+    pub fn run_until(&mut self, t: Time) {
+        while let Some((now, ev)) = self.sched.pop_until(t.min(self.end)) {
             self.handle(now, ev);
         }
     }
@@ -399,6 +414,9 @@ impl Sim {
     }
 
     fn on_job_done(&mut self, now: Time, node: u32, job: Job) -> u32 {
+        if self.real.is_some() {
+            return self.real_job_done(now, node, job);
+        }
         let world = self.world.clone();
         let result = {
             let w = world.read();
@@ -440,6 +458,9 @@ impl Sim {
     /// A workload transaction appears at a random node, as `sendrawtransaction` would
     /// put it there: into the mempool, then announced by the core.
     fn on_new_tx(&mut self, now: Time) -> Option<u32> {
+        if self.real.is_some() {
+            return self.real_new_tx(now);
+        }
         if let Some(gap) = self.workload.next_tx_gap() {
             let next = now + secs(gap);
             if next < self.tx_end {
@@ -474,6 +495,9 @@ impl Sim {
     /// A miner finds a block on its tip from its mempool; the core is told as after
     /// `generate` (`Node::chain_updated`).
     fn on_block(&mut self, now: Time) -> Option<u32> {
+        if self.real.is_some() {
+            return self.real_block(now);
+        }
         if let Some(gap) = self.workload.next_block_gap() {
             self.sched.at(now + secs(gap), Ev::Block);
         }

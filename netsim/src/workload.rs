@@ -85,6 +85,18 @@ pub struct Workload {
     serial: u64,
 }
 
+/// A transaction's draws: where it appears and its shape.
+pub struct TxDraw {
+    /// The node it appears at.
+    pub node: u32,
+    /// Inputs wanted.
+    pub inputs: u32,
+    /// Outputs wanted.
+    pub outputs: u32,
+    /// Fee rate, sat/vB (never negative).
+    pub fee_rate: f64,
+}
+
 /// A new transaction for a node.
 pub struct NewTx {
     /// The node it appears at.
@@ -137,16 +149,27 @@ impl Workload {
         self.cfg.quiet_tail_secs
     }
 
-    /// A fresh transaction at a random one of `nodes` nodes.
-    pub fn new_tx(&mut self, nodes: u32) -> NewTx {
+    /// Where the next transaction appears and its shape, drawn from the distributions.
+    pub fn draw_tx(&mut self, nodes: u32) -> TxDraw {
         let node = self.rng.gen_range(0..nodes);
         let inputs = self.cfg.tx_inputs.sample(&mut self.rng).round() as u32;
         let outputs = self.cfg.tx_outputs.sample(&mut self.rng).round() as u32;
-        let tx = synthetic_tx(self.serial, inputs, outputs);
+        let fee_rate = self.cfg.fee_rate.sample(&mut self.rng).max(0.0);
+        TxDraw {
+            node,
+            inputs,
+            outputs,
+            fee_rate,
+        }
+    }
+
+    /// A fresh transaction at a random one of `nodes` nodes.
+    pub fn new_tx(&mut self, nodes: u32) -> NewTx {
+        let d = self.draw_tx(nodes);
+        let tx = synthetic_tx(self.serial, d.inputs, d.outputs);
         self.serial += 1;
-        let rate = self.cfg.fee_rate.sample(&mut self.rng).max(0.0);
-        let fee = (rate * tx.vsize() as f64).ceil() as i64;
-        NewTx { node, tx, fee }
+        let fee = (d.fee_rate * tx.vsize() as f64).ceil() as i64;
+        NewTx { node: d.node, tx, fee }
     }
 
     /// The node that finds the next block, by hash share.

@@ -28,7 +28,7 @@ pub struct BlockEntry {
     pub header: Header,
     /// Its hash.
     pub hash: BlockHash,
-    /// Its height.
+    /// Its height above the world's first block (genesis, or the real-validation root).
     pub height: u32,
     /// Chain work up to and including it.
     pub work: Work,
@@ -82,6 +82,13 @@ impl SharedWorld {
     pub fn new(time: u32) -> Self {
         let mut w = World::default();
         w.add_block(None, Vec::new(), time, b"weft-netsim genesis");
+        SharedWorld(Arc::new(RwLock::new(w)))
+    }
+
+    /// A world whose first block is `root`, a real block every node starts on.
+    pub fn with_root(root: Arc<Block>) -> Self {
+        let mut w = World::default();
+        w.insert_block(None, root, Vec::new());
         SharedWorld(Arc::new(RwLock::new(w)))
     }
 
@@ -176,7 +183,6 @@ impl World {
         let mut body = Vec::with_capacity(txs.len() + 1);
         body.push(coinbase);
         body.extend(txs.iter().map(|&t| (*self.tx(t).tx).clone()));
-        let inputs = txs.iter().map(|&t| self.tx(t).tx.input.len() as u32).sum();
         let mut block = Block {
             header: Header {
                 version: Version::from_consensus(0x2000_0000),
@@ -193,13 +199,22 @@ impl World {
         while block.header.validate_pow(block.header.target()).is_err() {
             block.header.nonce = block.header.nonce.wrapping_add(1);
         }
+        self.insert_block(prev, Arc::new(block), txs)
+    }
+
+    /// Registers a block built elsewhere (real-validation mode) on `prev`, holding the
+    /// workload transactions `txs`. Heights count from the world's first block, whatever
+    /// its height on the real chain.
+    pub fn insert_block(&mut self, prev: Option<BlockId>, block: Arc<Block>, txs: Vec<TxId>) -> BlockId {
+        let height = prev.map_or(0, |p| self.block(p).height + 1);
+        let inputs = txs.iter().map(|&t| self.tx(t).tx.input.len() as u32).sum();
         let hash = block.block_hash();
         let work = prev.map_or(block.header.work(), |p| self.block(p).work + block.header.work());
         let id = self.blocks.len() as BlockId;
         for &t in &txs {
             self.txs[t as usize].mined_in.push(id);
         }
-        let wire = Bytes::from(bitcoin::consensus::serialize(&block));
+        let wire = Bytes::from(bitcoin::consensus::serialize(block.as_ref()));
         self.block_ids.insert(hash, id);
         self.blocks.push(BlockEntry {
             header: block.header,
@@ -207,7 +222,7 @@ impl World {
             height,
             work,
             prev,
-            block: Arc::new(block),
+            block,
             wire,
             inputs,
             txs,

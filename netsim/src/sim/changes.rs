@@ -151,10 +151,11 @@ impl Sim {
         if !self.dynamics.go_online(n) {
             return false;
         }
+        let view = self.chain_view(n);
         let slot = &mut self.nodes[n as usize];
         let config = slot.core.config().clone();
         let seed = rejoin_seed(u64_seed(self.seed, Stream::Core(n)), self.dynamics.epoch(n));
-        slot.core = Node::new(config, Box::new(slot.chain.clone()), seed, now);
+        slot.core = Node::new(config, view, seed, now);
         slot.timer_at = None;
         true
     }
