@@ -420,16 +420,25 @@ fn block_relay_targets_carry_blocks_only_and_are_redialed() {
     handshake(&mut n, 200, 1);
     handshake(&mut n, 200, 2);
     let acts = take(&mut n);
-    assert!(sent_cmd(&acts, 1, "getaddr").is_empty(), "no getaddr over block-relay-only");
+    assert!(
+        sent_cmd(&acts, 1, "getaddr").is_empty(),
+        "no getaddr over block-relay-only"
+    );
     assert_eq!(sent_cmd(&acts, 2, "getaddr").len(), 1, "a manual peer is asked");
 
     let tx = dummy_tx(9);
     pool.insert(&tx, 5_000, crate::p2p::relay::tests::T0);
     n.relay_transaction(at(1_000), tx.compute_txid(), tx.compute_wtxid());
     let acts = run(&mut n, 60_000);
-    assert!(sent_cmd(&acts, 1, "inv").is_empty(), "no tx announcement over block-relay-only");
+    assert!(
+        sent_cmd(&acts, 1, "inv").is_empty(),
+        "no tx announcement over block-relay-only"
+    );
     assert!(sent_cmd(&acts, 1, "addr").is_empty() && sent_cmd(&acts, 1, "addrv2").is_empty());
-    assert!(!sent_cmd(&acts, 2, "inv").is_empty(), "the full-relay peer is announced to");
+    assert!(
+        !sent_cmd(&acts, 2, "inv").is_empty(),
+        "the full-relay peer is announced to"
+    );
 
     // Dropped, it is redialed after the backoff, and comes back block-relay-only.
     n.handle(
