@@ -449,7 +449,7 @@ fn block_relay_targets_carry_blocks_only_and_are_redialed() {
         },
     );
     assert!(dials(&take(&mut n)).is_empty());
-    assert_eq!(dials(&run(&mut n, 67_000)), [block_addr.clone()]);
+    assert_eq!(dials(&run(&mut n, 67_000)), std::slice::from_ref(&block_addr));
     n.handle(
         at(67_100),
         Event::Connected {
