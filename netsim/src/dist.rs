@@ -22,6 +22,15 @@ pub enum Stream {
     Workload,
     /// The topology generator.
     Topology,
+    /// Whether a node speaks iroh (apart from `Node`, so QUIC draws stay as they were).
+    Iroh(u32),
+    /// Whether the iroh path between two nodes needs a relay, by [`pair_key`].
+    IrohPath(u64),
+}
+
+/// One key for the unordered pair `{a, b}`.
+pub fn pair_key(a: u32, b: u32) -> u64 {
+    (u64::from(a.min(b)) << 32) | u64::from(a.max(b))
 }
 
 /// 32 seed bytes for `stream` under the run seed.
@@ -35,6 +44,8 @@ pub fn seed_bytes(run_seed: u64, stream: Stream) -> [u8; 32] {
         Stream::Link(i) => (2, i),
         Stream::Workload => (3, 0),
         Stream::Topology => (4, 0),
+        Stream::Iroh(i) => (5, u64::from(i)),
+        Stream::IrohPath(k) => (6, k),
     };
     h.update([tag]);
     h.update(n.to_le_bytes());
@@ -50,6 +61,11 @@ pub fn rng_for(run_seed: u64, stream: Stream) -> ChaCha20Rng {
 pub fn u64_seed(run_seed: u64, stream: Stream) -> u64 {
     let b = seed_bytes(run_seed, stream);
     u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}
+
+/// A uniform draw on `[0, 1]` fixed by the run seed and `stream`.
+pub fn unit_draw(run_seed: u64, stream: Stream) -> f64 {
+    u64_seed(run_seed, stream) as f64 / u64::MAX as f64
 }
 
 /// An exponential draw with the given mean (Poisson inter-arrival times).

@@ -2,7 +2,10 @@
 //! jitter and loss per message, and the ordering each transport imposes. TCP is one
 //! ordered stream, so a lost segment holds back everything behind it until its
 //! retransmission; QUIC runs one stream per traffic class, so a loss stalls only its
-//! own class. Bandwidth queues are per node and live in the driver.
+//! own class. Iroh is QUIC between endpoint ids; when the two ends find no direct path,
+//! every packet goes through a relay, which adds the relay hop's latency each way
+//! (handshake round trips included). Bandwidth queues are per node and live in the
+//! driver.
 
 use std::net::Ipv4Addr;
 
@@ -35,6 +38,11 @@ pub enum Transport {
     },
     /// QUIC: one stream per traffic class.
     Quic,
+    /// Iroh: QUIC between endpoint ids, directly or through a relay.
+    Iroh {
+        /// No direct path: packets go through a relay server.
+        relayed: bool,
+    },
 }
 
 impl Transport {
@@ -43,8 +51,9 @@ impl Transport {
         match self {
             // SYN/SYN-ACK, then for v2 the key exchange.
             Transport::Tcp { v2 } => 1 + u64::from(v2),
-            // QUIC's 1-RTT handshake (no 0-RTT on a first contact).
-            Transport::Quic => 1,
+            // QUIC's 1-RTT handshake (no 0-RTT on a first contact); iroh's is QUIC's,
+            // with a relayed path's round trips already in the link latency.
+            Transport::Quic | Transport::Iroh { .. } => 1,
         }
     }
 
@@ -54,6 +63,16 @@ impl Transport {
             Transport::Tcp { v2: true } => TransportKind::TcpV2,
             Transport::Tcp { v2: false } => TransportKind::TcpV1,
             Transport::Quic => TransportKind::Quic,
+            Transport::Iroh { .. } => TransportKind::Iroh,
+        }
+    }
+
+    /// The address scheme a dial over this transport uses.
+    pub fn scheme(self) -> Scheme {
+        match self {
+            Transport::Tcp { .. } => Scheme::Tcp,
+            Transport::Quic => Scheme::Quic,
+            Transport::Iroh { .. } => Scheme::Iroh,
         }
     }
 
@@ -65,8 +84,8 @@ impl Transport {
             Transport::Tcp { v2: false } => (payload + 24, TCP_MSS, TCP_PACKET_OVERHEAD),
             // Length, header byte, short message id and the AEAD tag.
             Transport::Tcp { v2: true } => (payload + 21, TCP_MSS, TCP_PACKET_OVERHEAD),
-            // Stream frame header and the message type.
-            Transport::Quic => (payload + 5, QUIC_MSS, QUIC_PACKET_OVERHEAD),
+            // Stream frame header and the message type. Relay framing is not counted.
+            Transport::Quic | Transport::Iroh { .. } => (payload + 5, QUIC_MSS, QUIC_PACKET_OVERHEAD),
         };
         framed + framed.div_ceil(mss) * per_packet
     }
@@ -74,7 +93,7 @@ impl Transport {
     fn packets(self, wire: u64) -> u64 {
         let mss = match self {
             Transport::Tcp { .. } => TCP_MSS + TCP_PACKET_OVERHEAD,
-            Transport::Quic => QUIC_MSS + QUIC_PACKET_OVERHEAD,
+            Transport::Quic | Transport::Iroh { .. } => QUIC_MSS + QUIC_PACKET_OVERHEAD,
         };
         wire.div_ceil(mss).max(1)
     }
@@ -82,19 +101,54 @@ impl Transport {
     fn stream(self, class: TrafficClass) -> usize {
         match self {
             Transport::Tcp { .. } => 0,
-            Transport::Quic => class.index(),
+            Transport::Quic | Transport::Iroh { .. } => class.index(),
         }
     }
 }
 
-/// The address node `index` is dialed at.
+/// The address node `index` is dialed at, over QUIC or TCP.
 pub fn node_addr(index: u32, quic: bool) -> PeerAddr {
+    node_addr_for(index, if quic { Scheme::Quic } else { Scheme::Tcp })
+}
+
+/// The address node `index` is dialed at over `scheme`; an iroh address carries the
+/// node's endpoint id, as weftd's `iroh://<id>@host:port`.
+pub fn node_addr_for(index: u32, scheme: Scheme) -> PeerAddr {
     PeerAddr {
-        scheme: if quic { Scheme::Quic } else { Scheme::Tcp },
-        key: None,
+        scheme,
+        key: (scheme == Scheme::Iroh).then(|| hex::encode(endpoint_id(index))),
         host: node_ip(index).to_string(),
         port: PORT,
     }
+}
+
+/// Node `index`'s iroh endpoint id: a stand-in for its ed25519 key, unique per node.
+pub fn endpoint_id(index: u32) -> [u8; 32] {
+    let mut id = [0u8; 32];
+    id[..8].copy_from_slice(b"netsimid");
+    id[28..].copy_from_slice(&index.to_be_bytes());
+    id
+}
+
+/// The transport weftd would pick between two nodes: the first of QUIC, iroh, TCP
+/// (its default `-prefer` order) that both speak; every node speaks TCP.
+pub fn choose(a: Speaks, b: Speaks) -> Scheme {
+    if a.quic && b.quic {
+        Scheme::Quic
+    } else if a.iroh && b.iroh {
+        Scheme::Iroh
+    } else {
+        Scheme::Tcp
+    }
+}
+
+/// The transports a node speaks besides TCP.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Speaks {
+    /// QUIC.
+    pub quic: bool,
+    /// Iroh.
+    pub iroh: bool,
 }
 
 /// The IP address of node `index` (10.0.0.0/8, in order).
@@ -122,6 +176,8 @@ pub struct Link {
     pub latency_us: u64,
     /// Whether neither end has closed it.
     pub open: bool,
+    /// Whether the dialer opened it as a block-relay-only connection.
+    pub block_relay: bool,
     rng: ChaCha20Rng,
     /// Per direction (0: a to b) and stream, the latest arrival so far.
     last_arrival: [[Time; 3]; 2],
@@ -138,6 +194,7 @@ impl Link {
             transport,
             latency_us,
             open: true,
+            block_relay: false,
             rng,
             last_arrival: [[Time(0); 3]; 2],
         }
@@ -155,6 +212,19 @@ impl Link {
     /// Round-trip time, µs.
     pub fn rtt_us(&self) -> u64 {
         2 * self.latency_us
+    }
+
+    /// Time from the dial until the dialer may send `version`, µs.
+    pub fn handshake_us(&self) -> u64 {
+        self.transport.handshake_rtts() * self.rtt_us()
+    }
+
+    /// Puts the relay hop (`hop_us` more each way) on the path of a relayed iroh link;
+    /// call after the base latency is final. Other links are left alone.
+    pub fn add_relay_hop(&mut self, hop_us: u64) {
+        if self.transport == (Transport::Iroh { relayed: true }) {
+            self.latency_us += hop_us;
+        }
     }
 
     /// When a message of `wire` bytes of `class` that left `from` at `depart` (fully
@@ -183,7 +253,7 @@ impl Link {
             // A retransmission timeout: Linux's floor, or about an RTT plus variance.
             Transport::Tcp { .. } => (cfg.min_rto_ms * 1_000.0).max(rtt * 1.5) as u64,
             // QUIC's packet-threshold/time-threshold detection: about 9/8 of an RTT.
-            Transport::Quic => (rtt * 9.0 / 8.0) as u64,
+            Transport::Quic | Transport::Iroh { .. } => (rtt * 9.0 / 8.0) as u64,
         }
     }
 }
@@ -247,6 +317,48 @@ mod tests {
         assert_eq!(ping, Time(50_001), "another class is not held back");
         let tx = quic.transit(&clean, 0, TrafficClass::Block, 10, Time(1));
         assert_eq!(tx, block, "the same class stays in order");
+    }
+
+    #[test]
+    fn iroh_is_quic_plus_the_relay_hop() {
+        let c = cfg(0.0);
+        let direct_t = Transport::Iroh { relayed: false };
+        let mut direct = Link::new(3, 0, 1, direct_t, &c, 9);
+        direct.add_relay_hop(30_000);
+        assert_eq!(direct.handshake_us(), 100_000, "one round trip of 2 x 50 ms");
+        assert_eq!(direct.transit(&c, 0, TrafficClass::Tx, 500, Time(0)), Time(50_000));
+        let mut relayed = Link::new(3, 0, 1, Transport::Iroh { relayed: true }, &c, 9);
+        relayed.add_relay_hop(30_000);
+        assert_eq!(relayed.handshake_us(), 160_000, "the round trip pays the hop twice");
+        assert_eq!(relayed.transit(&c, 0, TrafficClass::Tx, 500, Time(0)), Time(80_000));
+        assert_eq!(relayed.transit(&c, 1, TrafficClass::Tx, 500, Time(0)), Time(80_000));
+        let quic = Link::new(3, 0, 1, Transport::Quic, &c, 9);
+        assert_eq!(quic.handshake_us(), direct.handshake_us());
+        assert_eq!(direct_t.wire_bytes(1_000), Transport::Quic.wire_bytes(1_000));
+        assert_eq!(direct_t.kind(), TransportKind::Iroh);
+
+        // A loss on a relayed link stalls only its class, and costs ~9/8 of the longer RTT.
+        let lossy = cfg(0.999);
+        let mut relayed = Link::new(4, 0, 1, Transport::Iroh { relayed: true }, &lossy, 9);
+        relayed.add_relay_hop(30_000);
+        let block = relayed.transit(&lossy, 0, TrafficClass::Block, 100_000, Time(0));
+        assert_eq!(block, Time(80_000 + 180_000));
+        let ping = relayed.transit(&c, 0, TrafficClass::Control, 10, Time(1));
+        assert_eq!(ping, Time(80_001));
+    }
+
+    #[test]
+    fn transport_choice_follows_weftds_preference() {
+        let s = |quic, iroh| Speaks { quic, iroh };
+        assert_eq!(choose(s(true, true), s(true, true)), Scheme::Quic);
+        assert_eq!(choose(s(true, true), s(false, true)), Scheme::Iroh);
+        assert_eq!(choose(s(true, false), s(false, true)), Scheme::Tcp);
+        assert_eq!(choose(s(false, false), s(true, true)), Scheme::Tcp);
+        let a = node_addr_for(7, Scheme::Iroh);
+        assert_eq!(a.key.as_deref().map(str::len), Some(64));
+        assert_ne!(a.key, node_addr_for(8, Scheme::Iroh).key);
+        assert_eq!(node_of(&a, 8), Some(7));
+        assert_eq!(node_addr_for(7, Scheme::Quic), node_addr(7, true));
     }
 
     #[test]

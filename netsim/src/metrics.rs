@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use weft::p2p::wire::Inventory;
 use weft::p2p::Time;
 
 use crate::error::SimError;
@@ -69,6 +70,11 @@ pub struct Metrics {
     pub blocks: Vec<Option<Spread>>,
     /// By message command.
     pub messages: BTreeMap<String, MsgStats>,
+    /// By message command, the part sent over block-relay-only links.
+    pub block_relay_messages: BTreeMap<String, MsgStats>,
+    /// Transaction entries in `inv` messages sent over block-relay-only links (the
+    /// core must send none).
+    pub block_relay_tx_invs: u64,
     trace: Sha256,
     /// Events delivered.
     pub events: u64,
@@ -82,6 +88,8 @@ impl Metrics {
             txs: Vec::new(),
             blocks: Vec::new(),
             messages: BTreeMap::new(),
+            block_relay_messages: BTreeMap::new(),
+            block_relay_tx_invs: 0,
             trace: Sha256::new(),
             events: 0,
         }
@@ -111,6 +119,22 @@ impl Metrics {
         m.count += 1;
         m.payload_bytes += payload as u64;
         m.wire_bytes += wire;
+    }
+
+    /// Counts a message sent over a block-relay-only link, and its transaction `inv` entries.
+    pub fn sent_block_relay(&mut self, command: &str, payload: &[u8], wire: u64) {
+        let m = self.block_relay_messages.entry(command.to_string()).or_default();
+        m.count += 1;
+        m.payload_bytes += payload.len() as u64;
+        m.wire_bytes += wire;
+        if command == "inv" {
+            if let Ok(items) = weft::p2p::wire::decode_inventory("inv", payload) {
+                let txs = items
+                    .iter()
+                    .filter(|i| matches!(i, Inventory::Tx(_) | Inventory::WitnessTx(_) | Inventory::Wtx(_)));
+                self.block_relay_tx_invs += txs.count() as u64;
+            }
+        }
     }
 
     fn create(list: &mut Vec<Option<Spread>>, id: u32, at: Time) {

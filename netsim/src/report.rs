@@ -32,6 +32,10 @@ pub struct Summary {
     pub blocks: SpreadSummary,
     /// Bytes by message type.
     pub messages: std::collections::BTreeMap<String, MsgStats>,
+    /// The part of `messages` sent over block-relay-only links.
+    pub block_relay_messages: std::collections::BTreeMap<String, MsgStats>,
+    /// Transaction `inv` entries sent over block-relay-only links (0 unless the core errs).
+    pub block_relay_tx_invs: u64,
     /// All bytes on the wire.
     pub total_wire_bytes: u64,
     /// Inventory entries for already-known items over all entries received.
@@ -58,6 +62,8 @@ impl Summary {
             blocks: summarize(&m.blocks),
             total_wire_bytes: m.messages.values().map(|s| s.wire_bytes).sum(),
             messages: m.messages.clone(),
+            block_relay_messages: m.block_relay_messages.clone(),
+            block_relay_tx_invs: m.block_relay_tx_invs,
             duplicate_inv_ratio: sim.observer().duplicate_ratio(),
             stale_block_rate: crate::observe::stale_rate(&sim.world().read(), &sim.tips()),
             spy: {

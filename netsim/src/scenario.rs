@@ -115,6 +115,9 @@ pub struct TopologyConfig {
     pub kind: TopologyKind,
     /// Full-relay outbound connections per node (Core: 8).
     pub outbound: u32,
+    /// Core-like only: block-relay-only outbound connections per node, on top of
+    /// `outbound` (Core: 2).
+    pub block_relay_outbound: u32,
     /// Inbound connections a node accepts at most (Core: 125).
     pub inbound_cap: u32,
     /// Share of nodes that accept inbound connections (Core-like only).
@@ -136,6 +139,7 @@ impl Default for TopologyConfig {
         TopologyConfig {
             kind: TopologyKind::Core,
             outbound: 8,
+            block_relay_outbound: 2,
             inbound_cap: 125,
             reachable_fraction: 0.5,
             edge_probability: 0.0,
@@ -189,6 +193,13 @@ pub struct TransportConfig {
     pub quic_fraction: f64,
     /// TCP connections use BIP324 (one more round trip before `version`).
     pub tcp_v2: bool,
+    /// Share of nodes that speak iroh (drawn apart from QUIC); a link is iroh when both
+    /// ends do and not both speak QUIC (weftd's default preference: quic, iroh, tcp).
+    pub iroh_fraction: f64,
+    /// Share of node pairs whose iroh path has no direct route and goes through a relay.
+    pub iroh_relay_fraction: f64,
+    /// Extra one-way latency of the relay hop, milliseconds.
+    pub iroh_relay_latency_ms: f64,
 }
 
 impl Default for TransportConfig {
@@ -196,6 +207,9 @@ impl Default for TransportConfig {
         TransportConfig {
             quic_fraction: 0.0,
             tcp_v2: true,
+            iroh_fraction: 0.0,
+            iroh_relay_fraction: 0.0,
+            iroh_relay_latency_ms: 30.0,
         }
     }
 }
@@ -305,6 +319,10 @@ impl Scenario {
         if (dials && (t.outbound == 0 || t.outbound >= self.nodes || t.outbound > 1_000)) || t.inbound_cap == 0 {
             return bad("topology: outbound must be in 1..nodes (at most 1000) and inbound_cap > 0".into());
         }
+        let all_out = u64::from(t.outbound) + u64::from(t.block_relay_outbound);
+        if t.kind == TopologyKind::Core && (all_out >= u64::from(self.nodes) || all_out > 1_000) {
+            return bad("topology: outbound + block_relay_outbound must be below nodes (at most 1000)".into());
+        }
         if !(0.0..=1.0).contains(&t.reachable_fraction) || t.reachable_fraction == 0.0 {
             return bad("topology: reachable_fraction must be in (0, 1]".into());
         }
@@ -321,8 +339,15 @@ impl Scenario {
         if !positive(l.upload_mbps) || !positive(l.download_mbps) || !positive(l.min_rto_ms) {
             return bad("links: upload_mbps, download_mbps and min_rto_ms must be > 0".into());
         }
-        if !(0.0..=1.0).contains(&self.transport.quic_fraction) {
-            return bad("transport: quic_fraction must be in [0, 1]".into());
+        let tr = &self.transport;
+        if ![tr.quic_fraction, tr.iroh_fraction, tr.iroh_relay_fraction]
+            .iter()
+            .all(|v| (0.0..=1.0).contains(v))
+        {
+            return bad("transport: quic_fraction, iroh_fraction and iroh_relay_fraction must be in [0, 1]".into());
+        }
+        if !(tr.iroh_relay_latency_ms.is_finite() && (0.0..=60_000.0).contains(&tr.iroh_relay_latency_ms)) {
+            return bad("transport: iroh_relay_latency_ms must be in [0, 60000]".into());
         }
         let c = &self.validation;
         let block_input = c.us_per_block_input.unwrap_or(0.0);
@@ -423,6 +448,23 @@ mod tests {
         assert_eq!(old.core.inbound_trickle_secs, 0.1);
         assert!(!old.transport.tcp_v2);
         assert_eq!(old.regions.unwrap().resolve().unwrap().upload_mbps.unwrap()[2], 1.8);
+    }
+
+    #[test]
+    fn block_relay_and_iroh_fields_parse() {
+        let s = Scenario::from_toml("").unwrap();
+        assert_eq!((s.topology.outbound, s.topology.block_relay_outbound), (8, 2));
+        assert_eq!((s.transport.iroh_fraction, s.transport.iroh_relay_fraction), (0.0, 0.0));
+        let s = Scenario::from_toml(
+            "[topology]\nblock_relay_outbound = 0\n[transport]\niroh_fraction = 0.5\niroh_relay_fraction = 0.25\niroh_relay_latency_ms = 40.0\n",
+        )
+        .unwrap();
+        assert_eq!(s.topology.block_relay_outbound, 0);
+        assert_eq!(s.transport.iroh_relay_latency_ms, 40.0);
+        assert!(Scenario::from_toml("nodes = 10\n[topology]\noutbound = 8\nblock_relay_outbound = 2").is_err());
+        assert!(Scenario::from_toml("[transport]\niroh_fraction = 1.5").is_err());
+        assert!(Scenario::from_toml("[transport]\niroh_relay_latency_ms = -1.0").is_err());
+        assert!(Scenario::from_toml(include_str!("../scenarios/iroh-mix.toml")).is_ok());
     }
 
     #[test]

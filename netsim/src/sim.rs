@@ -15,15 +15,17 @@ use weft_transports::{Command, ConnInfo, Direction, Message, PeerAddr, RemoteId,
 
 use crate::chain::{ModelChain, NodeState};
 use crate::cost::job_cost;
-use crate::dist::{u64_seed, Stream};
+use crate::dist::{pair_key, u64_seed, unit_draw, Stream};
 use crate::error::SimError;
 use crate::events::{Change, Dynamics};
-use crate::link::{node_addr, node_ip, node_of, serialization_us, Link, Transport, PORT};
+use crate::link::{
+    choose, endpoint_id, node_addr_for, node_ip, node_of, serialization_us, Link, Speaks, Transport, PORT,
+};
 use crate::metrics::{Metrics, TraceKind};
 use crate::observe::Observer;
 use crate::region::RegionMatrix;
 use crate::scenario::Scenario;
-use crate::topology::Topology;
+use crate::topology::{EdgeKind, Topology};
 use crate::workload::Workload;
 use crate::world::SharedWorld;
 
@@ -79,6 +81,7 @@ struct Slot {
     validate_free: Time,
     timer_at: Option<Time>,
     quic: bool,
+    iroh: bool,
     reachable: bool,
     inbound: u32,
     upload_mbps: f64,
@@ -121,13 +124,24 @@ impl Sim {
                 draw < scenario.transport.quic_fraction
             })
             .collect();
+        let speaks: Vec<Speaks> = (0..n)
+            .map(|i| Speaks {
+                quic: quic[i as usize],
+                iroh: unit_draw(seed, Stream::Iroh(i)) < scenario.transport.iroh_fraction,
+            })
+            .collect();
         let mut targets: Vec<Vec<PeerAddr>> = vec![Vec::new(); n as usize];
-        for &(a, b) in &topology.edges {
-            targets[a as usize].push(node_addr(b, quic[a as usize] && quic[b as usize]));
+        let mut block_targets: Vec<Vec<PeerAddr>> = vec![Vec::new(); n as usize];
+        for (&(a, b), &kind) in topology.edges.iter().zip(&topology.kinds) {
+            let addr = node_addr_for(b, choose(speaks[a as usize], speaks[b as usize]));
+            match kind {
+                EdgeKind::FullRelay => targets[a as usize].push(addr),
+                EdgeKind::BlockRelayOnly => block_targets[a as usize].push(addr),
+            }
         }
         let spies = scenario.adversary.choose(n, &topology.edges, seed);
         if scenario.adversary.connect_to_all {
-            changes::spy_targets(&mut targets, &spies, &topology.reachable, &quic);
+            changes::spy_targets(&mut targets, &spies, &topology.reachable, &speaks);
         }
         let (real, world) = if scenario.real_validation.enabled {
             let (real, root) = crate::real::Real::new(&scenario.real_validation, n, scenario.start_time)?;
@@ -146,10 +160,11 @@ impl Sim {
             None => None,
         };
         let mut nodes = Vec::with_capacity(n as usize);
-        for (i, addnode) in targets.into_iter().enumerate() {
+        for (i, (addnode, block_relay_nodes)) in targets.into_iter().zip(block_targets).enumerate() {
             let config = NodeConfig {
                 services: NODE_NETWORK | NODE_WITNESS,
                 addnode,
+                block_relay_nodes,
                 max_tip_age,
                 inbound_trickle: Duration::from_secs_f64(scenario.core.inbound_trickle_secs),
                 outbound_trickle: Duration::from_secs_f64(scenario.core.outbound_trickle_secs),
@@ -174,6 +189,7 @@ impl Sim {
                 validate_free: start,
                 timer_at: None,
                 quic: quic[i],
+                iroh: speaks[i].iroh,
                 reachable: topology.reachable[i],
                 inbound: 0,
                 upload_mbps,
@@ -386,6 +402,10 @@ impl Sim {
             49_152 + (link % 16_384) as u16
         };
         let remote = SocketAddr::V4(SocketAddrV4::new(node_ip(other), port));
+        let remote_id = match l.transport {
+            Transport::Iroh { .. } => RemoteId::IrohEndpoint(endpoint_id(other)),
+            _ => RemoteId::Addr(remote),
+        };
         let info = ConnInfo {
             kind: l.transport.kind(),
             direction: if outbound {
@@ -393,12 +413,12 @@ impl Sim {
             } else {
                 Direction::Inbound
             },
-            remote_id: RemoteId::Addr(remote),
+            remote_id,
             remote_addr: Some(remote),
             local_addr: None,
             session_id: None,
         };
-        let dialed = outbound.then(|| node_addr(other, l.transport == Transport::Quic));
+        let dialed = outbound.then(|| node_addr_for(other, l.transport.scheme()));
         self.dynamics.mark_up(link, usize::from(!outbound));
         self.metrics
             .trace(now, node, TraceKind::Connected, &[&link.to_le_bytes()]);
@@ -603,6 +623,9 @@ impl Sim {
         }
         let wire = link.transport.wire_bytes(msg.payload.len());
         self.metrics.sent(msg.command.as_str(), msg.payload.len(), wire);
+        if link.block_relay {
+            self.metrics.sent_block_relay(msg.command.as_str(), &msg.payload, wire);
+        }
         let slot = &mut self.nodes[from as usize];
         let depart = Time(slot.upload_free.max(now).0 + serialization_us(wire, slot.upload_mbps));
         slot.upload_free = depart;
@@ -629,8 +652,15 @@ impl Sim {
                 && self.dynamics.can_connect(from, to)
         });
         let quic_ok = |to: u32| self.nodes[from as usize].quic && self.nodes[to as usize].quic;
+        let iroh_ok = |to: u32| self.nodes[from as usize].iroh && self.nodes[to as usize].iroh;
+        let t = &self.scenario.transport;
         let transport = match (target, addr.scheme) {
             (Some(to), Scheme::Quic) if quic_ok(to) => Some((to, Transport::Quic)),
+            (Some(to), Scheme::Iroh) if iroh_ok(to) => {
+                // Whether two nodes' NATs allow a direct path is a property of the pair.
+                let relayed = unit_draw(self.seed, Stream::IrohPath(pair_key(from, to))) < t.iroh_relay_fraction;
+                Some((to, Transport::Iroh { relayed }))
+            }
             (Some(to), Scheme::Tcp) => Some((
                 to,
                 Transport::Tcp {
@@ -649,7 +679,13 @@ impl Sim {
         if let Some((m, of_node)) = &self.regions {
             link.latency_us = m.link_latency_us(of_node[from as usize], of_node[to as usize], id, self.seed);
         }
-        let handshake = Duration::from_micros(transport.handshake_rtts() * link.rtt_us());
+        link.add_relay_hop((t.iroh_relay_latency_ms * 1_000.0).round() as u64);
+        link.block_relay = self.nodes[from as usize]
+            .core
+            .config()
+            .block_relay_nodes
+            .contains(&addr);
+        let handshake = Duration::from_micros(link.handshake_us());
         let one_way = Duration::from_micros(link.latency_us);
         self.links.push(link);
         self.nodes[to as usize].inbound += 1;

@@ -11,6 +11,8 @@ duration_secs = 30
 [topology]
 kind = "core"
 outbound = 4
+# 6 reachable nodes: a reachable one finds only 5 others, too few for 4 + 2.
+block_relay_outbound = 0
 reachable_fraction = 0.25
 [transport]
 quic_fraction = 1.0

@@ -9,12 +9,15 @@ nodes = 12
 duration_secs = 120
 [topology]
 outbound = 4
-reachable_fraction = 0.5
+block_relay_outbound = 2
+reachable_fraction = 0.75
 [links]
 loss = 0.01
 jitter_ms = 5.0
 [transport]
 quic_fraction = 0.5
+iroh_fraction = 0.5
+iroh_relay_fraction = 0.5
 [workload]
 tx_per_sec = 0.5
 block_interval_secs = 40.0

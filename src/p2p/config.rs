@@ -51,6 +51,9 @@ pub struct NodeConfig {
     pub connect: Vec<PeerAddr>,
     /// `-addnode`: always keep these connected.
     pub addnode: Vec<PeerAddr>,
+    /// Keep these connected as block-relay-only peers (Core's `addconnection <addr>
+    /// block-relay-only`, but redialed with backoff like `-addnode`); also with `-connect`.
+    pub block_relay_nodes: Vec<PeerAddr>,
     /// Time allowed for `version`/`verack`.
     pub handshake_timeout: Duration,
     /// Time between pings.
@@ -108,6 +111,7 @@ impl Default for NodeConfig {
             max_orphan_txs: DEFAULT_MAX_ORPHAN_TRANSACTIONS,
             connect: Vec::new(),
             addnode: Vec::new(),
+            block_relay_nodes: Vec::new(),
             handshake_timeout: HANDSHAKE_TIMEOUT,
             ping_interval: PING_INTERVAL,
             ping_timeout: PING_TIMEOUT,

@@ -161,7 +161,10 @@ impl Node {
         } else {
             &config.connect
         };
-        let targets = Targets::new(manual.iter().cloned(), now);
+        let mut targets = Targets::new(manual.iter().cloned(), now);
+        for addr in &config.block_relay_nodes {
+            targets.add_as(addr.clone(), ConnectionType::BlockRelayOnly, now);
+        }
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let relay = Relay::new(&config, &mut rng);
         let mut addrman = AddrMan::new(&mut rng);

@@ -1,10 +1,12 @@
-//! Manual outbound peers (`-connect`, `-addnode`): dial each, and redial with
-//! backoff when the dial fails or the connection drops.
+//! Operator-chosen outbound peers (`-connect`, `-addnode`, and block-relay-only
+//! targets as Core's `addconnection <addr> block-relay-only`): dial each, and redial
+//! with backoff when the dial fails or the connection drops.
 
 use std::time::Duration;
 
 use weft_transports::PeerAddr;
 
+use super::conn_type::ConnectionType;
 use super::peer::PeerId;
 use super::time::Time;
 
@@ -33,6 +35,9 @@ pub struct Target {
     pub state: TargetState,
     /// The delay to use after the next failure.
     pub backoff: Duration,
+    /// What the connection becomes: `Manual`, or `BlockRelayOnly` for a target that
+    /// must carry blocks only.
+    pub conn_type: ConnectionType,
 }
 
 /// The set of manual targets.
@@ -51,13 +56,20 @@ impl Targets {
                     addr,
                     state: TargetState::Idle(now),
                     backoff: RETRY_MIN,
+                    conn_type: ConnectionType::Manual,
                 })
                 .collect(),
         }
     }
 
-    /// Adds `addr`, to be dialed at `now`; false if it is already a target.
+    /// Adds `addr` as a manual target, to be dialed at `now`; false if it is already a target.
     pub fn add(&mut self, addr: PeerAddr, now: Time) -> bool {
+        self.add_as(addr, ConnectionType::Manual, now)
+    }
+
+    /// Adds `addr`, whose connections become `conn_type`, to be dialed at `now`; false
+    /// if it is already a target (of any type: the first one added wins).
+    pub fn add_as(&mut self, addr: PeerAddr, conn_type: ConnectionType, now: Time) -> bool {
         if self.targets.iter().any(|t| t.addr == addr) {
             return false;
         }
@@ -65,8 +77,14 @@ impl Targets {
             addr,
             state: TargetState::Idle(now),
             backoff: RETRY_MIN,
+            conn_type,
         });
         true
+    }
+
+    /// The connection type a dial to `addr` opens, if `addr` is a target.
+    pub fn conn_type_of(&self, addr: &PeerAddr) -> Option<ConnectionType> {
+        self.targets.iter().find(|t| &t.addr == addr).map(|t| t.conn_type)
     }
 
     /// Stops keeping `addr` connected (an open connection stays); false if it was not a target.

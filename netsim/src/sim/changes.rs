@@ -10,17 +10,17 @@ use weft_transports::PeerAddr;
 use super::{secs, Ev, Sim};
 use crate::dist::{u64_seed, Stream};
 use crate::events::{rejoin_seed, Change, ScriptedEvent};
-use crate::link::node_addr;
+use crate::link::{choose, node_addr_for, Speaks};
 use crate::metrics::TraceKind;
 
 /// Adds every reachable honest node to each spy's dial targets.
-pub(super) fn spy_targets(targets: &mut [Vec<PeerAddr>], spies: &[bool], reachable: &[bool], quic: &[bool]) {
+pub(super) fn spy_targets(targets: &mut [Vec<PeerAddr>], spies: &[bool], reachable: &[bool], speaks: &[Speaks]) {
     for s in 0..targets.len() {
         if !spies[s] {
             continue;
         }
         for b in 0..targets.len() {
-            let addr = node_addr(b as u32, quic[s] && quic[b]);
+            let addr = node_addr_for(b as u32, choose(speaks[s], speaks[b]));
             if b != s && reachable[b] && !spies[b] && !targets[s].contains(&addr) {
                 targets[s].push(addr);
             }
@@ -167,7 +167,7 @@ impl Sim {
         if node != l.a || !self.dynamics.online(node) {
             return None;
         }
-        let addr = node_addr(l.b, l.transport == crate::link::Transport::Quic);
+        let addr = node_addr_for(l.b, l.transport.scheme());
         self.metrics
             .trace(now, node, TraceKind::ConnectFailed, &[addr.host.as_bytes()]);
         let error = "connection reset".to_string();

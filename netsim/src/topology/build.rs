@@ -8,12 +8,13 @@ use rand_chacha::ChaCha20Rng;
 
 use super::graphs::{erdos_renyi, orient, small_world};
 use super::import::{parse_edge_csv, parse_graphml, FileGraph};
-use super::Topology;
+use super::{EdgeKind, Topology};
 use crate::error::SimError;
 use crate::scenario::{TopologyConfig, TopologyKind};
 
 /// The graph for the kinds this module knows; `None` for the others.
 pub(super) fn generate(cfg: &TopologyConfig, nodes: u32, rng: &mut ChaCha20Rng) -> Result<Option<Topology>, SimError> {
+    let mut kinds = None;
     let edges = match cfg.kind {
         TopologyKind::Core | TopologyKind::RandomRegular => return Ok(None),
         TopologyKind::ErdosRenyi => {
@@ -31,6 +32,7 @@ pub(super) fn generate(cfg: &TopologyConfig, nodes: u32, rng: &mut ChaCha20Rng) 
                 .as_deref()
                 .ok_or_else(|| SimError::Topology("topology.file is required for file topologies".into()))?;
             let g = read_file(cfg, path, nodes)?;
+            kinds = Some(g.kinds);
             g.edges
                 .iter()
                 .zip(&g.directed)
@@ -54,8 +56,10 @@ pub(super) fn generate(cfg: &TopologyConfig, nodes: u32, rng: &mut ChaCha20Rng) 
             )));
         }
     }
+    let kinds = kinds.unwrap_or_else(|| vec![EdgeKind::FullRelay; edges.len()]);
     Ok(Some(Topology {
         edges,
+        kinds,
         reachable: vec![true; nodes as usize],
     }))
 }

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use super::EdgeKind;
 use crate::error::SimError;
 
 /// Bytes a topology file may have at most.
@@ -16,6 +17,8 @@ pub struct FileGraph {
     pub edges: Vec<(u32, u32)>,
     /// Per edge, whether it is directed (source dials target).
     pub directed: Vec<bool>,
+    /// Per edge, what it relays (full relay unless the file says otherwise).
+    pub kinds: Vec<EdgeKind>,
 }
 
 fn err(line: usize, msg: impl std::fmt::Display) -> SimError {
@@ -35,13 +38,26 @@ fn node_id(text: &str, nodes: u32, line: usize) -> Result<u32, SimError> {
     Ok(id)
 }
 
+/// The kind an edge's optional type field names.
+fn edge_kind(field: Option<&str>, line: usize) -> Result<EdgeKind, SimError> {
+    match field {
+        None => Ok(EdgeKind::FullRelay),
+        Some(f) => EdgeKind::parse(f).ok_or_else(|| {
+            err(
+                line,
+                format!("edge type must be full-relay or block-relay-only, not {:?}", f.trim()),
+            )
+        }),
+    }
+}
+
 /// Adds an edge after checking it is no self-loop and not seen before.
 fn push_edge(
     g: &mut FileGraph,
     seen: &mut HashSet<(u32, u32)>,
-    a: u32,
-    b: u32,
+    (a, b): (u32, u32),
     directed: bool,
+    kind: EdgeKind,
     line: usize,
 ) -> Result<(), SimError> {
     if a == b {
@@ -52,10 +68,12 @@ fn push_edge(
     }
     g.edges.push((a, b));
     g.directed.push(directed);
+    g.kinds.push(kind);
     Ok(())
 }
 
-/// Parses an edge list: `a,b` per line (`a` dials `b`), `#` starts a comment.
+/// Parses an edge list: `a,b` or `a,b,type` per line (`a` dials `b`; `type` is
+/// `full-relay`, the default, or `block-relay-only`), `#` starts a comment.
 pub fn parse_edge_csv(text: &str, nodes: u32) -> Result<FileGraph, SimError> {
     if text.len() > MAX_FILE_BYTES {
         return Err(SimError::Topology(format!("file larger than {MAX_FILE_BYTES} bytes")));
@@ -63,6 +81,7 @@ pub fn parse_edge_csv(text: &str, nodes: u32) -> Result<FileGraph, SimError> {
     let mut g = FileGraph {
         edges: Vec::new(),
         directed: Vec::new(),
+        kinds: Vec::new(),
     };
     let mut seen = HashSet::new();
     for (i, raw) in text.lines().enumerate() {
@@ -72,11 +91,12 @@ pub fn parse_edge_csv(text: &str, nodes: u32) -> Result<FileGraph, SimError> {
             continue;
         }
         let mut fields = body.split(',');
-        let (Some(a), Some(b), None) = (fields.next(), fields.next(), fields.next()) else {
-            return Err(err(line, format!("expected `a,b`, got {body:?}")));
+        let (Some(a), Some(b), kind, None) = (fields.next(), fields.next(), fields.next(), fields.next()) else {
+            return Err(err(line, format!("expected `a,b` or `a,b,type`, got {body:?}")));
         };
         let (a, b) = (node_id(a, nodes, line)?, node_id(b, nodes, line)?);
-        push_edge(&mut g, &mut seen, a, b, true, line)?;
+        let kind = edge_kind(kind, line)?;
+        push_edge(&mut g, &mut seen, (a, b), true, kind, line)?;
     }
     Ok(g)
 }
@@ -251,9 +271,11 @@ pub fn check_well_formed(text: &str) -> Result<(), SimError> {
     Ok(())
 }
 
-/// Parses GraphML: `<node id>` and `<edge source target [directed]>` elements of one
-/// `<graph>`, whose `edgedefault` says whether edges are directed. A directed edge's
-/// source dials its target; undirected edges get a dialer later.
+/// Parses GraphML: `<node id>` and `<edge source target [directed] [type]>` elements
+/// of one `<graph>`, whose `edgedefault` says whether edges are directed. A directed
+/// edge's source dials its target; undirected edges get a dialer later. `type` (an
+/// attribute of `<edge>`, netsim's own) is `full-relay`, the default, or
+/// `block-relay-only`.
 pub fn parse_graphml(text: &str, nodes: u32) -> Result<FileGraph, SimError> {
     if text.len() > MAX_FILE_BYTES {
         return Err(SimError::Topology(format!("file larger than {MAX_FILE_BYTES} bytes")));
@@ -265,6 +287,7 @@ pub fn parse_graphml(text: &str, nodes: u32) -> Result<FileGraph, SimError> {
     let mut g = FileGraph {
         edges: Vec::new(),
         directed: Vec::new(),
+        kinds: Vec::new(),
     };
     let mut seen = HashSet::new();
     let mut declared = HashSet::new();
@@ -307,7 +330,8 @@ pub fn parse_graphml(text: &str, nodes: u32) -> Result<FileGraph, SimError> {
                     Some("false") => false,
                     Some(o) => return Err(err(t.line, format!("directed must be true or false, not {o:?}"))),
                 };
-                push_edge(&mut g, &mut seen, a, b, directed, t.line)?;
+                let kind = edge_kind(t.attr("type"), t.line)?;
+                push_edge(&mut g, &mut seen, (a, b), directed, kind, t.line)?;
             }
             _ => {}
         }
@@ -331,7 +355,7 @@ mod tests {
     <node id="n1"/>
     <node id='2'/>
     <edge source="n0" target="n1"/>
-    <edge id="e1" source="2" target="n0" directed="true"/>
+    <edge id="e1" source="2" target="n0" directed="true" type="block-relay-only"/>
   </graph>
 </graphml>
 "#;
@@ -341,6 +365,7 @@ mod tests {
         let g = parse_graphml(GRAPHML, 3).unwrap();
         assert_eq!(g.edges, vec![(0, 1), (2, 0)]);
         assert_eq!(g.directed, vec![false, true]);
+        assert_eq!(g.kinds, vec![EdgeKind::FullRelay, EdgeKind::BlockRelayOnly]);
     }
 
     #[test]
@@ -352,6 +377,7 @@ mod tests {
         );
         assert!(bad(&GRAPHML.replace("target=\"n1\"", "target=\"n0\"")).contains("self-loop"));
         assert!(bad(&GRAPHML.replace("undirected", "sideways")).contains("edgedefault"));
+        assert!(bad(&GRAPHML.replace("block-relay-only", "blocks")).contains("edge type"));
         assert!(bad(&GRAPHML.replace("<node id=\"n1\"/>", "")).contains("not declared"));
         assert!(bad(&GRAPHML.replace("source=\"n0\" ", "")).contains("source and target"));
         assert!(
@@ -375,16 +401,19 @@ mod tests {
 
     #[test]
     fn edge_csv_with_comments() {
-        let g = parse_edge_csv("# a,b\n0,1\n\n 2 , n0  # trailing\n", 3).unwrap();
-        assert_eq!(g.edges, vec![(0, 1), (2, 0)]);
+        let g = parse_edge_csv("# a,b\n0,1\n\n 2 , n0  # trailing\n1,2, block-relay-only\n", 3).unwrap();
+        assert_eq!(g.edges, vec![(0, 1), (2, 0), (1, 2)]);
         assert!(g.directed.iter().all(|&d| d));
+        let full = EdgeKind::FullRelay;
+        assert_eq!(g.kinds, vec![full, full, EdgeKind::BlockRelayOnly]);
     }
 
     #[test]
     fn edge_csv_errors() {
         let bad = |s: &str| parse_edge_csv(s, 3).unwrap_err().to_string();
         assert!(bad("0,1\n0,3\n").starts_with("topology: line 2: node 3"));
-        assert!(bad("0,1,2\n").contains("expected `a,b`"));
+        assert!(bad("0,1,2\n").contains("edge type"));
+        assert!(bad("0,1,block-relay-only,x\n").contains("expected `a,b`"));
         assert!(bad("0\n").contains("expected `a,b`"));
         assert!(bad("0,-1\n").contains("not a number"));
         assert!(bad("1,1\n").contains("self-loop"));

@@ -207,10 +207,10 @@ impl Node {
         if let Some(d) = self.connman.pending.remove(addr) {
             return (d.conn_type, Some(d.service));
         }
-        let conn_type = if self.config.seednodes.contains(addr) && !self.targets.iter().any(|t| &t.addr == addr) {
-            ConnectionType::AddrFetch
-        } else {
-            ConnectionType::Manual
+        let conn_type = match self.targets.conn_type_of(addr) {
+            Some(t) => t,
+            None if self.config.seednodes.contains(addr) => ConnectionType::AddrFetch,
+            None => ConnectionType::Manual,
         };
         (conn_type, service_of(addr))
     }

@@ -351,3 +351,112 @@ fn feelers_test_new_addresses_then_leave() {
     assert!(dropped(&take(&mut n)).contains(&(PeerId(7), DisconnectReason::FeelerDone)));
     assert!(n.addrman().get(&svc(ip, 8333)).unwrap().in_tried);
 }
+
+/// A transaction with a unique dummy input, for announcement tests.
+fn dummy_tx(tag: u8) -> bitcoin::Transaction {
+    use bitcoin::hashes::Hash;
+    bitcoin::Transaction {
+        version: bitcoin::transaction::Version::TWO,
+        lock_time: bitcoin::absolute::LockTime::ZERO,
+        input: vec![bitcoin::TxIn {
+            previous_output: bitcoin::OutPoint {
+                txid: bitcoin::Txid::from_byte_array([tag; 32]),
+                vout: 0,
+            },
+            script_sig: bitcoin::ScriptBuf::new(),
+            sequence: bitcoin::Sequence::MAX,
+            witness: bitcoin::Witness::from_slice(&[vec![tag; 8]]),
+        }],
+        output: vec![bitcoin::TxOut {
+            value: bitcoin::Amount::from_sat(10_000),
+            script_pubkey: bitcoin::ScriptBuf::from_bytes(vec![0x51]),
+        }],
+    }
+}
+
+fn sent_cmd(acts: &[Action], to: u64, cmd: &str) -> Vec<NetMsg> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::Send { peer, msg } if *peer == PeerId(to) && msg.command.as_str() == cmd => {
+                NetMsg::decode(&msg.command, &msg.payload).ok()
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn block_relay_targets_carry_blocks_only_and_are_redialed() {
+    let block_addr: PeerAddr = "tcp://10.7.0.1:8333".parse().unwrap();
+    let manual_addr: PeerAddr = "tcp://10.8.0.1:8333".parse().unwrap();
+    let (mut n, pool) = new_node(NodeConfig {
+        addnode: vec![manual_addr.clone()],
+        block_relay_nodes: vec![block_addr.clone()],
+        ..local_config()
+    });
+    let d = dials(&take(&mut n));
+    assert_eq!(d, [manual_addr.clone(), block_addr.clone()]);
+    let mut acts = Vec::new();
+    for (id, addr, ip) in [(1, &block_addr, [10, 7, 0, 1]), (2, &manual_addr, [10, 8, 0, 1])] {
+        n.handle(
+            at(100),
+            Event::Connected {
+                peer: PeerId(id),
+                info: conn(Direction::Outbound, id, ip, 8333),
+                dialed: Some(addr.clone()),
+            },
+        );
+        acts.extend(take(&mut n));
+    }
+    assert_eq!(n.peer(PeerId(1)).unwrap().conn_type, ConnectionType::BlockRelayOnly);
+    assert_eq!(n.peer(PeerId(2)).unwrap().conn_type, ConnectionType::Manual);
+    let relay_flag = |id| match sent_cmd(&acts, id, "version").as_slice() {
+        [NetMsg::Version(v)] => v.relay,
+        other => panic!("one version expected, got {other:?}"),
+    };
+    assert!(!relay_flag(1), "relay=0 in our version to a block-relay-only peer");
+    assert!(relay_flag(2));
+
+    handshake(&mut n, 200, 1);
+    handshake(&mut n, 200, 2);
+    let acts = take(&mut n);
+    assert!(
+        sent_cmd(&acts, 1, "getaddr").is_empty(),
+        "no getaddr over block-relay-only"
+    );
+    assert_eq!(sent_cmd(&acts, 2, "getaddr").len(), 1, "a manual peer is asked");
+
+    let tx = dummy_tx(9);
+    pool.insert(&tx, 5_000, crate::p2p::relay::tests::T0);
+    n.relay_transaction(at(1_000), tx.compute_txid(), tx.compute_wtxid());
+    let acts = run(&mut n, 60_000);
+    assert!(
+        sent_cmd(&acts, 1, "inv").is_empty(),
+        "no tx announcement over block-relay-only"
+    );
+    assert!(sent_cmd(&acts, 1, "addr").is_empty() && sent_cmd(&acts, 1, "addrv2").is_empty());
+    assert!(
+        !sent_cmd(&acts, 2, "inv").is_empty(),
+        "the full-relay peer is announced to"
+    );
+
+    // Dropped, it is redialed after the backoff, and comes back block-relay-only.
+    n.handle(
+        at(61_000),
+        Event::Disconnected {
+            peer: PeerId(1),
+            reason: "gone".into(),
+        },
+    );
+    assert!(dials(&take(&mut n)).is_empty());
+    assert_eq!(dials(&run(&mut n, 67_000)), std::slice::from_ref(&block_addr));
+    n.handle(
+        at(67_100),
+        Event::Connected {
+            peer: PeerId(3),
+            info: conn(Direction::Outbound, 3, [10, 7, 0, 1], 8333),
+            dialed: Some(block_addr),
+        },
+    );
+    assert_eq!(n.peer(PeerId(3)).unwrap().conn_type, ConnectionType::BlockRelayOnly);
+}
