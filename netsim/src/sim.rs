@@ -478,14 +478,14 @@ impl Sim {
     /// A workload transaction appears at a random node, as `sendrawtransaction` would
     /// put it there: into the mempool, then announced by the core.
     fn on_new_tx(&mut self, now: Time) -> Option<u32> {
-        if self.real.is_some() {
-            return self.real_new_tx(now);
-        }
         if let Some(gap) = self.workload.next_tx_gap() {
             let next = now + secs(gap);
             if next < self.tx_end {
                 self.sched.at(next, Ev::NewTx);
             }
+        }
+        if self.real.is_some() {
+            return self.real_new_tx(now);
         }
         let new = self.workload.new_tx(self.scenario.nodes);
         if !self.dynamics.online(new.node) {
@@ -515,13 +515,13 @@ impl Sim {
     /// A miner finds a block on its tip from its mempool; the core is told as after
     /// `generate` (`Node::chain_updated`).
     fn on_block(&mut self, now: Time) -> Option<u32> {
-        if self.real.is_some() {
-            return self.real_block(now);
-        }
         if let Some(gap) = self.workload.next_block_gap() {
             self.sched.at(now + secs(gap), Ev::Block);
         }
         let miner = self.workload.pick_miner().filter(|&m| self.dynamics.online(m))?;
+        if self.real.is_some() {
+            return self.real_block(now, miner);
+        }
         let (tip, template) = {
             let w = self.world.read();
             let st = self.nodes[miner as usize].chain.state();

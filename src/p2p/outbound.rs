@@ -49,17 +49,11 @@ pub struct Targets {
 impl Targets {
     /// Targets to dial from `now` on.
     pub fn new(addrs: impl IntoIterator<Item = PeerAddr>, now: Time) -> Self {
-        Targets {
-            targets: addrs
-                .into_iter()
-                .map(|addr| Target {
-                    addr,
-                    state: TargetState::Idle(now),
-                    backoff: RETRY_MIN,
-                    conn_type: ConnectionType::Manual,
-                })
-                .collect(),
+        let mut targets = Targets::default();
+        for addr in addrs {
+            targets.add(addr, now);
         }
+        targets
     }
 
     /// Adds `addr` as a manual target, to be dialed at `now`; false if it is already a target.

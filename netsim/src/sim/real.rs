@@ -16,7 +16,7 @@ use weft::p2p::chain_view::{ChainView, Job, JobResult, TxOutcome};
 use weft::p2p::{Event, Time};
 use weft_transports::{Command, Message, TrafficClass};
 
-use super::{secs, Ev, Sim};
+use super::Sim;
 use crate::metrics::TraceKind;
 use crate::real::wallet::wallet_script;
 use crate::real::RealLog;
@@ -202,12 +202,6 @@ impl Sim {
     /// A workload transaction funded from the wallet appears at a random node, as
     /// `sendrawtransaction` would put it there: into the real mempool, then announced.
     pub(super) fn real_new_tx(&mut self, now: Time) -> Option<u32> {
-        if let Some(gap) = self.workload.next_tx_gap() {
-            let next = now + secs(gap);
-            if next < self.tx_end {
-                self.sched.at(next, Ev::NewTx);
-            }
-        }
         let draw = self.workload.draw_tx(self.scenario.nodes);
         if !self.dynamics.online(draw.node) {
             return None;
@@ -250,13 +244,9 @@ impl Sim {
         Some(draw.node)
     }
 
-    /// A miner assembles a block from its real mempool (Core's `CreateNewBlock`), grinds
+    /// `miner` assembles a block from its real mempool (Core's `CreateNewBlock`), grinds
     /// it at regtest difficulty, and connects it; the core is told as after `generate`.
-    pub(super) fn real_block(&mut self, now: Time) -> Option<u32> {
-        if let Some(gap) = self.workload.next_block_gap() {
-            self.sched.at(now + secs(gap), Ev::Block);
-        }
-        let miner = self.workload.pick_miner().filter(|&m| self.dynamics.online(m))?;
+    pub(super) fn real_block(&mut self, now: Time, miner: u32) -> Option<u32> {
         let chain = self.real_chain(miner)?.clone();
         let mined = {
             let mut cs = chain.lock();

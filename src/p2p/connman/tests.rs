@@ -8,7 +8,7 @@ use crate::p2p::addr::{NetAddr, Service, NODE_QUIC};
 use crate::p2p::bans::SubNet;
 use crate::p2p::config::{NODE_NETWORK, NODE_WITNESS};
 use crate::p2p::conn_type::ConnectionType;
-use crate::p2p::relay::tests::{at, config, deliver, new_node, take};
+use crate::p2p::relay::tests::{at, coin, config, deliver, new_node, sent, take, tx};
 use crate::p2p::slots::SlotConfig;
 use crate::p2p::wire::{NetMsg, Version, VersionAddr};
 use crate::p2p::{Action, DisconnectReason, Event, Node, NodeConfig, PeerId};
@@ -352,39 +352,6 @@ fn feelers_test_new_addresses_then_leave() {
     assert!(n.addrman().get(&svc(ip, 8333)).unwrap().in_tried);
 }
 
-/// A transaction with a unique dummy input, for announcement tests.
-fn dummy_tx(tag: u8) -> bitcoin::Transaction {
-    use bitcoin::hashes::Hash;
-    bitcoin::Transaction {
-        version: bitcoin::transaction::Version::TWO,
-        lock_time: bitcoin::absolute::LockTime::ZERO,
-        input: vec![bitcoin::TxIn {
-            previous_output: bitcoin::OutPoint {
-                txid: bitcoin::Txid::from_byte_array([tag; 32]),
-                vout: 0,
-            },
-            script_sig: bitcoin::ScriptBuf::new(),
-            sequence: bitcoin::Sequence::MAX,
-            witness: bitcoin::Witness::from_slice(&[vec![tag; 8]]),
-        }],
-        output: vec![bitcoin::TxOut {
-            value: bitcoin::Amount::from_sat(10_000),
-            script_pubkey: bitcoin::ScriptBuf::from_bytes(vec![0x51]),
-        }],
-    }
-}
-
-fn sent_cmd(acts: &[Action], to: u64, cmd: &str) -> Vec<NetMsg> {
-    acts.iter()
-        .filter_map(|a| match a {
-            Action::Send { peer, msg } if *peer == PeerId(to) && msg.command.as_str() == cmd => {
-                NetMsg::decode(&msg.command, &msg.payload).ok()
-            }
-            _ => None,
-        })
-        .collect()
-}
-
 #[test]
 fn block_relay_targets_carry_blocks_only_and_are_redialed() {
     let block_addr: PeerAddr = "tcp://10.7.0.1:8333".parse().unwrap();
@@ -410,7 +377,7 @@ fn block_relay_targets_carry_blocks_only_and_are_redialed() {
     }
     assert_eq!(n.peer(PeerId(1)).unwrap().conn_type, ConnectionType::BlockRelayOnly);
     assert_eq!(n.peer(PeerId(2)).unwrap().conn_type, ConnectionType::Manual);
-    let relay_flag = |id| match sent_cmd(&acts, id, "version").as_slice() {
+    let relay_flag = |id| match sent(&acts, id, "version").as_slice() {
         [NetMsg::Version(v)] => v.relay,
         other => panic!("one version expected, got {other:?}"),
     };
@@ -420,25 +387,19 @@ fn block_relay_targets_carry_blocks_only_and_are_redialed() {
     handshake(&mut n, 200, 1);
     handshake(&mut n, 200, 2);
     let acts = take(&mut n);
-    assert!(
-        sent_cmd(&acts, 1, "getaddr").is_empty(),
-        "no getaddr over block-relay-only"
-    );
-    assert_eq!(sent_cmd(&acts, 2, "getaddr").len(), 1, "a manual peer is asked");
+    assert!(sent(&acts, 1, "getaddr").is_empty(), "no getaddr over block-relay-only");
+    assert_eq!(sent(&acts, 2, "getaddr").len(), 1, "a manual peer is asked");
 
-    let tx = dummy_tx(9);
+    let tx = tx(coin(9), 0, 9);
     pool.insert(&tx, 5_000, crate::p2p::relay::tests::T0);
     n.relay_transaction(at(1_000), tx.compute_txid(), tx.compute_wtxid());
     let acts = run(&mut n, 60_000);
     assert!(
-        sent_cmd(&acts, 1, "inv").is_empty(),
+        sent(&acts, 1, "inv").is_empty(),
         "no tx announcement over block-relay-only"
     );
-    assert!(sent_cmd(&acts, 1, "addr").is_empty() && sent_cmd(&acts, 1, "addrv2").is_empty());
-    assert!(
-        !sent_cmd(&acts, 2, "inv").is_empty(),
-        "the full-relay peer is announced to"
-    );
+    assert!(sent(&acts, 1, "addr").is_empty() && sent(&acts, 1, "addrv2").is_empty());
+    assert!(!sent(&acts, 2, "inv").is_empty(), "the full-relay peer is announced to");
 
     // Dropped, it is redialed after the backoff, and comes back block-relay-only.
     n.handle(

@@ -157,7 +157,7 @@ fn drops(actions: &[Action]) -> Vec<(PeerId, DisconnectReason)> {
 }
 
 /// A one-input, one-output transaction spending `parent:vout`; `tag` makes it unique.
-fn tx(parent: Txid, vout: u32, tag: u8) -> Transaction {
+pub(crate) fn tx(parent: Txid, vout: u32, tag: u8) -> Transaction {
     Transaction {
         version: TxVersion::TWO,
         lock_time: LockTime::ZERO,
@@ -174,7 +174,7 @@ fn tx(parent: Txid, vout: u32, tag: u8) -> Transaction {
     }
 }
 
-fn coin(n: u8) -> Txid {
+pub(crate) fn coin(n: u8) -> Txid {
     Txid::from_byte_array([n; 32])
 }
 
