@@ -442,6 +442,15 @@ impl ChainView for ModelChain {
         })
     }
 
+    fn in_mempool(&self, key: &TxKey) -> bool {
+        let w = self.world.read();
+        let id = match key {
+            TxKey::Txid(t) => w.tx_by_txid(t),
+            TxKey::Wtxid(x) => w.tx_by_wtxid(x),
+        };
+        id.is_some_and(|id| self.state().mempool.contains_key(&id))
+    }
+
     fn mempool_min_fee(&self) -> FeeRate {
         // The mempool is never full in this model, so the floor is the relay fee.
         FeeRate::ZERO

@@ -171,11 +171,17 @@ impl Comparison {
     }
 }
 
-/// Runs `scenario` once per seed, one after another; `each` sees every summary.
-pub fn run_seeds(scenario: &Scenario, seeds: &[u64], mut each: impl FnMut(&Summary)) -> Result<Comparison, SimError> {
+/// Runs `scenario` once per seed, one after another, each on `threads` threads; `each`
+/// sees every summary.
+pub fn run_seeds(
+    scenario: &Scenario,
+    seeds: &[u64],
+    threads: usize,
+    mut each: impl FnMut(&Summary),
+) -> Result<Comparison, SimError> {
     let mut summaries = Vec::with_capacity(seeds.len());
     for &seed in seeds {
-        let mut sim = Sim::new(scenario.clone(), seed)?;
+        let mut sim = Sim::with_threads(scenario.clone(), seed, threads)?;
         sim.run();
         let s = Summary::of(&sim);
         each(&s);

@@ -16,8 +16,10 @@ pub enum Stream {
     Core(u32),
     /// The simulator's own draws on behalf of a node (topology choices).
     Node(u32),
-    /// One link, by its id.
+    /// One link, by its id (its latency, then the dialer-to-listener direction).
     Link(u64),
+    /// The listener-to-dialer direction of a link, by its id.
+    LinkBack(u64),
     /// Transaction and block arrivals.
     Workload,
     /// The topology generator.
@@ -46,6 +48,7 @@ pub fn seed_bytes(run_seed: u64, stream: Stream) -> [u8; 32] {
         Stream::Topology => (4, 0),
         Stream::Iroh(i) => (5, u64::from(i)),
         Stream::IrohPath(k) => (6, k),
+        Stream::LinkBack(i) => (7, i),
     };
     h.update([tag]);
     h.update(n.to_le_bytes());

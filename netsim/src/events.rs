@@ -143,7 +143,6 @@ pub struct Dynamics {
     epoch: Vec<u32>,
     group: Option<Vec<u32>>,
     cut: BitSet,
-    up: Vec<u8>,
     churning: Vec<bool>,
     churn: ChurnConfig,
     rng: ChaCha20Rng,
@@ -171,7 +170,6 @@ impl Dynamics {
             epoch: vec![0; nodes as usize],
             group: None,
             cut: BitSet::default(),
-            up: Vec::new(),
             churning,
             churn: churn.clone(),
             rng,
@@ -279,20 +277,6 @@ impl Dynamics {
     /// Whether link `link` was cut.
     pub fn is_cut(&self, link: u64) -> bool {
         u32::try_from(link).is_ok_and(|l| self.cut.contains(l))
-    }
-
-    /// Records that end `end` (0: dialer, 1: listener) of `link` was told it is connected.
-    pub fn mark_up(&mut self, link: u64, end: usize) {
-        let i = link as usize;
-        if i >= self.up.len() {
-            self.up.resize(i + 1, 0);
-        }
-        self.up[i] |= 1 << end;
-    }
-
-    /// Whether end `end` of `link` was told it is connected.
-    pub fn is_up(&self, link: u64, end: usize) -> bool {
-        self.up.get(link as usize).is_some_and(|b| b & (1 << end) != 0)
     }
 }
 

@@ -8,6 +8,8 @@
 //! driver.
 
 use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
@@ -178,9 +180,19 @@ pub struct Link {
     pub open: bool,
     /// Whether the dialer opened it as a block-relay-only connection.
     pub block_relay: bool,
+    /// Per direction (0: a to b): only the sending end touches its own, so the two
+    /// ends may run on different workers at once.
+    dirs: [Mutex<Direction>; 2],
+    /// Per end (0: dialer), whether it was told it is connected.
+    up: [AtomicBool; 2],
+}
+
+/// One direction of a link: its draws and its streams' order.
+#[derive(Debug)]
+struct Direction {
     rng: ChaCha20Rng,
-    /// Per direction (0: a to b) and stream, the latest arrival so far.
-    last_arrival: [[Time; 3]; 2],
+    /// Per stream, the latest arrival so far.
+    last_arrival: [Time; 3],
 }
 
 impl Link {
@@ -188,6 +200,13 @@ impl Link {
     pub fn new(id: u64, a: u32, b: u32, transport: Transport, cfg: &LinkConfig, seed: u64) -> Self {
         let mut rng = rng_for(seed, Stream::Link(id));
         let latency_us = (cfg.latency_ms.sample(&mut rng) * 1_000.0).round().max(1.0) as u64;
+        let back = rng_for(seed, Stream::LinkBack(id));
+        let dir = |rng| {
+            Mutex::new(Direction {
+                rng,
+                last_arrival: [Time(0); 3],
+            })
+        };
         Link {
             a,
             b,
@@ -195,8 +214,8 @@ impl Link {
             latency_us,
             open: true,
             block_relay: false,
-            rng,
-            last_arrival: [[Time(0); 3]; 2],
+            dirs: [dir(rng), dir(back)],
+            up: [AtomicBool::new(false), AtomicBool::new(false)],
         }
     }
 
@@ -207,6 +226,17 @@ impl Link {
         } else {
             self.a
         }
+    }
+
+    /// Records that end `end` (0: dialer, 1: listener) was told it is connected; only
+    /// that end's worker writes it.
+    pub fn mark_up(&self, end: usize) {
+        self.up[end].store(true, Ordering::Relaxed);
+    }
+
+    /// Whether end `end` was told it is connected.
+    pub fn is_up(&self, end: usize) -> bool {
+        self.up[end].load(Ordering::Relaxed)
     }
 
     /// Round-trip time, µs.
@@ -229,18 +259,21 @@ impl Link {
 
     /// When a message of `wire` bytes of `class` that left `from` at `depart` (fully
     /// serialized) arrives, given jitter, loss and its stream's ordering.
-    pub fn transit(&mut self, cfg: &LinkConfig, from: u32, class: TrafficClass, wire: u64, depart: Time) -> Time {
-        let jitter = (self.rng.gen::<f64>() * cfg.jitter_ms * 1_000.0) as u64;
+    pub fn transit(&self, cfg: &LinkConfig, from: u32, class: TrafficClass, wire: u64, depart: Time) -> Time {
+        let dir = usize::from(from != self.a);
+        // Each direction is only ever used by its sender, so the lock is never contended;
+        // a poisoned one still holds consistent draws.
+        let mut d = self.dirs[dir].lock().unwrap_or_else(|e| e.into_inner());
+        let jitter = (d.rng.gen::<f64>() * cfg.jitter_ms * 1_000.0) as u64;
         let mut arrival = depart.0 + self.latency_us + jitter;
         if cfg.loss > 0.0 {
             let packets = self.transport.packets(wire);
             let p_all_arrive = (1.0 - cfg.loss).powf(packets as f64);
-            if self.rng.gen::<f64>() >= p_all_arrive {
+            if d.rng.gen::<f64>() >= p_all_arrive {
                 arrival += self.recovery_us(cfg);
             }
         }
-        let dir = usize::from(from != self.a);
-        let slot = &mut self.last_arrival[dir][self.transport.stream(class)];
+        let slot = &mut d.last_arrival[self.transport.stream(class)];
         let at = Time(arrival.max(slot.0));
         *slot = at;
         at
@@ -301,7 +334,7 @@ mod tests {
     #[test]
     fn tcp_loss_blocks_later_messages_but_quic_streams_do_not() {
         let c = cfg(0.999);
-        let mut tcp = Link::new(1, 0, 1, Transport::Tcp { v2: false }, &c, 9);
+        let tcp = Link::new(1, 0, 1, Transport::Tcp { v2: false }, &c, 9);
         let first = tcp.transit(&c, 0, TrafficClass::Block, 100_000, Time(0));
         assert!(first.0 >= 50_000 + 200_000, "{first:?}");
         let clean = cfg(0.0);
@@ -310,7 +343,7 @@ mod tests {
         let back = tcp.transit(&clean, 1, TrafficClass::Control, 10, Time(1));
         assert_eq!(back, Time(50_001), "the other direction is its own stream");
 
-        let mut quic = Link::new(1, 0, 1, Transport::Quic, &c, 9);
+        let quic = Link::new(1, 0, 1, Transport::Quic, &c, 9);
         let block = quic.transit(&c, 0, TrafficClass::Block, 100_000, Time(0));
         assert!(block.0 > 50_000);
         let ping = quic.transit(&clean, 0, TrafficClass::Control, 10, Time(1));

@@ -33,6 +33,9 @@ enum Cmd {
         /// Run real chainstates and mempools (regtest) instead of the model; small runs only.
         #[arg(long)]
         real_validation: bool,
+        /// Worker threads (default: one per core); the results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Runs a scenario over several seeds and reports each metric as mean ± 95 % CI.
     Compare {
@@ -47,6 +50,9 @@ enum Cmd {
         /// Where to write compare.json and compare.csv.
         #[arg(long, default_value = "netsim-compare")]
         out: PathBuf,
+        /// Worker threads per run (default: one per core); the results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
     },
 }
 
@@ -58,13 +64,15 @@ fn main() -> ExitCode {
             seed,
             out,
             real_validation,
-        } => run(&scenario, seed, &out, real_validation),
+            threads,
+        } => run(&scenario, seed, &out, real_validation, threads_or_cores(threads)),
         Cmd::Compare {
             scenario,
             seeds,
             first_seed,
             out,
-        } => compare(&scenario, seeds, first_seed, &out),
+            threads,
+        } => compare(&scenario, seeds, first_seed, &out, threads_or_cores(threads)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -75,13 +83,24 @@ fn main() -> ExitCode {
     }
 }
 
-fn compare(path: &std::path::Path, seeds: u64, first: u64, out: &std::path::Path) -> Result<(), weft_netsim::SimError> {
+/// `--threads`, or one per core.
+fn threads_or_cores(threads: Option<usize>) -> usize {
+    threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+fn compare(
+    path: &std::path::Path,
+    seeds: u64,
+    first: u64,
+    out: &std::path::Path,
+    threads: usize,
+) -> Result<(), weft_netsim::SimError> {
     if seeds == 0 || seeds > 10_000 {
         return Err(weft_netsim::SimError::Scenario("--seeds must be in 1..=10000".into()));
     }
     let scenario = Scenario::load(path)?;
     let list: Vec<u64> = (0..seeds).map(|k| first.wrapping_add(k)).collect();
-    let c = weft_netsim::compare::run_seeds(&scenario, &list, |s| {
+    let c = weft_netsim::compare::run_seeds(&scenario, &list, threads, |s| {
         println!("seed {}: trace hash {}", s.seed, s.trace_hash);
     })?;
     c.write(out)?;
@@ -90,11 +109,17 @@ fn compare(path: &std::path::Path, seeds: u64, first: u64, out: &std::path::Path
     Ok(())
 }
 
-fn run(path: &std::path::Path, seed: u64, out: &std::path::Path, real: bool) -> Result<(), weft_netsim::SimError> {
+fn run(
+    path: &std::path::Path,
+    seed: u64,
+    out: &std::path::Path,
+    real: bool,
+    threads: usize,
+) -> Result<(), weft_netsim::SimError> {
     let mut scenario = Scenario::load(path)?;
     scenario.real_validation.enabled |= real;
     let started = std::time::Instant::now();
-    let mut sim = Sim::new(scenario, seed)?;
+    let mut sim = Sim::with_threads(scenario, seed, threads)?;
     sim.run();
     let s = write_outputs(&sim, out)?;
     println!(

@@ -75,9 +75,87 @@ pub struct Metrics {
     /// Transaction entries in `inv` messages sent over block-relay-only links (the
     /// core must send none).
     pub block_relay_tx_invs: u64,
-    trace: Sha256,
+    trace: [u8; 32],
     /// Events delivered.
     pub events: u64,
+}
+
+/// A running hash over the events one node was handed.
+#[derive(Clone, Default)]
+pub struct Trace(Sha256);
+
+impl Trace {
+    /// Adds a delivered event; `parts` identify what was delivered.
+    pub fn record(&mut self, at: Time, node: u32, kind: TraceKind, parts: &[&[u8]]) {
+        self.0.update(at.0.to_le_bytes());
+        self.0.update(node.to_le_bytes());
+        self.0.update([kind as u8]);
+        for part in parts {
+            // Length-prefixed, so parts cannot run into one another.
+            self.0.update((part.len() as u64).to_le_bytes());
+            self.0.update(part);
+        }
+    }
+
+    /// The hash so far.
+    pub fn digest(&self) -> [u8; 32] {
+        self.0.clone().finalize().into()
+    }
+}
+
+/// What one worker counted while it ran its share of the nodes; summed into
+/// [`Metrics`] afterwards, since sums do not depend on the order things happened in.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Events delivered.
+    pub events: u64,
+    messages: BTreeMap<String, MsgStats>,
+    block_relay_messages: BTreeMap<String, MsgStats>,
+    block_relay_tx_invs: u64,
+    /// Inventory entries received.
+    pub inv_entries: u64,
+    /// Of those, entries for items the receiver already knew.
+    pub inv_duplicates: u64,
+}
+
+/// Adds one message to the per-command counts.
+fn count(map: &mut BTreeMap<String, MsgStats>, command: &str, payload: u64, wire: u64) {
+    let m = match map.get_mut(command) {
+        Some(m) => m,
+        None => map.entry(command.to_string()).or_default(),
+    };
+    m.count += 1;
+    m.payload_bytes += payload;
+    m.wire_bytes += wire;
+}
+
+fn add_all(into: &mut BTreeMap<String, MsgStats>, from: BTreeMap<String, MsgStats>) {
+    for (k, v) in from {
+        let m = into.entry(k).or_default();
+        m.count += v.count;
+        m.payload_bytes += v.payload_bytes;
+        m.wire_bytes += v.wire_bytes;
+    }
+}
+
+impl Tally {
+    /// Counts a message sent.
+    pub fn sent(&mut self, command: &str, payload: usize, wire: u64) {
+        count(&mut self.messages, command, payload as u64, wire);
+    }
+
+    /// Counts a message sent over a block-relay-only link, and its transaction `inv` entries.
+    pub fn sent_block_relay(&mut self, command: &str, payload: &[u8], wire: u64) {
+        count(&mut self.block_relay_messages, command, payload.len() as u64, wire);
+        if command == "inv" {
+            if let Ok(items) = weft::p2p::wire::decode_inventory("inv", payload) {
+                let txs = items
+                    .iter()
+                    .filter(|i| matches!(i, Inventory::Tx(_) | Inventory::WitnessTx(_) | Inventory::Wtx(_)));
+                self.block_relay_tx_invs += txs.count() as u64;
+            }
+        }
+    }
 }
 
 impl Metrics {
@@ -90,51 +168,32 @@ impl Metrics {
             messages: BTreeMap::new(),
             block_relay_messages: BTreeMap::new(),
             block_relay_tx_invs: 0,
-            trace: Sha256::new(),
+            trace: [0; 32],
             events: 0,
         }
     }
 
-    /// Adds a delivered event to the trace; `parts` identify what was delivered.
-    pub fn trace(&mut self, at: Time, node: u32, kind: TraceKind, parts: &[&[u8]]) {
-        self.events += 1;
-        self.trace.update(at.0.to_le_bytes());
-        self.trace.update(node.to_le_bytes());
-        self.trace.update([kind as u8]);
-        for part in parts {
-            // Length-prefixed, so parts cannot run into one another.
-            self.trace.update((part.len() as u64).to_le_bytes());
-            self.trace.update(part);
-        }
+    /// Adds a worker's counts, leaving it empty.
+    pub fn absorb(&mut self, t: &mut Tally) {
+        let t = std::mem::take(t);
+        self.events += t.events;
+        add_all(&mut self.messages, t.messages);
+        add_all(&mut self.block_relay_messages, t.block_relay_messages);
+        self.block_relay_tx_invs += t.block_relay_tx_invs;
     }
 
-    /// The trace hash so far, hex.
+    /// Sets the run's fingerprint from every node's trace, in node order.
+    pub fn set_trace(&mut self, nodes: impl IntoIterator<Item = [u8; 32]>) {
+        let mut h = Sha256::new();
+        for d in nodes {
+            h.update(d);
+        }
+        self.trace = h.finalize().into();
+    }
+
+    /// The trace hash: one hash over every node's own event hash, hex.
     pub fn trace_hash(&self) -> String {
-        hex::encode(self.trace.clone().finalize())
-    }
-
-    /// Counts a message sent.
-    pub fn sent(&mut self, command: &str, payload: usize, wire: u64) {
-        let m = self.messages.entry(command.to_string()).or_default();
-        m.count += 1;
-        m.payload_bytes += payload as u64;
-        m.wire_bytes += wire;
-    }
-
-    /// Counts a message sent over a block-relay-only link, and its transaction `inv` entries.
-    pub fn sent_block_relay(&mut self, command: &str, payload: &[u8], wire: u64) {
-        let m = self.block_relay_messages.entry(command.to_string()).or_default();
-        m.count += 1;
-        m.payload_bytes += payload.len() as u64;
-        m.wire_bytes += wire;
-        if command == "inv" {
-            if let Ok(items) = weft::p2p::wire::decode_inventory("inv", payload) {
-                let txs = items
-                    .iter()
-                    .filter(|i| matches!(i, Inventory::Tx(_) | Inventory::WitnessTx(_) | Inventory::Wtx(_)));
-                self.block_relay_tx_invs += txs.count() as u64;
-            }
-        }
+        hex::encode(self.trace)
     }
 
     fn create(list: &mut Vec<Option<Spread>>, id: u32, at: Time) {
@@ -303,8 +362,10 @@ mod tests {
     #[test]
     fn trace_depends_on_every_field() {
         let hash = |t, n, d: &[u8]| {
+            let mut tr = Trace::default();
+            tr.record(Time(t), n, TraceKind::Message, &[d]);
             let mut m = Metrics::new(2);
-            m.trace(Time(t), n, TraceKind::Message, &[d]);
+            m.set_trace([tr.digest()]);
             m.trace_hash()
         };
         assert_eq!(hash(1, 1, b"x"), hash(1, 1, b"x"));

@@ -4,20 +4,16 @@
 
 use bitcoin::hashes::Hash;
 use weft::p2p::wire::{decode_inventory, Inventory};
-use weft::p2p::Time;
 
 use crate::bitset::BitSet;
 use crate::chain::NodeState;
+use crate::metrics::Tally;
 use crate::spy::SpyLog;
 use crate::world::World;
 
 /// Announcement counters and the spy log.
 #[derive(Debug, Default)]
 pub struct Observer {
-    /// Per node: transactions it was announced or held.
-    seen_tx: Vec<BitSet>,
-    /// Per node: blocks it was announced or held.
-    seen_block: Vec<BitSet>,
     /// Inventory entries received.
     pub inv_entries: u64,
     /// Of those, entries for items the receiver already knew.
@@ -28,12 +24,24 @@ pub struct Observer {
     pub origins: Vec<(u32, u32)>,
 }
 
+/// What one node was announced or held.
+#[derive(Clone, Debug, Default)]
+pub struct Seen {
+    tx: BitSet,
+    block: BitSet,
+}
+
+impl Seen {
+    /// Transaction `tx` was made here.
+    pub fn originated(&mut self, tx: u32) {
+        self.tx.insert(tx);
+    }
+}
+
 impl Observer {
-    /// An observer for `nodes` nodes with these spies.
-    pub fn new(nodes: u32, spies: Vec<bool>) -> Self {
+    /// An observer with these spies.
+    pub fn new(spies: Vec<bool>) -> Self {
         Observer {
-            seen_tx: vec![BitSet::default(); nodes as usize],
-            seen_block: vec![BitSet::default(); nodes as usize],
             spies: SpyLog::new(spies),
             ..Observer::default()
         }
@@ -42,53 +50,53 @@ impl Observer {
     /// Transaction `tx` was made at `node` and announced.
     pub fn originated(&mut self, tx: u32, node: u32) {
         self.origins.push((tx, node));
-        if let Some(s) = self.seen_tx.get_mut(node as usize) {
-            s.insert(tx);
-        }
     }
 
-    /// A message reached node `to` from `from` (`hop`); `st` is the receiver's chain
-    /// state. Only `inv` is looked at; a malformed one is the core's business, not ours.
-    pub fn message(&mut self, world: &World, st: &NodeState, hop: (u32, u32), command: &str, payload: &[u8], at: Time) {
-        let (from, to) = hop;
-        if command != "inv" {
-            return;
-        }
-        let Ok(items) = decode_inventory("inv", payload) else {
-            return;
-        };
-        let i = to as usize;
-        if i >= self.seen_tx.len() {
-            return;
-        }
-        for item in items {
-            self.inv_entries += 1;
-            let known = match item {
-                Inventory::Wtx(w) => world.tx_by_wtxid(&w).map(|id| {
-                    self.spies.heard(to, from, id, at);
-                    let held = st.in_mempool(id) || world.tx(id).mined_in.iter().any(|&b| st.is_active(world, b));
-                    !self.seen_tx[i].insert(id) || held
-                }),
-                Inventory::Tx(t) | Inventory::WitnessTx(t) => world.tx_by_txid(&t).map(|id| {
-                    self.spies.heard(to, from, id, at);
-                    let held = st.in_mempool(id) || world.tx(id).mined_in.iter().any(|&b| st.is_active(world, b));
-                    !self.seen_tx[i].insert(id) || held
-                }),
-                other if other.is_block() => {
-                    let hash = bitcoin::BlockHash::from_byte_array(other.hash_bytes());
-                    world
-                        .block_id(&hash)
-                        .map(|id| !self.seen_block[i].insert(id) || st.has_block(id))
-                }
-                _ => None,
-            };
-            self.inv_duplicates += u64::from(known == Some(true));
-        }
+    /// Adds a worker's inventory counts.
+    pub fn absorb(&mut self, t: &mut Tally) {
+        self.inv_entries += std::mem::take(&mut t.inv_entries);
+        self.inv_duplicates += std::mem::take(&mut t.inv_duplicates);
     }
 
     /// Inventory entries for already-known items over all entries received.
     pub fn duplicate_ratio(&self) -> Option<f64> {
         (self.inv_entries > 0).then(|| self.inv_duplicates as f64 / self.inv_entries as f64)
+    }
+}
+
+/// An `inv` reached a node whose chain state is `st` and whose announcements so far
+/// are `seen`: counts its entries and duplicates into `tally`, and hands each
+/// transaction the world knows to `heard`. A malformed one is the core's business.
+pub fn observe_inv(
+    world: &World,
+    st: &NodeState,
+    seen: &mut Seen,
+    payload: &[u8],
+    tally: &mut Tally,
+    mut heard: impl FnMut(u32),
+) {
+    let Ok(items) = decode_inventory("inv", payload) else {
+        return;
+    };
+    for item in items {
+        tally.inv_entries += 1;
+        let mut tx_known = |id: u32| {
+            heard(id);
+            let held = st.in_mempool(id) || world.tx(id).mined_in.iter().any(|&b| st.is_active(world, b));
+            !seen.tx.insert(id) || held
+        };
+        let known = match item {
+            Inventory::Wtx(w) => world.tx_by_wtxid(&w).map(&mut tx_known),
+            Inventory::Tx(t) | Inventory::WitnessTx(t) => world.tx_by_txid(&t).map(&mut tx_known),
+            other if other.is_block() => {
+                let hash = bitcoin::BlockHash::from_byte_array(other.hash_bytes());
+                world
+                    .block_id(&hash)
+                    .map(|id| !seen.block.insert(id) || st.has_block(id))
+            }
+            _ => None,
+        };
+        tally.inv_duplicates += u64::from(known == Some(true));
     }
 }
 
@@ -150,11 +158,12 @@ mod tests {
                 hash: [0; 32],
             },
         ]);
-        let mut o = Observer::new(3, vec![false; 3]);
-        o.message(&w, &st, (0, 1), "inv", &inv, Time(1));
-        o.message(&w, &st, (2, 1), "inv", &inv, Time(2));
-        o.message(&w, &st, (2, 1), "inv", b"\x05garbage", Time(3));
-        o.message(&w, &st, (2, 1), "tx", &inv, Time(3));
+        let (mut seen, mut tally) = (Seen::default(), Tally::default());
+        observe_inv(&w, &st, &mut seen, &inv, &mut tally, |_| {});
+        observe_inv(&w, &st, &mut seen, &inv, &mut tally, |_| {});
+        observe_inv(&w, &st, &mut seen, b"\x05garbage", &mut tally, |_| {});
+        let mut o = Observer::new(vec![false; 3]);
+        o.absorb(&mut tally);
         assert_eq!((o.inv_entries, o.inv_duplicates), (4, 1));
         assert_eq!(o.duplicate_ratio(), Some(0.25));
     }

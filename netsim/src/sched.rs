@@ -1,12 +1,13 @@
-//! The discrete-event queue: events ordered by virtual time, ties broken by the order
-//! they were scheduled, so a run never depends on heap internals.
+//! The discrete-event queue: events ordered by virtual time, ties broken by a key the
+//! caller gives (who made the event, and its count of events made), so a run never
+//! depends on heap internals or on which thread queued what first.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use weft::p2p::Time;
 
-/// A queue of events keyed by (virtual time, sequence number).
+/// A queue of events keyed by (virtual time, tie-break).
 ///
 /// The heap holds only 24-byte keys (time, sequence, slot); the events wait in a slab,
 /// so sifting moves little memory however large an event is.
@@ -14,7 +15,7 @@ pub struct Scheduler<E> {
     heap: BinaryHeap<Reverse<(u64, u64, u32)>>,
     slab: Vec<Option<E>>,
     free: Vec<u32>,
-    next_seq: u64,
+    scheduled: u64,
     now: Time,
 }
 
@@ -25,7 +26,7 @@ impl<E> Scheduler<E> {
             heap: BinaryHeap::new(),
             slab: Vec::new(),
             free: Vec::new(),
-            next_seq: 0,
+            scheduled: 0,
             now: start,
         }
     }
@@ -35,8 +36,9 @@ impl<E> Scheduler<E> {
         self.now
     }
 
-    /// Schedules `event` at `at`; a time in the past is moved to now, so time never runs back.
-    pub fn at(&mut self, at: Time, event: E) {
+    /// Schedules `event` at `at`, after queued events of the same time with a smaller
+    /// `tie`; a time in the past is moved to now, so time never runs back. Ties must be unique.
+    pub fn at(&mut self, at: Time, tie: u64, event: E) {
         let at = at.max(self.now);
         let slot = match self.free.pop() {
             Some(i) => {
@@ -49,8 +51,13 @@ impl<E> Scheduler<E> {
                 u32::try_from(self.slab.len() - 1).expect("fewer than 2^32 pending events")
             }
         };
-        self.heap.push(Reverse((at.0, self.next_seq, slot)));
-        self.next_seq += 1;
+        self.heap.push(Reverse((at.0, tie, slot)));
+        self.scheduled += 1;
+    }
+
+    /// The time of the earliest queued event.
+    pub fn peek(&self) -> Option<Time> {
+        self.heap.peek().map(|Reverse((at, _, _))| Time(*at))
     }
 
     /// The earliest event at or before `limit`, advancing the clock to its time.
@@ -78,7 +85,7 @@ impl<E> Scheduler<E> {
 
     /// How many events were ever scheduled.
     pub fn scheduled(&self) -> u64 {
-        self.next_seq
+        self.scheduled
     }
 }
 
@@ -87,12 +94,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn orders_by_time_then_insertion() {
+    fn orders_by_time_then_tie() {
         let mut s = Scheduler::new(Time(0));
-        s.at(Time(5), "c");
-        s.at(Time(1), "a");
-        s.at(Time(5), "d");
-        s.at(Time(1), "b");
+        s.at(Time(5), 9, "d");
+        s.at(Time(1), 1, "a");
+        s.at(Time(5), 3, "c");
+        s.at(Time(1), 2, "b");
+        assert_eq!(s.peek(), Some(Time(1)));
         let order: Vec<_> = std::iter::from_fn(|| s.pop_until(Time(10)).map(|(_, e)| e)).collect();
         assert_eq!(order, ["a", "b", "c", "d"]);
         assert_eq!(s.now(), Time(5));
@@ -101,10 +109,10 @@ mod tests {
     #[test]
     fn respects_the_limit_and_never_goes_back() {
         let mut s = Scheduler::new(Time(0));
-        s.at(Time(10), 1);
+        s.at(Time(10), 0, 1);
         assert!(s.pop_until(Time(9)).is_none());
         assert_eq!(s.pop_until(Time(10)), Some((Time(10), 1)));
-        s.at(Time(3), 2);
+        s.at(Time(3), 1, 2);
         assert_eq!(s.pop_until(Time(20)), Some((Time(10), 2)));
         assert!(s.is_empty());
         assert_eq!(s.scheduled(), 2);

@@ -4,25 +4,22 @@
 //! cost, one at a time per node, in the order asked; dials connect after the
 //! transport's handshake round trips.
 
-use std::net::{SocketAddr, SocketAddrV4};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bitcoin::hashes::Hash;
-use weft::p2p::chain_view::{Job, JobResult};
+use weft::p2p::chain_view::Job;
 use weft::p2p::config::{NODE_NETWORK, NODE_WITNESS};
-use weft::p2p::{Action, Event, Node, NodeConfig, PeerId, Time};
-use weft_transports::{Command, ConnInfo, Direction, Message, PeerAddr, RemoteId, Scheme, TrafficClass};
+use weft::p2p::{Node, NodeConfig, Time};
+use weft_transports::{Message, PeerAddr, Scheme};
 
 use crate::chain::{ModelChain, NodeState};
-use crate::cost::job_cost;
 use crate::dist::{pair_key, u64_seed, unit_draw, Stream};
 use crate::error::SimError;
 use crate::events::{Change, Dynamics};
-use crate::link::{
-    choose, endpoint_id, node_addr_for, node_ip, node_of, serialization_us, Link, Speaks, Transport, PORT,
-};
+use crate::link::{choose, node_addr_for, node_of, Link, Speaks, Transport};
 use crate::metrics::{Metrics, TraceKind};
-use crate::observe::Observer;
+use crate::observe::{Observer, Seen};
 use crate::region::RegionMatrix;
 use crate::scenario::Scenario;
 use crate::topology::{EdgeKind, Topology};
@@ -30,10 +27,19 @@ use crate::workload::Workload;
 use crate::world::SharedWorld;
 
 mod changes;
+mod crew;
+mod node;
+mod part;
 mod real;
+
+use crew::{Board, Window};
+use node::Ctx;
+use part::{locate, lookahead, tie, Deferred, Part, Record, Slot, GLOBAL_ORIGIN};
 
 /// Payloads up to this size enter the trace hash whole; larger ones by their head.
 const TRACE_FULL_PAYLOAD: usize = 4_096;
+/// Parts per worker thread when running on more than one.
+const PARTS_PER_THREAD: u32 = 4;
 /// How long a refused dial takes to fail.
 const DIAL_REFUSED_AFTER: Duration = Duration::from_secs(1);
 
@@ -64,6 +70,11 @@ enum Ev {
     Disconnected { link: u64, node: u32 },
     /// A validation job finished (void if the node has gone offline since `epoch`).
     JobDone { node: u32, job: Job, epoch: u32 },
+}
+
+/// Something that happens to the whole network, run between windows.
+#[derive(Debug)]
+enum Global {
     /// The workload creates a transaction.
     NewTx,
     /// Somebody finds a block.
@@ -72,46 +83,53 @@ enum Ev {
     Change(Change),
 }
 
-/// One simulated node: the real core and what the driver keeps beside it.
-struct Slot {
-    core: Node,
-    chain: ModelChain,
-    upload_free: Time,
-    download_free: Time,
-    validate_free: Time,
-    timer_at: Option<Time>,
-    quic: bool,
-    iroh: bool,
-    reachable: bool,
-    inbound: u32,
-    upload_mbps: f64,
-    download_mbps: f64,
-}
-
-/// A whole simulation.
-pub struct Sim {
+/// What every worker reads during a window and nobody writes then.
+pub(crate) struct Shared {
     scenario: Scenario,
     seed: u64,
-    sched: crate::sched::Scheduler<Ev>,
-    nodes: Vec<Slot>,
-    links: Vec<Link>,
     world: SharedWorld,
-    workload: Workload,
-    /// What was measured.
-    pub metrics: Metrics,
-    end: Time,
-    tx_end: Time,
+    links: Vec<Link>,
     dynamics: Dynamics,
     observer: Observer,
     /// The region matrix and each node's region, if the scenario has regions.
     regions: Option<(RegionMatrix, Vec<u8>)>,
     /// Every node's real chainstate, in a real-validation run.
     real: Option<Box<crate::real::Real>>,
+    /// How many parts the nodes are dealt into.
+    parts: u32,
+}
+
+/// A whole simulation.
+///
+/// Time advances in windows no longer than the shortest link latency: within one, no
+/// node can affect another, so the parts run on separate threads, and the run is the
+/// same whatever the thread count.
+pub struct Sim {
+    /// Shared with the workers during a window; only this handle between windows.
+    sh: Arc<Shared>,
+    parts: Vec<Part>,
+    global: crate::sched::Scheduler<Global>,
+    global_seq: u64,
+    workload: Workload,
+    /// What was measured.
+    pub metrics: Metrics,
+    end: Time,
+    tx_end: Time,
+    /// The shortest one-way latency of any link so far, µs.
+    min_latency_us: u64,
+    clock: Time,
+    threads: usize,
 }
 
 impl Sim {
-    /// Builds the nodes, their topology and the workload of `scenario` under `seed`.
+    /// Builds the nodes, their topology and the workload of `scenario` under `seed`, to
+    /// run on one thread.
     pub fn new(scenario: Scenario, seed: u64) -> Result<Sim, SimError> {
+        Sim::with_threads(scenario, seed, 1)
+    }
+
+    /// As [`Sim::new`], to run on `threads` threads; the result does not depend on it.
+    pub fn with_threads(scenario: Scenario, seed: u64, threads: usize) -> Result<Sim, SimError> {
         scenario.check()?;
         let n = scenario.nodes;
         let start = Time::from_secs(scenario.start_time);
@@ -159,7 +177,17 @@ impl Sim {
             }
             None => None,
         };
-        let mut nodes = Vec::with_capacity(n as usize);
+        // Never more parts than nodes, so no part is empty.
+        let threads = threads.max(1);
+        // Several parts a thread, taken as each thread comes free, so one busy part
+        // does not leave the other threads waiting at the window's end.
+        let parts_n = if threads > 1 {
+            (threads as u32).saturating_mul(PARTS_PER_THREAD)
+        } else {
+            1
+        };
+        let parts_n = parts_n.min(n.max(1));
+        let mut parts: Vec<Part> = (0..parts_n).map(|_| Part::new(start)).collect();
         for (i, (addnode, block_relay_nodes)) in targets.into_iter().zip(block_targets).enumerate() {
             let config = NodeConfig {
                 services: NODE_NETWORK | NODE_WITNESS,
@@ -181,7 +209,7 @@ impl Sim {
                 None => Box::new(chain.clone()),
             };
             let core = Node::new(config, view, u64_seed(seed, Stream::Core(i as u32)), start);
-            nodes.push(Slot {
+            parts[i % parts_n as usize].slots.push(Slot {
                 core,
                 chain,
                 upload_free: start,
@@ -194,285 +222,269 @@ impl Sim {
                 inbound: 0,
                 upload_mbps,
                 download_mbps,
+                seq: 0,
+                trace: Default::default(),
+                seen: Seen::default(),
             });
         }
         let workload = Workload::new(&scenario.workload, n, seed);
         let dynamics = Dynamics::new(n, &scenario.churn, &spies, seed);
-        let observer = Observer::new(n, spies);
+        let observer = Observer::new(spies);
         let mut sim = Sim {
-            seed,
-            sched: crate::sched::Scheduler::new(start),
-            nodes,
-            links: Vec::new(),
-            world,
+            sh: Arc::new(Shared {
+                scenario,
+                seed,
+                world,
+                links: Vec::new(),
+                dynamics,
+                observer,
+                regions,
+                real,
+                parts: parts_n,
+            }),
+            parts,
+            global: crate::sched::Scheduler::new(start),
+            global_seq: 0,
             workload,
             metrics: Metrics::new(n),
             end,
             tx_end,
-            scenario,
-            dynamics,
-            observer,
-            regions,
-            real,
+            min_latency_us: u64::MAX,
+            clock: start,
+            threads,
         };
         sim.schedule_changes(start);
         for i in 0..n {
-            if sim.dynamics.online(i) {
-                sim.after_core(i, start);
+            if sim.sh.dynamics.online(i) {
+                sim.ctx(i).after_core(i, start);
             }
         }
         if let Some(gap) = sim.workload.next_tx_gap() {
-            sim.sched.at(start + secs(gap), Ev::NewTx);
+            sim.at_global(start + secs(gap), Global::NewTx);
         }
         if let Some(gap) = sim.workload.next_block_gap() {
-            sim.sched.at(start + secs(gap), Ev::Block);
+            sim.at_global(start + secs(gap), Global::Block);
         }
+        sim.close_window(start);
         Ok(sim)
     }
 
     /// Runs to the scenario's end.
     pub fn run(&mut self) {
-        while let Some((now, ev)) = self.sched.pop_until(self.end) {
-            self.handle(now, ev);
-        }
+        self.run_until(self.end);
     }
 
     /// Runs until virtual time `t` (at most the scenario's end), for tests that act mid-run.
     pub fn run_until(&mut self, t: Time) {
-        while let Some((now, ev)) = self.sched.pop_until(t.min(self.end)) {
-            self.handle(now, ev);
+        let limit = t.min(self.end);
+        if self.threads > 1 {
+            let board = Board::default();
+            std::thread::scope(|s| {
+                for _ in 1..self.threads {
+                    s.spawn(|| board.serve());
+                }
+                // Stops the helpers even if this thread panics, so the scope can end.
+                let _stop = board.stopper();
+                self.run_windows(limit, Some(&board));
+            });
+        } else {
+            self.run_windows(limit, None);
         }
+        self.collect();
+    }
+
+    fn run_windows(&mut self, limit: Time, board: Option<&Board>) {
+        loop {
+            let node_next = self.parts.iter().filter_map(|p| p.sched.peek()).min();
+            let global_next = self.global.peek().filter(|&g| g <= limit);
+            if let Some(g) = global_next.filter(|&g| node_next.is_none_or(|n| g <= n)) {
+                let Some((now, ev)) = self.global.pop_until(g) else {
+                    break;
+                };
+                self.clock = now;
+                self.handle_global(now, ev);
+                self.close_window(now);
+                continue;
+            }
+            let Some(start) = node_next.filter(|&n| n <= limit) else {
+                break;
+            };
+            let step = lookahead(self.min_latency_us, DIAL_REFUSED_AFTER);
+            let mut end = Time(start.0.saturating_add(step)).min(Time(limit.0 + 1));
+            if let Some(g) = global_next {
+                end = end.min(g);
+            }
+            match board {
+                Some(b) => {
+                    let parts = std::mem::take(&mut self.parts);
+                    self.parts = b.run(Window::new(self.sh.clone(), end, parts));
+                }
+                None => {
+                    for part in &mut self.parts {
+                        Ctx { sh: &self.sh, part }.run_window(end);
+                    }
+                }
+            }
+            self.clock = self.parts.iter().map(|p| p.sched.now()).max().unwrap_or(self.clock);
+            self.close_window(end);
+        }
+    }
+
+    /// Ends a window at `end`: events made for other parts join their queues, then the
+    /// records are applied in key order, so neither depends on which thread ran what.
+    fn close_window(&mut self, end: Time) {
+        for p in 0..self.parts.len() {
+            for o in std::mem::take(&mut self.parts[p].out) {
+                let (q, _) = locate(o.to, self.sh.parts);
+                self.parts[q].sched.at(o.at, o.tie, o.ev);
+            }
+        }
+        let mut records: Vec<Record> = self.parts.iter_mut().flat_map(|p| p.records.drain(..)).collect();
+        records.sort_unstable_by_key(|r| (r.at, r.tie));
+        for r in records {
+            self.apply(r, end);
+        }
+    }
+
+    fn apply(&mut self, r: Record, end: Time) {
+        let (node, at) = (r.node, r.at);
+        match r.what {
+            Deferred::Dial(addr) => self.dial(node, addr, at, end),
+            Deferred::Disconnect(link) => self.disconnect(node, link, at, end),
+            Deferred::TxReached(id) => self.metrics.tx_reached(id, at),
+            Deferred::BlockReached(id) => self.metrics.block_reached(id, at),
+            Deferred::Heard { from, tx } => self.shm().observer.spies.heard(node, from, tx, at),
+            Deferred::RefusedBlock(hash, reason) => {
+                if let Some(real) = self.shm().real.as_mut() {
+                    real.log.refused_blocks.push((node, hash, reason));
+                }
+            }
+            Deferred::StoreError(e) => {
+                if let Some(real) = self.shm().real.as_mut() {
+                    real.log.store_errors.push(format!("node {node}: {e}"));
+                }
+            }
+        }
+    }
+
+    /// Sums the workers' counts and sets the trace hash.
+    fn collect(&mut self) {
+        let sh = Arc::get_mut(&mut self.sh).expect("no worker holds the shared state between windows");
+        for p in &mut self.parts {
+            // The observer's share first: the metrics take what is left.
+            sh.observer.absorb(&mut p.tally);
+            self.metrics.absorb(&mut p.tally);
+        }
+        let n = self.sh.scenario.nodes;
+        let digests: Vec<[u8; 32]> = (0..n).map(|i| self.slot(i).trace.digest()).collect();
+        self.metrics.set_trace(digests);
+    }
+
+    /// The shared state, to change between windows.
+    fn shm(&mut self) -> &mut Shared {
+        // Every window hands its clones back before it returns.
+        Arc::get_mut(&mut self.sh).expect("no worker holds the shared state between windows")
+    }
+
+    /// The worker view of node `n`'s part, for work done between windows.
+    fn ctx(&mut self, n: u32) -> Ctx<'_> {
+        let (p, _) = locate(n, self.sh.parts);
+        Ctx {
+            sh: &self.sh,
+            part: &mut self.parts[p],
+        }
+    }
+
+    fn slot(&self, n: u32) -> &Slot {
+        let (p, i) = locate(n, self.sh.parts);
+        &self.parts[p].slots[i]
+    }
+
+    fn slot_mut(&mut self, n: u32) -> &mut Slot {
+        let (p, i) = locate(n, self.sh.parts);
+        &mut self.parts[p].slots[i]
+    }
+
+    /// Queues a network-wide event.
+    fn at_global(&mut self, at: Time, ev: Global) {
+        self.global.at(at, tie(GLOBAL_ORIGIN, self.global_seq), ev);
+        self.global_seq += 1;
+    }
+
+    /// Queues `ev` for node `to` between windows, made by `origin` (a node, or
+    /// [`GLOBAL_ORIGIN`]), no earlier than `floor`: nothing may land in a window already run.
+    fn push(&mut self, origin: u32, to: u32, at: Time, floor: Time, ev: Ev) {
+        let t = if origin == GLOBAL_ORIGIN {
+            self.global_seq += 1;
+            tie(GLOBAL_ORIGIN, self.global_seq - 1)
+        } else {
+            self.slot_mut(origin).next_tie(origin)
+        };
+        let (p, _) = locate(to, self.sh.parts);
+        self.parts[p].sched.at(at.max(floor), t, ev);
     }
 
     /// The scenario being run.
     pub fn scenario(&self) -> &Scenario {
-        &self.scenario
+        &self.sh.scenario
     }
 
     /// The run seed.
     pub fn seed(&self) -> u64 {
-        self.seed
+        self.sh.seed
     }
 
     /// The shared blocks and transactions.
     pub fn world(&self) -> &SharedWorld {
-        &self.world
+        &self.sh.world
     }
 
     /// Links ever opened.
     pub fn links_opened(&self) -> usize {
-        self.links.len()
+        self.sh.links.len()
     }
 
     /// The real core of node `i`.
     pub fn core(&self, i: u32) -> Option<&Node> {
-        self.nodes.get(i as usize).map(|s| &s.core)
+        (i < self.sh.scenario.nodes).then(|| &self.slot(i).core)
     }
 
     /// Inventory, spy and origin observations.
     pub fn observer(&self) -> &Observer {
-        &self.observer
+        &self.sh.observer
     }
 
     /// Which nodes are online and how the network is split.
     pub fn dynamics(&self) -> &Dynamics {
-        &self.dynamics
+        &self.sh.dynamics
     }
 
     /// Every node's active tip.
     pub fn tips(&self) -> Vec<u32> {
-        self.nodes.iter().map(|s| s.chain.state().tip()).collect()
+        (0..self.sh.scenario.nodes)
+            .map(|i| self.slot(i).chain.state().tip())
+            .collect()
     }
 
     /// The region of node `i`, if the scenario has regions.
     pub fn region_of(&self, i: u32) -> Option<u8> {
-        self.regions.as_ref().and_then(|(_, r)| r.get(i as usize).copied())
+        self.sh.regions.as_ref().and_then(|(_, r)| r.get(i as usize).copied())
     }
 
     /// The modelled chain of node `i`.
     pub fn chain(&self, i: u32) -> Option<&ModelChain> {
-        self.nodes.get(i as usize).map(|s| &s.chain)
+        (i < self.sh.scenario.nodes).then(|| &self.slot(i).chain)
     }
 
-    fn handle(&mut self, now: Time, ev: Ev) {
+    fn handle_global(&mut self, now: Time, ev: Global) {
         let node = match ev {
-            Ev::Timer(n) => {
-                if self.nodes[n as usize].timer_at != Some(now) || !self.dynamics.online(n) {
-                    // Superseded by a later reschedule.
-                    return;
-                }
-                self.nodes[n as usize].timer_at = None;
-                self.metrics.trace(now, n, TraceKind::Timer, &[]);
-                self.nodes[n as usize].core.handle_timeout(now);
-                n
-            }
-            Ev::Arrive { link, to, msg, wire } => {
-                let slot = &mut self.nodes[to as usize];
-                let done = slot.download_free.max(now).0 + serialization_us(wire, slot.download_mbps);
-                slot.download_free = Time(done);
-                self.sched.at(Time(done), Ev::Deliver { link, to, msg });
-                return;
-            }
-            Ev::Deliver { link, to, msg } => {
-                if self.dynamics.is_cut(link) || !self.dynamics.online(to) {
-                    return;
-                }
-                let from = self.links[link as usize].peer_of(to);
-                {
-                    let w = self.world.read();
-                    let st = self.nodes[to as usize].chain.state();
-                    let (command, payload) = (msg.command.as_str(), &msg.payload);
-                    self.observer.message(&w, &st, (from, to), command, payload, now);
-                }
-                let p = &msg.payload;
-                let head = if p.len() <= TRACE_FULL_PAYLOAD {
-                    &p[..]
-                } else {
-                    &p[..80]
-                };
-                let parts: [&[u8]; 4] = [
-                    &link.to_le_bytes(),
-                    msg.command.as_str().as_bytes(),
-                    &(p.len() as u64).to_le_bytes(),
-                    head,
-                ];
-                self.metrics.trace(now, to, TraceKind::Message, &parts);
-                let peer = PeerId(link);
-                self.nodes[to as usize].core.handle(now, Event::Message { peer, msg });
-                to
-            }
-            Ev::Connected { link, node } if self.dynamics.is_cut(link) || !self.dynamics.online(node) => {
-                match self.connect_cut(now, link, node) {
-                    Some(n) => n,
-                    None => return,
-                }
-            }
-            Ev::Connected { link, node } => self.on_connected(now, link, node),
-            Ev::ConnectFailed { node, .. } | Ev::Disconnected { node, .. } if !self.dynamics.online(node) => return,
-            Ev::ConnectFailed { node, addr } => {
-                self.metrics
-                    .trace(now, node, TraceKind::ConnectFailed, &[addr.host.as_bytes()]);
-                let error = "connection refused".to_string();
-                self.nodes[node as usize]
-                    .core
-                    .handle(now, Event::ConnectFailed { addr, error });
-                node
-            }
-            Ev::Disconnected { link, node } => {
-                self.metrics
-                    .trace(now, node, TraceKind::Disconnected, &[&link.to_le_bytes()]);
-                let reason = "peer closed the connection".to_string();
-                self.nodes[node as usize].core.handle(
-                    now,
-                    Event::Disconnected {
-                        peer: PeerId(link),
-                        reason,
-                    },
-                );
-                node
-            }
-            Ev::JobDone { node, epoch, .. } if epoch != self.dynamics.epoch(node) || !self.dynamics.online(node) => {
-                return
-            }
-            Ev::JobDone { node, job, .. } => self.on_job_done(now, node, job),
-            Ev::NewTx => match self.on_new_tx(now) {
-                Some(n) => n,
-                None => return,
-            },
-            Ev::Block => match self.on_block(now) {
-                Some(n) => n,
-                None => return,
-            },
-            Ev::Change(c) => match self.apply_change(now, c) {
-                Some(n) => n,
-                None => return,
-            },
+            Global::NewTx => self.on_new_tx(now),
+            Global::Block => self.on_block(now),
+            Global::Change(c) => self.apply_change(now, c),
         };
-        self.after_core(node, now);
-    }
-
-    fn on_connected(&mut self, now: Time, link: u64, node: u32) -> u32 {
-        let l = &self.links[link as usize];
-        let outbound = node == l.a;
-        let other = l.peer_of(node);
-        // The listener sees the dialer from an ephemeral port.
-        let port = if outbound {
-            PORT
-        } else {
-            49_152 + (link % 16_384) as u16
-        };
-        let remote = SocketAddr::V4(SocketAddrV4::new(node_ip(other), port));
-        let remote_id = match l.transport {
-            Transport::Iroh { .. } => RemoteId::IrohEndpoint(endpoint_id(other)),
-            _ => RemoteId::Addr(remote),
-        };
-        let info = ConnInfo {
-            kind: l.transport.kind(),
-            direction: if outbound {
-                Direction::Outbound
-            } else {
-                Direction::Inbound
-            },
-            remote_id,
-            remote_addr: Some(remote),
-            local_addr: None,
-            session_id: None,
-        };
-        let dialed = outbound.then(|| node_addr_for(other, l.transport.scheme()));
-        self.dynamics.mark_up(link, usize::from(!outbound));
-        self.metrics
-            .trace(now, node, TraceKind::Connected, &[&link.to_le_bytes()]);
-        self.nodes[node as usize].core.handle(
-            now,
-            Event::Connected {
-                peer: PeerId(link),
-                info,
-                dialed,
-            },
-        );
-        node
-    }
-
-    fn on_job_done(&mut self, now: Time, node: u32, job: Job) -> u32 {
-        if self.real.is_some() {
-            return self.real_job_done(now, node, job);
+        if let Some(n) = node {
+            self.ctx(n).after_core(n, now);
         }
-        let world = self.world.clone();
-        let result = {
-            let w = world.read();
-            let mut st = self.nodes[node as usize].chain.state();
-            match job {
-                Job::Headers { peer, headers } => {
-                    let last = headers
-                        .last()
-                        .map(|h| h.block_hash().to_byte_array())
-                        .unwrap_or_default();
-                    self.metrics.trace(now, node, TraceKind::JobDone, &[b"headers", &last]);
-                    st.apply_headers(&w, peer, &headers)
-                }
-                Job::Block { peer, block, .. } => {
-                    let hash = block.block_hash().to_byte_array();
-                    self.metrics.trace(now, node, TraceKind::JobDone, &[b"block", &hash]);
-                    let out = st.apply_block(&w, peer, &block);
-                    if let Some(id) = out.stored {
-                        self.metrics.block_reached(id, now);
-                    }
-                    out.result
-                }
-                Job::Transaction { peer, tx } => {
-                    let wtxid = tx.compute_wtxid();
-                    self.metrics
-                        .trace(now, node, TraceKind::JobDone, &[b"tx", &wtxid.to_byte_array()]);
-                    let (outcome, accepted) = st.accept_tx_by_wtxid(&w, &tx, &wtxid, now.as_secs());
-                    if let Some(id) = accepted {
-                        self.metrics.tx_reached(id, now);
-                    }
-                    JobResult::Transaction { peer, tx, outcome }
-                }
-            }
-        };
-        self.nodes[node as usize].core.handle(now, Event::JobDone(result));
-        node
     }
 
     /// A workload transaction appears at a random node, as `sendrawtransaction` would
@@ -481,25 +493,25 @@ impl Sim {
         if let Some(gap) = self.workload.next_tx_gap() {
             let next = now + secs(gap);
             if next < self.tx_end {
-                self.sched.at(next, Ev::NewTx);
+                self.at_global(next, Global::NewTx);
             }
         }
-        if self.real.is_some() {
+        if self.sh.real.is_some() {
             return self.real_new_tx(now);
         }
-        let new = self.workload.new_tx(self.scenario.nodes);
-        if !self.dynamics.online(new.node) {
+        let new = self.workload.new_tx(self.sh.scenario.nodes);
+        if !self.sh.dynamics.online(new.node) {
             return None;
         }
         let tx = new.tx.clone();
-        let id = self.world.write().add_tx(new.tx, new.fee, now)?;
+        let id = self.sh.world.write().add_tx(new.tx, new.fee, now)?;
         self.metrics.tx_created(id, now);
         let (txid, wtxid) = (tx.compute_txid(), tx.compute_wtxid());
-        self.metrics
+        self.ctx(new.node)
             .trace(now, new.node, TraceKind::NewTx, &[&wtxid.to_byte_array()]);
         let accepted = {
-            let w = self.world.read();
-            let mut st = self.nodes[new.node as usize].chain.state();
+            let w = self.sh.world.read();
+            let mut st = self.slot(new.node).chain.state();
             st.accept_tx(&w, &tx, now.as_secs()).1.is_some()
         };
         if !accepted {
@@ -507,8 +519,10 @@ impl Sim {
             return None;
         }
         self.metrics.tx_reached(id, now);
-        self.observer.originated(id, new.node);
-        self.nodes[new.node as usize].core.relay_transaction(now, txid, wtxid);
+        self.shm().observer.originated(id, new.node);
+        let slot = self.slot_mut(new.node);
+        slot.seen.originated(id);
+        slot.core.relay_transaction(now, txid, wtxid);
         Some(new.node)
     }
 
@@ -516,182 +530,123 @@ impl Sim {
     /// `generate` (`Node::chain_updated`).
     fn on_block(&mut self, now: Time) -> Option<u32> {
         if let Some(gap) = self.workload.next_block_gap() {
-            self.sched.at(now + secs(gap), Ev::Block);
+            self.at_global(now + secs(gap), Global::Block);
         }
-        let miner = self.workload.pick_miner().filter(|&m| self.dynamics.online(m))?;
-        if self.real.is_some() {
+        let miner = self.workload.pick_miner().filter(|&m| self.sh.dynamics.online(m))?;
+        if self.sh.real.is_some() {
             return self.real_block(now, miner);
         }
         let (tip, template) = {
-            let w = self.world.read();
-            let st = self.nodes[miner as usize].chain.state();
+            let w = self.sh.world.read();
+            let st = self.slot(miner).chain.state();
             (st.tip(), st.block_template(&w))
         };
         // Times fit a u32: the scenario check bounds start plus duration.
         let time = now.as_secs() as u32;
         let tag = format!("/netsim miner {miner}/");
-        let id = self.world.write().add_block(Some(tip), template, time, tag.as_bytes());
+        let id = self
+            .sh
+            .world
+            .write()
+            .add_block(Some(tip), template, time, tag.as_bytes());
         self.metrics.block_created(id, now);
-        let hash = self.world.read().block(id).hash.to_byte_array();
-        self.metrics.trace(now, miner, TraceKind::Mined, &[&hash]);
+        let hash = self.sh.world.read().block(id).hash.to_byte_array();
+        self.ctx(miner).trace(now, miner, TraceKind::Mined, &[&hash]);
         {
-            let w = self.world.read();
-            self.nodes[miner as usize].chain.state().add_own_block(&w, id);
+            let w = self.sh.world.read();
+            self.slot(miner).chain.state().add_own_block(&w, id);
         }
         self.metrics.block_reached(id, now);
-        self.nodes[miner as usize].core.chain_updated(now);
+        self.slot_mut(miner).core.chain_updated(now);
         Some(miner)
     }
 
-    /// Carries out what core `i` asked for, then re-arms its timer.
-    fn after_core(&mut self, i: u32, now: Time) {
-        while let Some(action) = self.nodes[i as usize].core.poll_action() {
-            self.perform(i, now, action);
-        }
-        let slot = &mut self.nodes[i as usize];
-        // At least a microsecond ahead, so a core that keeps asking for "now" cannot stall time.
-        let want = slot.core.poll_timeout().map(|t| t.max(Time(now.0 + 1)));
-        if want != slot.timer_at {
-            slot.timer_at = want;
-            if let Some(t) = want {
-                self.sched.at(t, Ev::Timer(i));
-            }
-        }
-    }
-
-    fn perform(&mut self, i: u32, now: Time, action: Action) {
-        match action {
-            Action::Send { peer, msg } => self.send(i, peer.0, msg, now),
-            Action::SendBlock { peer, hash, witness } => {
-                let payload = {
-                    let w = self.world.read();
-                    let Some(id) = w.block_id(&hash) else { return };
-                    let b = w.block(id);
-                    if witness {
-                        b.wire.clone()
-                    } else {
-                        let mut stripped = (*b.block).clone();
-                        stripped
-                            .txdata
-                            .iter_mut()
-                            .for_each(|tx| tx.input.iter_mut().for_each(|i| i.witness.clear()));
-                        bitcoin::consensus::serialize(&stripped).into()
-                    }
-                };
-                let Ok(command) = Command::new("block") else { return };
-                self.send(i, peer.0, Message::new(command, payload, TrafficClass::Block), now);
-            }
-            Action::Disconnect { peer, .. } => {
-                let Some(link) = self.links.get_mut(peer.0 as usize) else {
-                    return;
-                };
-                if !link.open {
-                    return;
-                }
-                link.open = false;
-                let (other, at) = (link.peer_of(i), now + Duration::from_micros(link.latency_us));
-                let listener = link.b;
-                self.nodes[listener as usize].inbound = self.nodes[listener as usize].inbound.saturating_sub(1);
-                self.sched.at(
-                    at,
-                    Ev::Disconnected {
-                        link: peer.0,
-                        node: other,
-                    },
-                );
-            }
-            Action::Connect { addr } => self.dial(i, addr, now),
-            // The simulated network has no DNS: nodes learn peers from the topology.
-            Action::Resolve { .. } => {}
-            Action::Validate(job) => {
-                let cost = job_cost(&self.scenario.validation, &self.world.read(), &job);
-                let slot = &mut self.nodes[i as usize];
-                let done = Time(slot.validate_free.max(now).0 + cost);
-                slot.validate_free = done;
-                let epoch = self.dynamics.epoch(i);
-                self.sched.at(done, Ev::JobDone { node: i, job, epoch });
-            }
-        }
-    }
-
-    fn send(&mut self, from: u32, link_id: u64, msg: Message, now: Time) {
-        let Some(link) = self.links.get_mut(link_id as usize) else {
+    /// Node `i` closes `link` (applied at a window's end): the other end hears after the
+    /// link's latency.
+    fn disconnect(&mut self, i: u32, link_id: u64, now: Time, floor: Time) {
+        let Some(link) = self.shm().links.get_mut(link_id as usize) else {
             return;
         };
         if !link.open {
             return;
         }
-        let wire = link.transport.wire_bytes(msg.payload.len());
-        self.metrics.sent(msg.command.as_str(), msg.payload.len(), wire);
-        if link.block_relay {
-            self.metrics.sent_block_relay(msg.command.as_str(), &msg.payload, wire);
-        }
-        let slot = &mut self.nodes[from as usize];
-        let depart = Time(slot.upload_free.max(now).0 + serialization_us(wire, slot.upload_mbps));
-        slot.upload_free = depart;
-        let arrive = link.transit(&self.scenario.links, from, msg.class, wire, depart);
-        let to = link.peer_of(from);
-        self.sched.at(
-            arrive,
-            Ev::Arrive {
+        link.open = false;
+        let (other, at) = (link.peer_of(i), now + Duration::from_micros(link.latency_us));
+        let listener = link.b;
+        let slot = self.slot_mut(listener);
+        slot.inbound = slot.inbound.saturating_sub(1);
+        self.push(
+            i,
+            other,
+            at,
+            floor,
+            Ev::Disconnected {
                 link: link_id,
-                to,
-                msg,
-                wire,
+                node: other,
             },
         );
     }
 
-    fn dial(&mut self, from: u32, addr: PeerAddr, now: Time) {
-        let n = self.scenario.nodes;
+    /// Node `from` dials `addr` (applied at a window's end).
+    fn dial(&mut self, from: u32, addr: PeerAddr, now: Time, floor: Time) {
+        let n = self.sh.scenario.nodes;
         let target = node_of(&addr, n).filter(|&to| {
-            let t = &self.nodes[to as usize];
+            let t = self.slot(to);
             to != from
                 && t.reachable
-                && t.inbound < self.scenario.topology.inbound_cap
-                && self.dynamics.can_connect(from, to)
+                && t.inbound < self.sh.scenario.topology.inbound_cap
+                && self.sh.dynamics.can_connect(from, to)
         });
-        let quic_ok = |to: u32| self.nodes[from as usize].quic && self.nodes[to as usize].quic;
-        let iroh_ok = |to: u32| self.nodes[from as usize].iroh && self.nodes[to as usize].iroh;
-        let t = &self.scenario.transport;
+        let quic_ok = |to: u32| self.slot(from).quic && self.slot(to).quic;
+        let iroh_ok = |to: u32| self.slot(from).iroh && self.slot(to).iroh;
+        let t = &self.sh.scenario.transport;
         let transport = match (target, addr.scheme) {
             (Some(to), Scheme::Quic) if quic_ok(to) => Some((to, Transport::Quic)),
             (Some(to), Scheme::Iroh) if iroh_ok(to) => {
                 // Whether two nodes' NATs allow a direct path is a property of the pair.
-                let relayed = unit_draw(self.seed, Stream::IrohPath(pair_key(from, to))) < t.iroh_relay_fraction;
+                let relayed = unit_draw(self.sh.seed, Stream::IrohPath(pair_key(from, to))) < t.iroh_relay_fraction;
                 Some((to, Transport::Iroh { relayed }))
             }
-            (Some(to), Scheme::Tcp) => Some((
-                to,
-                Transport::Tcp {
-                    v2: self.scenario.transport.tcp_v2,
-                },
-            )),
+            (Some(to), Scheme::Tcp) => Some((to, Transport::Tcp { v2: t.tcp_v2 })),
             _ => None,
         };
         let Some((to, transport)) = transport else {
-            self.sched
-                .at(now + DIAL_REFUSED_AFTER, Ev::ConnectFailed { node: from, addr });
+            self.push(
+                from,
+                from,
+                now + DIAL_REFUSED_AFTER,
+                floor,
+                Ev::ConnectFailed { node: from, addr },
+            );
             return;
         };
-        let id = self.links.len() as u64;
-        let mut link = Link::new(id, from, to, transport, &self.scenario.links, self.seed);
-        if let Some((m, of_node)) = &self.regions {
-            link.latency_us = m.link_latency_us(of_node[from as usize], of_node[to as usize], id, self.seed);
+        let id = self.sh.links.len() as u64;
+        let relay_hop = (t.iroh_relay_latency_ms * 1_000.0).round() as u64;
+        let mut link = Link::new(id, from, to, transport, &self.sh.scenario.links, self.sh.seed);
+        if let Some((m, of_node)) = &self.sh.regions {
+            link.latency_us = m.link_latency_us(of_node[from as usize], of_node[to as usize], id, self.sh.seed);
         }
-        link.add_relay_hop((t.iroh_relay_latency_ms * 1_000.0).round() as u64);
-        link.block_relay = self.nodes[from as usize]
-            .core
-            .config()
-            .block_relay_nodes
-            .contains(&addr);
+        link.add_relay_hop(relay_hop);
+        link.block_relay = self.slot(from).core.config().block_relay_nodes.contains(&addr);
         let handshake = Duration::from_micros(link.handshake_us());
         let one_way = Duration::from_micros(link.latency_us);
-        self.links.push(link);
-        self.nodes[to as usize].inbound += 1;
+        self.min_latency_us = self.min_latency_us.min(link.latency_us);
+        self.shm().links.push(link);
+        self.slot_mut(to).inbound += 1;
         // The listener's event is queued first: the dialer's `version` can never overtake it.
-        self.sched
-            .at(now + handshake + one_way, Ev::Connected { link: id, node: to });
-        self.sched.at(now + handshake, Ev::Connected { link: id, node: from });
+        self.push(
+            from,
+            to,
+            now + handshake + one_way,
+            floor,
+            Ev::Connected { link: id, node: to },
+        );
+        self.push(
+            from,
+            from,
+            now + handshake,
+            floor,
+            Ev::Connected { link: id, node: from },
+        );
     }
 }

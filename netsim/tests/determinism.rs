@@ -42,3 +42,34 @@ fn same_seed_same_trace_other_seed_other_trace() {
     assert_eq!(a.total_wire_bytes, b.total_wire_bytes);
     assert_ne!(a.trace_hash, c.trace_hash);
 }
+
+/// Churn, a partition and spies as well, so every kind of cross-node effect is in play.
+const BUSY: &str = r#"
+[churn]
+fraction = 0.3
+mean_session_secs = 40.0
+mean_offline_secs = 15.0
+[adversary]
+spy_fraction = 0.2
+[[events]]
+kind = "partition"
+at_secs = 30
+groups = [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]
+[[events]]
+kind = "heal"
+at_secs = 60
+"#;
+
+#[test]
+fn thread_count_does_not_change_the_run() {
+    let scenario = Scenario::from_toml(&format!("{SMALL}{BUSY}")).unwrap();
+    let summary = |threads: usize| {
+        let mut sim = Sim::with_threads(scenario.clone(), 3, threads).unwrap();
+        sim.run();
+        serde_json::to_string(&Summary::of(&sim)).unwrap()
+    };
+    let one = summary(1);
+    assert!(one.contains("\"spy\":{"), "the spies reported: {one}");
+    assert_eq!(one, summary(2));
+    assert_eq!(one, summary(3));
+}

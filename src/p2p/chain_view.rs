@@ -59,6 +59,10 @@ pub trait ChainView: Send {
     fn minimum_chain_work(&self) -> Work;
     /// A mempool transaction by txid or wtxid.
     fn mempool_tx(&self, key: &TxKey) -> Option<MempoolTx>;
+    /// Whether the mempool holds a transaction (a view may answer without copying it).
+    fn in_mempool(&self, key: &TxKey) -> bool {
+        self.mempool_tx(key).is_some()
+    }
     /// The fee rate a transaction needs to enter the mempool now (for `feefilter`).
     fn mempool_min_fee(&self) -> FeeRate;
 }

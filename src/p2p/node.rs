@@ -227,9 +227,10 @@ impl Node {
         self.actions.pop_front()
     }
 
-    /// When the driver should call [`Node::handle_timeout`] next.
-    pub fn poll_timeout(&self) -> Option<Time> {
-        let peers = self.peer_deadline.get().unwrap_or_else(|| {
+    /// The earliest ping or handshake deadline of any peer, cached between the events
+    /// that move one.
+    fn peers_deadline(&self) -> Option<Time> {
+        self.peer_deadline.get().unwrap_or_else(|| {
             let at = self
                 .peers
                 .values()
@@ -240,8 +241,12 @@ impl Node {
                 .min();
             self.peer_deadline.set(Some(at));
             at
-        });
-        peers
+        })
+    }
+
+    /// When the driver should call [`Node::handle_timeout`] next.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        self.peers_deadline()
             .into_iter()
             .chain(self.targets.next_deadline())
             .chain(self.download.next_deadline())
@@ -296,6 +301,20 @@ impl Node {
     /// transaction announcements, requests and fee filters.
     pub fn handle_timeout(&mut self, now: Time) {
         self.clock = now;
+        // Each peer's deadline is exactly when the scan below would act on it.
+        if self.peers_deadline().is_some_and(|d| now >= d) {
+            self.peer_timers(now);
+        }
+        self.serve_waiting_requests(now);
+        self.check_block_download(now);
+        self.relay_on_timeout(now);
+        self.flush_addrs(now);
+        self.dial_due(now);
+        self.open_connections(now);
+    }
+
+    /// Pings due, and drops for ping and handshake timeouts.
+    fn peer_timers(&mut self, now: Time) {
         self.peer_deadline.set(None);
         let mut drop = Vec::new();
         let mut ping = Vec::new();
@@ -320,12 +339,6 @@ impl Node {
         for id in ping {
             self.send_ping(now, id);
         }
-        self.serve_waiting_requests(now);
-        self.check_block_download(now);
-        self.relay_on_timeout(now);
-        self.flush_addrs(now);
-        self.dial_due(now);
-        self.open_connections(now);
     }
 
     /// Drops a peer: logs the reason, tells the driver, and schedules any redial.

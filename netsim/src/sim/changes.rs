@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
-use weft::p2p::{Event, Node, Time};
+use weft::p2p::{Node, Time};
 use weft_transports::PeerAddr;
 
-use super::{secs, Ev, Sim};
+use super::part::GLOBAL_ORIGIN;
+use super::{secs, Ev, Global, Sim};
 use crate::dist::{u64_seed, Stream};
 use crate::events::{rejoin_seed, Change, ScriptedEvent};
 use crate::link::{choose, node_addr_for, Speaks};
@@ -32,42 +33,45 @@ impl Sim {
     /// Queues the scenario's events and the first churn departures. Nodes that leave at
     /// 0 s start offline: they never come up before their join.
     pub(super) fn schedule_changes(&mut self, start: Time) {
-        for (i, e) in self.scenario.events.iter().enumerate() {
+        let mut queued = Vec::new();
+        let sh = self.shm();
+        for (i, e) in sh.scenario.events.iter().enumerate() {
             if let ScriptedEvent::Leave { at_secs, nodes } = e {
                 if *at_secs == 0.0 {
                     for &n in nodes {
-                        self.dynamics.go_offline(n);
+                        sh.dynamics.go_offline(n);
                     }
                     continue;
                 }
             }
-            self.sched.at(start + secs(e.at_secs()), Ev::Change(Change::Script(i)));
+            queued.push((start + secs(e.at_secs()), Change::Script(i)));
         }
-        for (at, c) in self.dynamics.initial_churn(start) {
-            self.sched.at(at, Ev::Change(c));
+        queued.extend(sh.dynamics.initial_churn(start));
+        for (at, c) in queued {
+            self.at_global(at, Global::Change(c));
         }
     }
 
     /// Applies one change; the node whose core must then run, if any.
     pub(super) fn apply_change(&mut self, now: Time, change: Change) -> Option<u32> {
         let tag = format!("{change:?}");
-        self.metrics.trace(now, 0, TraceKind::Change, &[tag.as_bytes()]);
+        self.ctx(0).trace(now, 0, TraceKind::Change, &[tag.as_bytes()]);
         match change {
             Change::Script(i) => {
-                let event = self.scenario.events.get(i)?.clone();
+                let event = self.sh.scenario.events.get(i)?.clone();
                 match event {
                     ScriptedEvent::Partition { groups, .. } => {
-                        self.dynamics.partition(&groups);
-                        for id in 0..self.links.len() as u64 {
-                            let l = &self.links[id as usize];
-                            if l.open && self.dynamics.separated(l.a, l.b) {
+                        self.shm().dynamics.partition(&groups);
+                        for id in 0..self.sh.links.len() as u64 {
+                            let l = &self.sh.links[id as usize];
+                            if l.open && self.sh.dynamics.separated(l.a, l.b) {
                                 self.cut_link(now, id);
                             }
                         }
                         None
                     }
                     ScriptedEvent::Heal { .. } => {
-                        self.dynamics.heal();
+                        self.shm().dynamics.heal();
                         None
                     }
                     ScriptedEvent::Leave { nodes, .. } => {
@@ -81,7 +85,7 @@ impl Sim {
                         let (last, rest) = nodes.split_last()?;
                         for &n in rest {
                             if self.join(now, n) {
-                                self.after_core(n, now);
+                                self.ctx(n).after_core(n, now);
                             }
                         }
                         self.join(now, *last).then_some(*last)
@@ -90,16 +94,16 @@ impl Sim {
             }
             Change::ChurnLeave(n) => {
                 let left = self.leave(now, n);
-                if left || !self.dynamics.online(n) {
-                    let (at, c) = self.dynamics.next_churn(now, n, false);
-                    self.sched.at(at, Ev::Change(c));
+                if left || !self.sh.dynamics.online(n) {
+                    let (at, c) = self.shm().dynamics.next_churn(now, n, false);
+                    self.at_global(at, Global::Change(c));
                 }
                 None
             }
             Change::ChurnJoin(n) => {
                 let joined = self.join(now, n);
-                let (at, c) = self.dynamics.next_churn(now, n, true);
-                self.sched.at(at, Ev::Change(c));
+                let (at, c) = self.shm().dynamics.next_churn(now, n, true);
+                self.at_global(at, Global::Change(c));
                 joined.then_some(n)
             }
         }
@@ -108,7 +112,7 @@ impl Sim {
     /// The network breaks link `id`: it closes, what is in flight is lost, and each end
     /// that knew it was connected is told after the link's latency.
     fn cut_link(&mut self, now: Time, id: u64) {
-        let Some(link) = self.links.get_mut(id as usize) else {
+        let Some(link) = self.shm().links.get_mut(id as usize) else {
             return;
         };
         if !link.open {
@@ -116,28 +120,28 @@ impl Sim {
         }
         link.open = false;
         let (a, b, latency) = (link.a, link.b, link.latency_us);
-        self.dynamics.cut(id);
-        self.nodes[b as usize].inbound = self.nodes[b as usize].inbound.saturating_sub(1);
+        let up = [link.is_up(0), link.is_up(1)];
+        self.shm().dynamics.cut(id);
+        let slot = self.slot_mut(b);
+        slot.inbound = slot.inbound.saturating_sub(1);
         for (end, node) in [(0, a), (1, b)] {
-            if self.dynamics.is_up(id, end) && self.dynamics.online(node) {
-                self.sched.at(
-                    now + Duration::from_micros(latency),
-                    Ev::Disconnected { link: id, node },
-                );
+            if up[end] && self.sh.dynamics.online(node) {
+                let at = now + Duration::from_micros(latency);
+                self.push(GLOBAL_ORIGIN, node, at, now, Ev::Disconnected { link: id, node });
             }
         }
     }
 
     /// Node `n` goes offline; false if it already was.
     fn leave(&mut self, now: Time, n: u32) -> bool {
-        if !self.dynamics.online(n) {
+        if !self.sh.dynamics.online(n) {
             return false;
         }
         // Offline first, so its own ends of the cut links are not notified.
-        self.dynamics.go_offline(n);
-        self.nodes[n as usize].timer_at = None;
-        for id in 0..self.links.len() as u64 {
-            let l = &self.links[id as usize];
+        self.shm().dynamics.go_offline(n);
+        self.slot_mut(n).timer_at = None;
+        for id in 0..self.sh.links.len() as u64 {
+            let l = &self.sh.links[id as usize];
             if l.open && (l.a == n || l.b == n) {
                 self.cut_link(now, id);
             }
@@ -148,32 +152,15 @@ impl Sim {
     /// Node `n` comes back with a fresh core (its chain and mempool persist, as on
     /// disk); false if it was online.
     fn join(&mut self, now: Time, n: u32) -> bool {
-        if !self.dynamics.go_online(n) {
+        if !self.shm().dynamics.go_online(n) {
             return false;
         }
         let view = self.chain_view(n);
-        let slot = &mut self.nodes[n as usize];
+        let seed = rejoin_seed(u64_seed(self.sh.seed, Stream::Core(n)), self.sh.dynamics.epoch(n));
+        let slot = self.slot_mut(n);
         let config = slot.core.config().clone();
-        let seed = rejoin_seed(u64_seed(self.seed, Stream::Core(n)), self.dynamics.epoch(n));
         slot.core = Node::new(config, view, seed, now);
         slot.timer_at = None;
         true
-    }
-
-    /// A handshake finished on a link that was cut meanwhile, or at a node now offline:
-    /// an online dialer learns the dial failed; anyone else hears nothing.
-    pub(super) fn connect_cut(&mut self, now: Time, link: u64, node: u32) -> Option<u32> {
-        let l = self.links.get(link as usize)?;
-        if node != l.a || !self.dynamics.online(node) {
-            return None;
-        }
-        let addr = node_addr_for(l.b, l.transport.scheme());
-        self.metrics
-            .trace(now, node, TraceKind::ConnectFailed, &[addr.host.as_bytes()]);
-        let error = "connection reset".to_string();
-        self.nodes[node as usize]
-            .core
-            .handle(now, Event::ConnectFailed { addr, error });
-        Some(node)
     }
 }

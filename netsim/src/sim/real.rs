@@ -16,6 +16,8 @@ use weft::p2p::chain_view::{ChainView, Job, JobResult, TxOutcome};
 use weft::p2p::{Event, Time};
 use weft_transports::{Command, Message, TrafficClass};
 
+use super::node::Ctx;
+use super::part::{locate, Deferred};
 use super::Sim;
 use crate::metrics::TraceKind;
 use crate::real::wallet::wallet_script;
@@ -52,44 +54,47 @@ fn intern(job: Job, world: &World) -> Job {
 impl Sim {
     /// The chain view a core of node `i` reads: its real chainstate, or the model.
     pub(super) fn chain_view(&self, i: u32) -> Box<dyn ChainView> {
-        match self.real.as_ref().and_then(|r| r.chains.get(i as usize)) {
+        match self.real_chain(i) {
             Some(c) => Box::new(c.clone()),
-            None => Box::new(self.nodes[i as usize].chain.clone()),
+            None => Box::new(self.slot(i).chain.clone()),
         }
     }
 
     /// Node `i`'s real chainstate, in a real-validation run.
     pub fn real_chain(&self, i: u32) -> Option<&SharedChain> {
-        self.real.as_ref()?.chains.get(i as usize)
+        self.sh.real.as_ref()?.chains.get(i as usize)
     }
 
     /// What the real validators refused, in a real-validation run.
     pub fn real_log(&self) -> Option<&RealLog> {
-        self.real.as_ref().map(|r| &r.log)
+        self.sh.real.as_ref().map(|r| &r.log)
     }
 
     /// The virtual time of the event last run.
     pub fn now(&self) -> Time {
-        self.sched.now()
+        self.clock
     }
 
     /// Test hook: node `from` sends `block` to node `to` over an open link between them,
     /// as a misbehaving peer would, now. The link used, if there is one.
     pub fn inject_block(&mut self, from: u32, to: u32, block: &Block) -> Option<u64> {
-        let link = (0..self.links.len() as u64).find(|&id| {
-            let l = &self.links[id as usize];
+        let link = (0..self.sh.links.len() as u64).find(|&id| {
+            let l = &self.sh.links[id as usize];
             l.open && ((l.a, l.b) == (from, to) || (l.a, l.b) == (to, from))
         })?;
         let command = Command::new("block").ok()?;
         let payload = bitcoin::consensus::serialize(block);
-        let now = self.sched.now();
-        self.send(
-            from,
-            link,
-            Message::new(command, payload.into(), TrafficClass::Block),
-            now,
-        );
+        let now = self.clock;
+        let msg = Message::new(command, payload.into(), TrafficClass::Block);
+        self.ctx(from).send(from, link, msg, now);
+        self.close_window(now);
         Some(link)
+    }
+}
+
+impl Ctx<'_> {
+    fn real_chain(&self, i: u32) -> Option<&SharedChain> {
+        self.sh.real.as_ref()?.chains.get(i as usize)
     }
 
     /// Runs a job on node `node`'s real chainstate, then tells its core.
@@ -103,26 +108,24 @@ impl Sim {
                     .last()
                     .map(|h| h.block_hash().to_byte_array())
                     .unwrap_or_default();
-                self.metrics.trace(now, node, TraceKind::JobDone, &[b"headers", &last]);
+                self.trace(now, node, TraceKind::JobDone, &[b"headers", &last]);
             }
             Job::Block { block, .. } => {
                 let hash = block.block_hash().to_byte_array();
-                self.metrics.trace(now, node, TraceKind::JobDone, &[b"block", &hash]);
+                self.trace(now, node, TraceKind::JobDone, &[b"block", &hash]);
             }
             Job::Transaction { tx, .. } => {
                 let wtxid = tx.compute_wtxid().to_byte_array();
-                self.metrics.trace(now, node, TraceKind::JobDone, &[b"tx", &wtxid]);
+                self.trace(now, node, TraceKind::JobDone, &[b"tx", &wtxid]);
             }
         }
-        let job = intern(job, &self.world.read());
+        let job = intern(job, &self.sh.world.read());
         let result = run_job(&mut chain.lock(), job, now.as_secs());
         let result = match result {
             Ok(r) => r,
             Err(e) => {
                 // The core keeps waiting for this job; the run goes on without the node's validation.
-                if let Some(r) = self.real.as_mut() {
-                    r.log.store_errors.push(format!("node {node}: {e}"));
-                }
+                self.defer(node, now, Deferred::StoreError(e.to_string()));
                 return node;
             }
         };
@@ -130,14 +133,12 @@ impl Sim {
             JobResult::Block {
                 hash, error, invalid, ..
             } => {
-                if let Some(r) = self.real.as_mut() {
-                    let refused = error
-                        .iter()
-                        .map(|e| (*hash, e))
-                        .chain(invalid.iter().map(|(h, e)| (*h, e)));
-                    for (h, e) in refused {
-                        r.log.refused_blocks.push((node, h, e.reason.clone()));
-                    }
+                let refused = error
+                    .iter()
+                    .map(|e| (*hash, e))
+                    .chain(invalid.iter().map(|(h, e)| (*h, e)));
+                for (h, e) in refused {
+                    self.defer(node, now, Deferred::RefusedBlock(h, e.reason.clone()));
                 }
                 self.mirror(now, node, Some(hash));
             }
@@ -146,26 +147,27 @@ impl Sim {
                 outcome: TxOutcome::Accepted { .. },
                 ..
             } => {
-                let id = self.world.read().tx_by_wtxid(&tx.compute_wtxid());
+                let id = self.sh.world.read().tx_by_wtxid(&tx.compute_wtxid());
                 if let Some(id) = id {
-                    self.metrics.tx_reached(id, now);
+                    self.defer(node, now, Deferred::TxReached(id));
                     let time = u32::try_from(now.as_secs()).unwrap_or(u32::MAX);
-                    self.nodes[node as usize].chain.state().mirror_tx(id, time);
+                    self.slot(node).chain.state().mirror_tx(id, time);
                 }
             }
             _ => {}
         }
-        self.nodes[node as usize].core.handle(now, Event::JobDone(result));
+        self.slot(node).core.handle(now, Event::JobDone(result));
         node
     }
 
     /// Copies node `node`'s real active chain and mempool into its modelled state; if
     /// `block` is newly stored there, it has reached the node.
-    fn mirror(&mut self, now: Time, node: u32, block: Option<&BlockHash>) {
+    pub(super) fn mirror(&mut self, now: Time, node: u32, block: Option<&BlockHash>) {
         let Some(chain) = self.real_chain(node).cloned() else {
             return;
         };
-        let w = self.world.read();
+        let sh = self.sh;
+        let w = sh.world.read();
         let cs = chain.lock();
         let index = cs.index();
         let root = w.block(World::GENESIS).hash;
@@ -182,7 +184,7 @@ impl Sim {
             cur = e.prev;
         }
         active.reverse();
-        let mut st = self.nodes[node as usize].chain.state();
+        let mut st = self.part.slots[locate(node, sh.parts).1].chain.state();
         let stored: Option<BlockId> = block.and_then(|h| {
             let wid = w.block_id(h)?;
             let have = index.lookup(h).is_some_and(|id| index.get(id).status.have_data());
@@ -194,20 +196,24 @@ impl Sim {
             .filter_map(|e| Some((w.tx_by_txid(&e.txid)?, u32::try_from(e.time).unwrap_or(u32::MAX))));
         st.mirror(active, stored.as_slice(), mempool);
         drop(st);
+        drop(cs);
+        drop(w);
         if let Some(id) = stored {
-            self.metrics.block_reached(id, now);
+            self.defer(node, now, Deferred::BlockReached(id));
         }
     }
+}
 
+impl Sim {
     /// A workload transaction funded from the wallet appears at a random node, as
     /// `sendrawtransaction` would put it there: into the real mempool, then announced.
     pub(super) fn real_new_tx(&mut self, now: Time) -> Option<u32> {
-        let draw = self.workload.draw_tx(self.scenario.nodes);
-        if !self.dynamics.online(draw.node) {
+        let draw = self.workload.draw_tx(self.sh.scenario.nodes);
+        if !self.sh.dynamics.online(draw.node) {
             return None;
         }
         let chain = self.real_chain(draw.node)?.clone();
-        let real = self.real.as_mut()?;
+        let real = self.shm().real.as_mut()?;
         let Some(funded) = real
             .wallet
             .fund(&mut chain.lock(), draw.inputs, draw.outputs, draw.fee_rate)
@@ -215,21 +221,21 @@ impl Sim {
             real.log.unfunded_txs += 1;
             return None;
         };
-        let id = self.world.write().add_tx(funded.tx.clone(), funded.fee, now)?;
+        let id = self.sh.world.write().add_tx(funded.tx.clone(), funded.fee, now)?;
         let (tx, txid, wtxid) = {
-            let w = self.world.read();
+            let w = self.sh.world.read();
             let e = w.tx(id);
             (e.tx.clone(), e.txid, e.wtxid)
         };
         self.metrics.tx_created(id, now);
-        self.metrics
+        self.ctx(draw.node)
             .trace(now, draw.node, TraceKind::NewTx, &[&wtxid.to_byte_array()]);
         let args = AcceptArgs {
             now: now.as_secs(),
             bypass_limits: false,
             test_accept: false,
         };
-        let real = self.real.as_mut()?;
+        let real = self.shm().real.as_mut()?;
         if chain.lock().accept_to_mempool(tx, args).is_err() {
             // Refused by its own node (e.g. under the relay fee): it stays where it was made.
             real.log.refused_at_origin += 1;
@@ -238,9 +244,11 @@ impl Sim {
         real.wallet.commit(&funded, txid);
         self.metrics.tx_reached(id, now);
         let time = u32::try_from(now.as_secs()).unwrap_or(u32::MAX);
-        self.nodes[draw.node as usize].chain.state().mirror_tx(id, time);
-        self.observer.originated(id, draw.node);
-        self.nodes[draw.node as usize].core.relay_transaction(now, txid, wtxid);
+        self.shm().observer.originated(id, draw.node);
+        let slot = self.slot_mut(draw.node);
+        slot.chain.state().mirror_tx(id, time);
+        slot.seen.originated(id);
+        slot.core.relay_transaction(now, txid, wtxid);
         Some(draw.node)
     }
 
@@ -262,7 +270,7 @@ impl Sim {
             connected.then_some((block, next.prev_hash))
         };
         let Some((block, prev_hash)) = mined else {
-            if let Some(r) = self.real.as_mut() {
+            if let Some(r) = self.shm().real.as_mut() {
                 r.log
                     .store_errors
                     .push(format!("node {miner}: its own block template failed"));
@@ -271,7 +279,7 @@ impl Sim {
         };
         let hash = block.block_hash();
         let id = {
-            let mut w = self.world.write();
+            let mut w = self.sh.world.write();
             let prev = w.block_id(&prev_hash)?;
             let txs = block
                 .txdata
@@ -282,10 +290,10 @@ impl Sim {
             w.insert_block(Some(prev), block, txs)
         };
         self.metrics.block_created(id, now);
-        self.metrics
-            .trace(now, miner, TraceKind::Mined, &[&hash.to_byte_array()]);
-        self.mirror(now, miner, Some(&hash));
-        self.nodes[miner as usize].core.chain_updated(now);
+        let mut ctx = self.ctx(miner);
+        ctx.trace(now, miner, TraceKind::Mined, &[&hash.to_byte_array()]);
+        ctx.mirror(now, miner, Some(&hash));
+        self.slot_mut(miner).core.chain_updated(now);
         Some(miner)
     }
 }

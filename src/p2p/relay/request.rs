@@ -144,7 +144,7 @@ impl Node {
         orphan
             || self.relay.recent_rejects.contains(&hash)
             || self.relay.validating.contains(&hash)
-            || self.chain.mempool_tx(key).is_some()
+            || self.chain.in_mempool(key)
     }
 
     /// Core's `GetRequestsToSend` for every peer that may have one: `getdata` for what
