@@ -46,6 +46,7 @@ mod tests {
         let tx = crate::workload::synthetic_tx(1, 3, 2);
         let job = Job::Transaction {
             peer: PeerId(0),
+            wtxid: tx.compute_wtxid(),
             tx: Arc::new(tx),
         };
         assert_eq!(job_cost(&cfg, &w, &job), 160);

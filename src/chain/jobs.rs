@@ -66,7 +66,7 @@ pub fn run_job(cs: &mut Chainstate, job: Job, now_secs: u64) -> Result<JobResult
                 tip_changed: cs.tip() != tip_before,
             })
         }
-        Job::Transaction { peer, tx } => {
+        Job::Transaction { peer, tx, .. } => {
             let outcome = accept_tx(cs, &tx, now_secs)?;
             Ok(JobResult::Transaction { peer, tx, outcome })
         }

@@ -135,6 +135,8 @@ pub enum Job {
         peer: PeerId,
         /// The transaction.
         tx: Arc<Transaction>,
+        /// Its wtxid, already computed (a validator may use it instead of hashing again).
+        wtxid: Wtxid,
     },
 }
 

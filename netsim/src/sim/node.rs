@@ -227,8 +227,7 @@ impl Ctx<'_> {
                     let out = st.apply_block(&w, peer, &block);
                     (out.result, out.stored.map(Deferred::BlockReached), &b"block"[..], hash)
                 }
-                Job::Transaction { peer, tx } => {
-                    let wtxid = tx.compute_wtxid();
+                Job::Transaction { peer, tx, wtxid } => {
                     let (outcome, accepted) = st.accept_tx_by_wtxid(&w, &tx, &wtxid, now.as_secs());
                     let result = JobResult::Transaction { peer, tx, outcome };
                     (

@@ -29,12 +29,13 @@ use crate::world::{BlockId, World};
 /// is the same block, not merely the same header (a mutated body keeps its own copy).
 fn intern(job: Job, world: &World) -> Job {
     match job {
-        Job::Transaction { peer, tx } => match world.tx_by_wtxid(&tx.compute_wtxid()) {
+        Job::Transaction { peer, tx, wtxid } => match world.tx_by_wtxid(&wtxid) {
             Some(id) => Job::Transaction {
                 peer,
                 tx: world.tx(id).tx.clone(),
+                wtxid,
             },
-            None => Job::Transaction { peer, tx },
+            None => Job::Transaction { peer, tx, wtxid },
         },
         Job::Block { peer, block, requested } => {
             let shared = world
@@ -114,8 +115,8 @@ impl Ctx<'_> {
                 let hash = block.block_hash().to_byte_array();
                 self.trace(now, node, TraceKind::JobDone, &[b"block", &hash]);
             }
-            Job::Transaction { tx, .. } => {
-                let wtxid = tx.compute_wtxid().to_byte_array();
+            Job::Transaction { wtxid, .. } => {
+                let wtxid = wtxid.to_byte_array();
                 self.trace(now, node, TraceKind::JobDone, &[b"tx", &wtxid]);
             }
         }

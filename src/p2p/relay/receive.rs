@@ -69,7 +69,8 @@ impl Node {
         if self.relay.validating_ids.len() < MAX_REMEMBERED_IDS {
             self.relay.validating_ids.push((tx.clone(), txid, wtxid));
         }
-        self.actions.push_back(Action::Validate(Job::Transaction { peer, tx }));
+        self.actions
+            .push_back(Action::Validate(Job::Transaction { peer, tx, wtxid }));
     }
 
     /// Mempool acceptance finished for a transaction from `peer`.

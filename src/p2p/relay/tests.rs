@@ -140,7 +140,7 @@ fn validations(actions: &[Action]) -> Vec<(PeerId, Arc<Transaction>)> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::Validate(Job::Transaction { peer, tx }) => Some((*peer, tx.clone())),
+            Action::Validate(Job::Transaction { peer, tx, .. }) => Some((*peer, tx.clone())),
             _ => None,
         })
         .collect()
