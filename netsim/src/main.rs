@@ -33,7 +33,7 @@ enum Cmd {
         /// Run real chainstates and mempools (regtest) instead of the model; small runs only.
         #[arg(long)]
         real_validation: bool,
-        /// Worker threads (default: one per core); the results do not depend on it.
+        /// Worker threads (default: one per core, at most 256); the results do not depend on it.
         #[arg(long)]
         threads: Option<usize>,
     },
@@ -50,7 +50,7 @@ enum Cmd {
         /// Where to write compare.json and compare.csv.
         #[arg(long, default_value = "netsim-compare")]
         out: PathBuf,
-        /// Worker threads per run (default: one per core); the results do not depend on it.
+        /// Worker threads per run (default: one per core, at most 256); the results do not depend on it.
         #[arg(long)]
         threads: Option<usize>,
     },

@@ -38,6 +38,8 @@ use part::{locate, lookahead, tie, Deferred, Part, Record, Slot, GLOBAL_ORIGIN};
 
 /// Payloads up to this size enter the trace hash whole; larger ones by their head.
 const TRACE_FULL_PAYLOAD: usize = 4_096;
+/// The most worker threads a run starts.
+const MAX_THREADS: usize = 256;
 /// Parts per worker thread when running on more than one.
 const PARTS_PER_THREAD: u32 = 4;
 /// How long a refused dial takes to fail.
@@ -178,7 +180,9 @@ impl Sim {
             None => None,
         };
         // Never more parts than nodes, so no part is empty.
-        let threads = threads.max(1);
+        // More threads than nodes would have nothing to run; the cap keeps a typo in
+        // `--threads` from asking the OS for a million of them.
+        let threads = threads.clamp(1, MAX_THREADS).min(n.max(1) as usize);
         // Several parts a thread, taken as each thread comes free, so one busy part
         // does not leave the other threads waiting at the window's end.
         let parts_n = if threads > 1 {
