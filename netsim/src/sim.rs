@@ -102,6 +102,12 @@ pub(crate) struct Shared {
     parts: u32,
 }
 
+/// The shared state, to change between windows.
+fn unique(sh: &mut Arc<Shared>) -> &mut Shared {
+    // Every window hands its clones back before it returns.
+    Arc::get_mut(sh).expect("no worker holds the shared state between windows")
+}
+
 /// A whole simulation.
 ///
 /// Time advances in windows no longer than the shortest link latency: within one, no
@@ -374,7 +380,7 @@ impl Sim {
 
     /// Sums the workers' counts and sets the trace hash.
     fn collect(&mut self) {
-        let sh = Arc::get_mut(&mut self.sh).expect("no worker holds the shared state between windows");
+        let sh = unique(&mut self.sh);
         for p in &mut self.parts {
             // The observer's share first: the metrics take what is left.
             sh.observer.absorb(&mut p.tally);
@@ -387,8 +393,7 @@ impl Sim {
 
     /// The shared state, to change between windows.
     fn shm(&mut self) -> &mut Shared {
-        // Every window hands its clones back before it returns.
-        Arc::get_mut(&mut self.sh).expect("no worker holds the shared state between windows")
+        unique(&mut self.sh)
     }
 
     /// The worker view of node `n`'s part, for work done between windows.
