@@ -80,7 +80,7 @@ impl Node {
         p.state = HandshakeState::Ready;
         // The first ping goes out right away, as in Core.
         p.ping.next_due = now;
-        self.peer_deadline.set(None);
+        self.peer_deadline.clear();
         let (version, height, ua) = p.version.as_ref().map_or((0, 0, String::new()), |v| {
             (v.version, v.start_height, v.user_agent.clone())
         });

@@ -1,6 +1,5 @@
 //! The core state machine: events in, actions out.
 
-use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use bytes::Bytes;
@@ -24,7 +23,7 @@ use super::ping::PongOutcome;
 use super::relay::Relay;
 use super::request_limits::Request;
 use super::sync::BlockDownload;
-use super::time::Time;
+use super::time::{CachedDeadline, Time};
 use super::wire::NetMsg;
 
 /// Something that happened outside the core.
@@ -136,11 +135,13 @@ pub struct Node {
     pub(super) clock: Time,
     /// The earliest handshake or ping deadline of any peer, once computed; cleared
     /// wherever one can move earlier, since the driver asks after every event.
-    pub(super) peer_deadline: Cell<Option<Option<Time>>>,
+    pub(super) peer_deadline: CachedDeadline,
     /// What we know of other nodes' addresses.
     pub(super) addrman: AddrMan,
     /// Address relay with each peer that has it set up.
     pub(super) addrs: BTreeMap<PeerId, PeerAddrs>,
+    /// The next address send of any peer, once computed; cleared wherever one can change.
+    pub(super) addr_deadline: CachedDeadline,
     /// Keys the choice of peers a gossiped address is relayed to.
     pub(super) addr_salt: (u64, u64),
     /// Automatic outbound connections and seeds.
@@ -184,7 +185,8 @@ impl Node {
             targets,
             relay,
             clock: now,
-            peer_deadline: Cell::new(None),
+            peer_deadline: CachedDeadline::default(),
+            addr_deadline: CachedDeadline::default(),
             addrman,
             addrs: BTreeMap::new(),
             addr_salt,
@@ -230,17 +232,14 @@ impl Node {
     /// The earliest ping or handshake deadline of any peer, cached between the events
     /// that move one.
     fn peers_deadline(&self) -> Option<Time> {
-        self.peer_deadline.get().unwrap_or_else(|| {
-            let at = self
-                .peers
+        self.peer_deadline.get_or(|| {
+            self.peers
                 .values()
                 .map(|p| match p.state {
                     HandshakeState::Ready => p.ping.next_deadline(self.config.ping_timeout),
                     _ => p.connected_at + self.config.handshake_timeout,
                 })
-                .min();
-            self.peer_deadline.set(Some(at));
-            at
+                .min()
         })
     }
 
@@ -315,7 +314,7 @@ impl Node {
 
     /// Pings due, and drops for ping and handshake timeouts.
     fn peer_timers(&mut self, now: Time) {
-        self.peer_deadline.set(None);
+        self.peer_deadline.clear();
         let mut drop = Vec::new();
         let mut ping = Vec::new();
         for p in self.peers.values() {
@@ -365,6 +364,7 @@ impl Node {
         }
         self.relay_forget_peer(now, peer);
         self.addrs.remove(&peer);
+        self.addr_deadline.clear();
     }
 
     /// Queues `msg` for `peer`.
@@ -415,7 +415,7 @@ impl Node {
             .or_else(|| peer.conn.remote_addr.map(|a| a.ip().into()));
         peer.net_group = group_addr.map_or(0, |a| self.keyed_group_of(&a));
         self.peers.insert(id, peer);
-        self.peer_deadline.set(None);
+        self.peer_deadline.clear();
         if outbound {
             self.send_version(now, id);
         }
@@ -487,13 +487,13 @@ impl Node {
         let nonce = self.rng.gen_range(1..=u64::MAX);
         let interval = self.config.ping_interval;
         self.with_peer(id, |p| p.ping.start(nonce, now, interval));
-        self.peer_deadline.set(None);
+        self.peer_deadline.clear();
         self.send(id, NetMsg::Ping(nonce));
     }
 
     fn on_pong(&mut self, now: Time, id: PeerId, nonce: u64) {
         let Some(p) = self.peers.get_mut(&id) else { return };
-        self.peer_deadline.set(None);
+        self.peer_deadline.clear();
         match p.ping.on_pong(nonce, now) {
             PongOutcome::Rtt(rtt) => {
                 debug!(target: "net", "pong peer={id} rtt={:.3}ms", rtt.as_secs_f64() * 1e3);

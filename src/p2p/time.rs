@@ -37,3 +37,40 @@ impl Sub<Duration> for Time {
         Time(self.0.saturating_sub(d.as_micros().min(u64::MAX as u128) as u64))
     }
 }
+
+/// The earliest of some set of deadlines, computed on demand and kept until cleared.
+/// The driver asks for the next deadline after every event; a scan over all peers
+/// each time costs more than the event. Clear it wherever a deadline in the set can move.
+#[derive(Debug, Default)]
+pub struct CachedDeadline(std::cell::Cell<Option<Option<Time>>>);
+
+impl CachedDeadline {
+    /// The cached value, or `compute()`'s, which is then kept. A cached value may be
+    /// earlier than the true one (the driver wakes for nothing), never later: debug
+    /// builds recompute it to check.
+    pub fn get_or(&self, compute: impl Fn() -> Option<Time>) -> Option<Time> {
+        match self.0.get() {
+            Some(at) => {
+                debug_assert!(
+                    match (at, compute()) {
+                        (_, None) => true,
+                        (None, Some(_)) => false,
+                        (Some(cached), Some(fresh)) => cached <= fresh,
+                    },
+                    "a deadline moved earlier without clearing its cache"
+                );
+                at
+            }
+            None => {
+                let at = compute();
+                self.0.set(Some(at));
+                at
+            }
+        }
+    }
+
+    /// Forgets the cached value; the next [`CachedDeadline::get_or`] recomputes it.
+    pub fn clear(&self) {
+        self.0.set(None);
+    }
+}

@@ -56,6 +56,8 @@ impl Node {
     /// Address relay state for `id`, set up on first use (Core's `SetupAddressRelay`).
     fn addr_state(&mut self, now: Time, id: PeerId) -> &mut PeerAddrs {
         // Randomness is drawn only on setup, not on every message from the peer.
+        // Callers change the queue through the returned state.
+        self.addr_deadline.clear();
         let Node { addrs, rng, .. } = self;
         addrs.entry(id).or_insert_with(|| {
             let mut s = PeerAddrs::new(now, (rng.gen(), rng.gen()));
@@ -177,6 +179,7 @@ impl Node {
     /// Queues an address for `id` unless it knows it; a full queue loses a random entry.
     fn push_address(&mut self, id: PeerId, e: AddrEntry) {
         let Some(state) = self.addrs.get_mut(&id) else { return };
+        self.addr_deadline.clear();
         if state.known.contains(&addr_key(&e)) {
             return;
         }
@@ -237,6 +240,7 @@ impl Node {
             let v2 = self.peers.get(&id).is_some_and(|p| p.addrv2);
             let next = now + rand_exp(&mut self.rng, AVG_ADDRESS_BROADCAST_INTERVAL);
             let Some(state) = self.addrs.get_mut(&id) else { continue };
+            self.addr_deadline.clear();
             state.next_send = next;
             let mut out = std::mem::take(&mut state.to_send);
             out.retain(|e| v2 || e.fits_v1());
@@ -252,10 +256,12 @@ impl Node {
 
     /// The next address send, for the driver's timer.
     pub(crate) fn addr_next_deadline(&self) -> Option<Time> {
-        self.addrs
-            .values()
-            .filter(|s| !s.to_send.is_empty())
-            .map(|s| s.next_send)
-            .min()
+        self.addr_deadline.get_or(|| {
+            self.addrs
+                .values()
+                .filter(|s| !s.to_send.is_empty())
+                .map(|s| s.next_send)
+                .min()
+        })
     }
 }

@@ -127,3 +127,30 @@ fn fresh_small_announcements_are_relayed_to_two_peers() {
     assert_eq!(got.len(), 2, "relayed to {got:?}");
     assert!(!got.contains(&1), "not back to its source");
 }
+
+#[test]
+fn the_driver_is_woken_exactly_when_a_queued_answer_is_due() {
+    let (mut n, _) = new_node(config());
+    connect(&mut n, at(0), 1, true, true, true);
+    let answer: Vec<AddrEntry> = (0..500).map(|i| routable(i, at(0))).collect();
+    deliver(&mut n, at(10), 1, NetMsg::AddrV2(answer));
+    connect(&mut n, at(20), 2, false, true, true);
+    // Run every timer first, so the next deadline is cached before the queue fills.
+    run_until(&mut n, at(25));
+    take(&mut n);
+    deliver(&mut n, at(30), 2, NetMsg::GetAddr);
+    let due = n.peer_addrs(crate::p2p::PeerId(2)).unwrap().next_send;
+    assert!(
+        n.poll_timeout().is_some_and(|t| t <= due),
+        "the queued answer must wake the driver"
+    );
+    let out = run_until(&mut n, due);
+    let answered: Vec<Time> = out
+        .iter()
+        .filter(|(_, a)| !addrs_sent(std::slice::from_ref(a), 2).is_empty())
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(answered, vec![due]);
+    // Once sent, the queue is empty and no longer sets the deadline.
+    assert!(n.poll_timeout().is_none_or(|t| t > due));
+}
