@@ -60,12 +60,18 @@ fn an_address_flood_is_cut_to_the_token_rate() {
     assert!(n.addrman().size(None, None) <= 7);
 }
 
-#[test]
-fn getaddr_is_answered_once_per_inbound_connection_and_never_outbound() {
+/// A node whose outbound peer 1 answered its `getaddr` with 500 addresses.
+fn node_knowing_500_addresses() -> crate::p2p::Node {
     let (mut n, _) = new_node(config());
     connect(&mut n, at(0), 1, true, true, true);
     let answer: Vec<AddrEntry> = (0..500).map(|i| routable(i, at(0))).collect();
     deliver(&mut n, at(10), 1, NetMsg::AddrV2(answer));
+    n
+}
+
+#[test]
+fn getaddr_is_answered_once_per_inbound_connection_and_never_outbound() {
+    let mut n = node_knowing_500_addresses();
     take(&mut n);
 
     connect(&mut n, at(20), 2, false, true, true);
@@ -130,10 +136,7 @@ fn fresh_small_announcements_are_relayed_to_two_peers() {
 
 #[test]
 fn the_driver_is_woken_exactly_when_a_queued_answer_is_due() {
-    let (mut n, _) = new_node(config());
-    connect(&mut n, at(0), 1, true, true, true);
-    let answer: Vec<AddrEntry> = (0..500).map(|i| routable(i, at(0))).collect();
-    deliver(&mut n, at(10), 1, NetMsg::AddrV2(answer));
+    let mut n = node_knowing_500_addresses();
     connect(&mut n, at(20), 2, false, true, true);
     // Run every timer first, so the next deadline is cached before the queue fills.
     run_until(&mut n, at(25));
