@@ -23,6 +23,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use weft_transports::iroh::ALPN as IROH_ALPN;
 use weft_transports::quic::tls::{TlsIdentity, CERT_NAME};
 use weft_transports::quic::ALPN;
 
@@ -325,7 +326,7 @@ async fn iroh_endpoint() -> (Endpoint, std::net::SocketAddr) {
         .portmapper_config(PortmapperConfig::Disabled)
         .net_report_config(NetReportConfig::minimal())
         .secret_key(SecretKey::generate())
-        .alpns(vec![ALPN.to_vec()])
+        .alpns(vec![IROH_ALPN.to_vec()])
         .transport_config(iroh_transport())
         .bind();
     let endpoint = bounded("raw iroh bind", STEP, endpoint).await.expect("raw iroh bind");
@@ -352,7 +353,7 @@ pub async fn iroh() -> RawStream<IrohSink> {
     let (b, b_addr) = iroh_endpoint().await;
     let target = EndpointAddr::from_parts(b.id(), [TransportAddr::Ip(b_addr)]);
     let (dialed, accepted) = bounded("raw iroh connect", STEP, async {
-        tokio::join!(a.connect(target, ALPN), async {
+        tokio::join!(a.connect(target, IROH_ALPN), async {
             let incoming = b.accept().await.expect("iroh incoming");
             incoming.accept().expect("iroh accepting").await
         })

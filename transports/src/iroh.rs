@@ -12,11 +12,14 @@ use iroh::endpoint::{presets, Connection as IrohConn, PortmapperConfig, QuicTran
 use iroh::{Endpoint, EndpointAddr, EndpointId, NetReportConfig, RelayMode, SecretKey, TransportAddr};
 
 use crate::quic::streams::{self, QuicLike, SendHalf};
-use crate::quic::{tls, ALPN, DATAGRAM_BUFFER, HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, KEEP_ALIVE};
+use crate::quic::{tls, DATAGRAM_BUFFER, HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, KEEP_ALIVE};
 use crate::{
     ConnInfo, Connecting, Connection, Direction, Listener, PeerAddr, RemoteId, Scheme, Transport, TransportError,
     TransportKind,
 };
+
+/// Our ALPN on Iroh: one connection carries every class (QUIC links use two).
+pub const ALPN: &[u8] = b"weft-p2p/1";
 
 /// File in the data dir holding our 32-byte ed25519 secret key.
 pub const KEY_FILE: &str = "iroh_secret_key";
@@ -183,7 +186,7 @@ impl Transport for IrohEndpoint {
             .map_err(|_| TransportError::TimedOut)?
             .map_err(|e| TransportError::Handshake(e.to_string()))?;
         let info = conn_info(&conn, Direction::Outbound, self.local);
-        streams::start(conn, info).await
+        streams::start(streams::Lanes::single(conn), info).await
     }
 }
 
@@ -216,7 +219,7 @@ impl Listener for IrohEndpoint {
                 .await
                 .map_err(|_| TransportError::TimedOut)??;
             let info = conn_info(&conn, Direction::Inbound, local);
-            streams::start(conn, info).await
+            streams::start(streams::Lanes::single(conn), info).await
         }))
     }
 }

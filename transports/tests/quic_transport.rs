@@ -99,31 +99,55 @@ async fn quic_key_persists_in_data_dir() {
     assert_ne!(endpoint().id(), id);
 }
 
-/// A raw quinn connection to `server`, with our ALPN and an accept-any verifier, plus
-/// the server's side of it.
-async fn raw_client(server: &mut QuicEndpoint) -> (quinn::Endpoint, quinn::Connection, Connection) {
-    let identity = TlsIdentity::ephemeral().expect("identity");
+/// A raw quinn client endpoint presenting `identity`, with our ALPN and an accept-any
+/// verifier.
+fn raw_endpoint(identity: &TlsIdentity) -> quinn::Endpoint {
     let tls = identity.client_config(ALPN).expect("client tls");
     let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls).expect("quic tls");
     let mut ep = quinn::Endpoint::client(loopback()).expect("client bind");
     ep.set_default_client_config(quinn::ClientConfig::new(Arc::new(crypto)));
+    ep
+}
+
+/// One lane of a link, named on the wire as the transport names it.
+async fn raw_lane(ep: &quinn::Endpoint, target: SocketAddr, role: &str, token: &str) -> quinn::Connection {
+    let name = format!("{role}-{token}.weft");
+    ep.connect(target, &name).expect("connect").await.expect("handshake")
+}
+
+/// A raw quinn link to `server` (main and bulk lanes), plus the server's side of it.
+async fn raw_client(server: &mut QuicEndpoint) -> (quinn::Endpoint, quinn::Connection, quinn::Connection, Connection) {
+    let ep = raw_endpoint(&TlsIdentity::ephemeral().expect("identity"));
     let target = server.socket_addr();
-    let (conn, inbound) = bounded("raw connect", async {
+    let token = "0123456789abcdef0123456789abcdef";
+    let ((main, bulk), inbound) = bounded("raw connect", async {
         tokio::join!(
-            async { ep.connect(target, "weft").expect("connect").await.expect("handshake") },
+            async {
+                tokio::join!(
+                    raw_lane(&ep, target, "main", token),
+                    raw_lane(&ep, target, "bulk", token)
+                )
+            },
             async { server.accept().await.expect("accept").await.expect("inbound") }
         )
     })
     .await;
-    (ep, conn, inbound)
+    (ep, main, bulk, inbound)
 }
 
-/// Opens a uni stream on `conn`, writes `bytes`, optionally finishes, and returns what
-/// the server's reader makes of it.
+/// Opens a uni stream on the lane that carries class tag `bytes[0]`, writes `bytes`,
+/// optionally finishes, and returns what the server's reader makes of it.
 async fn bad_stream(bytes: &[u8], finish: bool) -> TransportError {
+    let block = bytes.first() == Some(&2);
+    bad_stream_on(bytes, finish, block).await
+}
+
+/// As [`bad_stream`], on the bulk lane if `on_bulk`, else the main one.
+async fn bad_stream_on(bytes: &[u8], finish: bool, on_bulk: bool) -> TransportError {
     let mut server = endpoint();
-    let (_ep, conn, mut inbound) = raw_client(&mut server).await;
-    let mut s = conn.open_uni().await.expect("open");
+    let (_ep, main, bulk, mut inbound) = raw_client(&mut server).await;
+    let lane = if on_bulk { &bulk } else { &main };
+    let mut s = lane.open_uni().await.expect("open");
     s.write_all(bytes).await.expect("write");
     if finish {
         s.finish().expect("finish");
@@ -173,7 +197,7 @@ async fn quic_bad_class_tag() {
 #[tokio::test]
 async fn quic_bad_duplicate_class() {
     let mut server = endpoint();
-    let (_ep, conn, mut inbound) = raw_client(&mut server).await;
+    let (_ep, conn, _bulk, mut inbound) = raw_client(&mut server).await;
     let mut s1 = conn.open_uni().await.expect("open");
     s1.write_all(&[0]).await.expect("write");
     let mut s2 = conn.open_uni().await.expect("open");
@@ -206,4 +230,73 @@ async fn quic_survives_sustained_blocks() {
     common::sustained_blocks(out, inb, 96).await;
     a.close();
     b.close();
+}
+
+#[tokio::test]
+async fn quic_class_on_the_wrong_lane() {
+    // Blocks belong on the bulk lane and everything else on the main one.
+    let err = bad_stream_on(&[2, 1, 0, 0, 18], false, false).await;
+    assert!(
+        matches!(&err, TransportError::Handshake(m) if m.contains("main")),
+        "{err}"
+    );
+    let err = bad_stream_on(&[0, 1, 0, 0, 18], false, true).await;
+    assert!(
+        matches!(&err, TransportError::Handshake(m) if m.contains("bulk")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn quic_lane_with_another_key_is_refused() {
+    let mut server = endpoint();
+    let target = server.socket_addr();
+    let (honest, other) = (
+        TlsIdentity::ephemeral().expect("identity"),
+        TlsIdentity::ephemeral().expect("identity"),
+    );
+    let (ep, intruder) = (raw_endpoint(&honest), raw_endpoint(&other));
+    let token = "00112233445566778899aabbccddeeff";
+    let accepted = tokio::spawn(async move {
+        let conn = server.accept().await.expect("accept").await.expect("inbound");
+        (server, conn)
+    });
+    let main = bounded("main lane", raw_lane(&ep, target, "main", token)).await;
+    // A bulk lane with the same token but another key is closed, and no link forms.
+    let forged = bounded("forged lane", raw_lane(&intruder, target, "bulk", token)).await;
+    let why = bounded("forged lane closed", forged.closed()).await;
+    assert!(why.to_string().contains("lane key mismatch"), "{why}");
+    assert!(!accepted.is_finished());
+    // The honest bulk lane still completes the link, keyed by the honest identity.
+    let _bulk = bounded("bulk lane", raw_lane(&ep, target, "bulk", token)).await;
+    let (_server, inbound) = bounded("link", accepted).await.expect("accept task");
+    assert_eq!(inbound.info.remote_id, RemoteId::QuicKey(honest.id()));
+    drop(main);
+}
+
+#[tokio::test]
+async fn quic_lane_without_a_lane_name_is_closed() {
+    let mut server = endpoint();
+    let target = server.socket_addr();
+    let ep = raw_endpoint(&TlsIdentity::ephemeral().expect("identity"));
+    let accepting = tokio::spawn(async move { server.accept().await.map(|_| ()) });
+    let conn = bounded("unnamed lane", async {
+        ep.connect(target, "weft").expect("connect").await.expect("handshake")
+    })
+    .await;
+    let why = bounded("unnamed lane closed", conn.closed()).await;
+    assert!(why.to_string().contains("no lane in server name"), "{why}");
+    assert!(!accepting.is_finished());
+    accepting.abort();
+}
+
+#[tokio::test]
+async fn quic_closing_one_lane_ends_the_link() {
+    let mut server = endpoint();
+    let (_ep, main, bulk, mut inbound) = raw_client(&mut server).await;
+    bulk.close(0u32.into(), b"bye");
+    let got = bounded("reader sees the end", inbound.reader.recv()).await;
+    assert!(got.is_err(), "{got:?}");
+    // The server closed the main lane too.
+    bounded("main lane closed", main.closed()).await;
 }

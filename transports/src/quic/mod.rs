@@ -1,7 +1,9 @@
 //! QUIC transport (quinn): one UDP socket that both dials and accepts, TLS 1.3 with
 //! self-signed certificates over a persistent key, one unidirectional stream per
-//! traffic class and RFC 9221 datagrams.
+//! traffic class and RFC 9221 datagrams. Each peer link is two QUIC connections, so
+//! blocks never queue ahead of control traffic (see [`lanes`]).
 
+mod lanes;
 pub(crate) mod streams;
 pub mod tls;
 
@@ -17,11 +19,13 @@ use crate::{
     ConnInfo, Connecting, Connection, Direction, Listener, PeerAddr, RemoteId, Scheme, Transport, TransportError,
     TransportKind,
 };
-use streams::{QuicLike, SendHalf};
+use lanes::{Lobby, Role};
+use streams::{Lanes, QuicLike, SendHalf};
 use tls::TlsIdentity;
 
-/// Our ALPN: peers that do not speak it fail the TLS handshake.
-pub const ALPN: &[u8] = b"weft-p2p/1";
+/// Our ALPN: peers that do not speak it fail the TLS handshake. Version 2 is the
+/// two-lane link; version 1 (one connection) is what Iroh links still speak.
+pub const ALPN: &[u8] = b"weft-p2p/2";
 
 /// Longest a dial or an inbound handshake may take.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -87,6 +91,8 @@ pub struct QuicEndpoint {
     client: quinn::ClientConfig,
     id: [u8; 32],
     local: SocketAddr,
+    /// Inbound lanes waiting to be paired into links.
+    lobby: Arc<tokio::sync::Mutex<Lobby>>,
 }
 
 impl QuicEndpoint {
@@ -113,6 +119,7 @@ impl QuicEndpoint {
             client,
             id: identity.id(),
             local,
+            lobby: Arc::default(),
         })
     }
 
@@ -182,29 +189,45 @@ impl Transport for QuicEndpoint {
             .or(candidates.first())
             .copied()
             .ok_or_else(|| TransportError::BadAddress(format!("{addr} resolves to nothing")))?;
-        let connecting = self
-            .endpoint
-            .connect_with(self.client.clone(), target, tls::CERT_NAME)
-            .map_err(|e| match e {
-                quinn::ConnectError::EndpointStopping => TransportError::Closed("quic endpoint closed".into()),
-                e => TransportError::BadAddress(format!("{addr}: {e}")),
-            })?;
-        let conn = tokio::time::timeout(HANDSHAKE_TIMEOUT, connecting)
-            .await
-            .map_err(|_| TransportError::TimedOut)?
-            .map_err(|e| TransportError::Handshake(e.to_string()))?;
-        let id = peer_id(&conn)?;
+        // Both lanes at once: a link costs one handshake round trip, not two.
+        let token: lanes::Token = rand::random();
+        let (main, bulk) = tokio::join!(
+            self.connect_lane(addr, target, Role::Main, &token),
+            self.connect_lane(addr, target, Role::Bulk, &token)
+        );
+        let (main, bulk) = match (main, bulk) {
+            (Ok(m), Ok(b)) => (m, b),
+            (Err(e), other) | (other, Err(e)) => {
+                if let Ok(c) = other {
+                    c.close(streams::CLOSE_NORMAL.into(), b"other lane failed");
+                }
+                return Err(e);
+            }
+        };
+        let refuse = |why: &[u8], err: TransportError| {
+            main.close(streams::CLOSE_PROTOCOL.into(), why);
+            bulk.close(streams::CLOSE_PROTOCOL.into(), why);
+            Err(err)
+        };
+        let (id, bulk_id) = match (peer_id(&main), peer_id(&bulk)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => return refuse(b"no certificate", e),
+        };
+        if bulk_id != id {
+            let err = TransportError::Handshake(format!("{addr}: the two lanes reached two different keys"));
+            return refuse(b"lane key mismatch", err);
+        }
         if let Some(pin) = pin {
             if pin != id {
-                conn.close(streams::CLOSE_PROTOCOL.into(), b"key mismatch");
-                return Err(TransportError::KeyMismatch {
+                let err = TransportError::KeyMismatch {
                     expected: hex::encode(pin),
                     got: hex::encode(id),
-                });
+                };
+                return refuse(b"key mismatch", err);
             }
         }
-        let info = conn_info(&conn, Direction::Outbound, id, self.local);
-        streams::start(conn, info).await
+        let info = conn_info(&main, Direction::Outbound, id, self.local);
+        streams::start(Lanes::paired(main, bulk), info).await
     }
 }
 
@@ -219,27 +242,35 @@ impl Listener for QuicEndpoint {
         }
     }
 
+    /// Handshakes run here, bounded, until both lanes of a link are in; the returned
+    /// future only opens our streams.
     async fn accept(&mut self) -> Result<Connecting, TransportError> {
-        let incoming = self
+        let (main, bulk, id) = self.lobby.lock().await.next_link(&self.endpoint).await?;
+        let info = conn_info(&main, Direction::Inbound, id, self.local);
+        Ok(Box::pin(streams::start(Lanes::paired(main, bulk), info)))
+    }
+}
+
+impl QuicEndpoint {
+    /// Dials one lane of a link to `target` and completes its TLS handshake.
+    async fn connect_lane(
+        &self,
+        addr: &PeerAddr,
+        target: SocketAddr,
+        role: Role,
+        token: &lanes::Token,
+    ) -> Result<quinn::Connection, TransportError> {
+        let connecting = self
             .endpoint
-            .accept()
+            .connect_with(self.client.clone(), target, &lanes::server_name(role, token))
+            .map_err(|e| match e {
+                quinn::ConnectError::EndpointStopping => TransportError::Closed("quic endpoint closed".into()),
+                e => TransportError::BadAddress(format!("{addr}: {e}")),
+            })?;
+        tokio::time::timeout(HANDSHAKE_TIMEOUT, connecting)
             .await
-            .ok_or_else(|| TransportError::Closed("quic endpoint closed".into()))?;
-        let local = self.local;
-        Ok(Box::pin(async move {
-            let handshake = async {
-                let connecting = incoming
-                    .accept()
-                    .map_err(|e| TransportError::Handshake(e.to_string()))?;
-                connecting.await.map_err(|e| TransportError::Handshake(e.to_string()))
-            };
-            let conn = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
-                .await
-                .map_err(|_| TransportError::TimedOut)??;
-            let id = peer_id(&conn)?;
-            let info = conn_info(&conn, Direction::Inbound, id, local);
-            streams::start(conn, info).await
-        }))
+            .map_err(|_| TransportError::TimedOut)?
+            .map_err(|e| TransportError::Handshake(e.to_string()))
     }
 }
 

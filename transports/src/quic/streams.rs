@@ -95,6 +95,54 @@ pub(crate) trait QuicLike: Clone + Send + Sync + 'static {
     fn rtt(&self) -> Option<Duration>;
 }
 
+/// The QUIC connections one peer link runs on. Alone, `main` carries every class and
+/// the datagrams. With a `bulk` lane, blocks ride that second connection: a QUIC
+/// connection processes its packets in order, so a ping queued behind a megabyte of
+/// block packets on the same connection waits for all of them, however its stream is
+/// prioritised.
+#[derive(Clone)]
+pub(crate) struct Lanes<C> {
+    main: C,
+    bulk: Option<C>,
+}
+
+impl<C: QuicLike> Lanes<C> {
+    /// Every class on one connection.
+    pub(crate) fn single(main: C) -> Self {
+        Lanes { main, bulk: None }
+    }
+
+    /// Blocks on `bulk`, everything else on `main`.
+    pub(crate) fn paired(main: C, bulk: C) -> Self {
+        Lanes { main, bulk: Some(bulk) }
+    }
+
+    fn for_class(&self, class: TrafficClass) -> &C {
+        match (&self.bulk, class) {
+            (Some(bulk), TrafficClass::Block) => bulk,
+            _ => &self.main,
+        }
+    }
+
+    /// Whether a `class` stream may arrive on the bulk lane (`on_bulk`) or the main one.
+    fn carries(&self, on_bulk: bool, class: TrafficClass) -> bool {
+        self.bulk.is_none() || on_bulk == (class == TrafficClass::Block)
+    }
+
+    fn close(&self, code: u32, reason: &[u8]) {
+        self.main.close(code, reason);
+        if let Some(bulk) = &self.bulk {
+            bulk.close(code, reason);
+        }
+    }
+
+    fn close_reason(&self) -> Option<String> {
+        self.main
+            .close_reason()
+            .or_else(|| self.bulk.as_ref().and_then(QuicLike::close_reason))
+    }
+}
+
 /// Closes the connection when both halves are gone without `close()`.
 struct CloseGuard(Box<dyn Fn() + Send + Sync>);
 
@@ -105,22 +153,34 @@ impl Drop for CloseGuard {
 }
 
 /// Opens our class streams and starts the reader tasks; `info` is already filled in.
-pub(crate) async fn start<C: QuicLike>(conn: C, info: ConnInfo) -> Result<Connection, TransportError> {
-    let rtt_conn = conn.clone();
+pub(crate) async fn start<C: QuicLike>(lanes: Lanes<C>, info: ConnInfo) -> Result<Connection, TransportError> {
+    let rtt_conn = lanes.main.clone();
     let stats = ConnStats::with_rtt(Box::new(move || rtt_conn.rtt()));
     let guard = Arc::new(CloseGuard(Box::new({
-        let conn = conn.clone();
-        move || conn.close(CLOSE_NORMAL, b"dropped")
+        let lanes = lanes.clone();
+        move || lanes.close(CLOSE_NORMAL, b"dropped")
     })));
 
     let mut queues = Vec::with_capacity(TrafficClass::ALL.len());
     let mut tasks = Vec::with_capacity(TrafficClass::ALL.len());
     for class in TrafficClass::ALL {
-        let stream = conn.open_uni().await?;
+        let stream = match lanes.for_class(class).open_uni().await {
+            Ok(s) => s,
+            Err(e) => {
+                lanes.close(CLOSE_PROTOCOL, b"cannot open streams");
+                return Err(e);
+            }
+        };
         stream.set_priority(class.default_priority());
         let (tx, rx) = mpsc::channel(queue_len(class));
         queues.push(tx);
-        tasks.push(tokio::spawn(write_task(conn.clone(), stream, class, rx, stats.clone())));
+        tasks.push(tokio::spawn(write_task(
+            lanes.clone(),
+            stream,
+            class,
+            rx,
+            stats.clone(),
+        )));
     }
 
     let mut class_tx = Vec::with_capacity(TrafficClass::ALL.len());
@@ -140,8 +200,26 @@ pub(crate) async fn start<C: QuicLike>(conn: C, info: ConnInfo) -> Result<Connec
         classes: Arc::new(class_tx),
         errors: err_tx,
     };
-    tokio::spawn(accept_task(conn.clone(), senders, shared, stats.clone()));
-    tokio::spawn(datagram_task(conn.clone(), dgram_tx, stats.clone()));
+    if let Some(bulk) = &lanes.bulk {
+        let task = accept_task(
+            bulk.clone(),
+            true,
+            lanes.clone(),
+            senders.clone(),
+            shared.clone(),
+            stats.clone(),
+        );
+        tokio::spawn(task);
+    }
+    tokio::spawn(accept_task(
+        lanes.main.clone(),
+        false,
+        lanes.clone(),
+        senders,
+        shared,
+        stats.clone(),
+    ));
+    tokio::spawn(datagram_task(lanes.main.clone(), dgram_tx, stats.clone()));
 
     Ok(Connection {
         info,
@@ -149,12 +227,12 @@ pub(crate) async fn start<C: QuicLike>(conn: C, info: ConnInfo) -> Result<Connec
             classes: class_rx,
             datagrams: Some(dgram_rx),
             errors: Some(err_rx),
-            conn: conn.clone(),
+            lanes: lanes.clone(),
             done: false,
             _guard: guard.clone(),
         }),
         writer: Box::new(StreamsWriter {
-            conn,
+            lanes,
             queues: Some(queues),
             permits: [None, None, None],
             tasks,
@@ -183,27 +261,40 @@ struct RecvShared {
 }
 
 /// Closes the connection for a protocol violation and reports it to the reader.
-async fn violation<C: QuicLike>(conn: &C, tx: &RecvTx, err: TransportError) {
+async fn violation<C: QuicLike>(lanes: &Lanes<C>, tx: &RecvTx, err: TransportError) {
     tracing::debug!(target: "net", "closing connection: {err}");
-    conn.close(CLOSE_PROTOCOL, b"protocol violation");
+    lanes.close(CLOSE_PROTOCOL, b"protocol violation");
     let _ = tx.errors.send(err).await;
 }
 
-async fn accept_task<C: QuicLike>(conn: C, tx: RecvTx, shared: Arc<RecvShared>, stats: Arc<ConnStats>) {
+/// Accepts the class streams the peer opens on `conn`, the bulk lane if `on_bulk`.
+async fn accept_task<C: QuicLike>(
+    conn: C,
+    on_bulk: bool,
+    lanes: Lanes<C>,
+    tx: RecvTx,
+    shared: Arc<RecvShared>,
+    stats: Arc<ConnStats>,
+) {
     // Ends when the connection does; the closed queues then report the close.
     while let Ok(stream) = conn.accept_uni().await {
-        tokio::spawn(read_task(
-            conn.clone(),
+        let task = read_task(
+            lanes.clone(),
+            on_bulk,
             stream,
             tx.clone(),
             shared.clone(),
             stats.clone(),
-        ));
+        );
+        tokio::spawn(task);
     }
+    // A link never runs on one lane: the other closes with this one.
+    lanes.close(CLOSE_NORMAL, b"other lane closed");
 }
 
 async fn read_task<C: QuicLike>(
-    conn: C,
+    lanes: Lanes<C>,
+    on_bulk: bool,
     mut stream: C::Recv,
     tx: RecvTx,
     shared: Arc<RecvShared>,
@@ -217,20 +308,25 @@ async fn read_task<C: QuicLike>(
                 Some(c) => c,
                 None => {
                     let err = TransportError::Handshake(format!("unknown stream class tag {}", tag[0]));
-                    return violation(&conn, &tx, err).await;
+                    return violation(&lanes, &tx, err).await;
                 }
             }
         }
-        Err(_) if conn.close_reason().is_some() => return,
-        Err(_) => return violation(&conn, &tx, FrameError::Truncated.into()).await,
+        Err(_) if lanes.close_reason().is_some() => return,
+        Err(_) => return violation(&lanes, &tx, FrameError::Truncated.into()).await,
     };
+    if !lanes.carries(on_bulk, class) {
+        let lane = if on_bulk { "bulk" } else { "main" };
+        let err = TransportError::Handshake(format!("class {class:?} stream on the {lane} connection"));
+        return violation(&lanes, &tx, err).await;
+    }
     let duplicate = match shared.claimed.lock() {
         Ok(mut claimed) => std::mem::replace(&mut claimed[class.index()], true),
         Err(_) => true,
     };
     if duplicate {
         let err = TransportError::Handshake(format!("second stream for class {class:?}"));
-        return violation(&conn, &tx, err).await;
+        return violation(&lanes, &tx, err).await;
     }
 
     let queue = tx.classes[class.index()].clone();
@@ -259,18 +355,18 @@ async fn read_task<C: QuicLike>(
                 }
                 return;
             }
-            Err(TransportError::Io(_)) if conn.close_reason().is_some() => return,
+            Err(TransportError::Io(_)) if lanes.close_reason().is_some() => return,
             Err(e @ TransportError::Io(_)) => {
                 // A reset class stream leaves the connection unusable.
                 tracing::debug!(target: "net", "class {class:?} stream failed: {e}");
-                conn.close(CLOSE_PROTOCOL, b"stream reset");
+                lanes.close(CLOSE_PROTOCOL, b"stream reset");
                 let _ = tx
                     .errors
                     .send(TransportError::Closed(format!("{class:?} stream: {e}")))
                     .await;
                 return;
             }
-            Err(e) => return violation(&conn, &tx, e).await,
+            Err(e) => return violation(&lanes, &tx, e).await,
         }
     }
 }
@@ -285,7 +381,7 @@ async fn datagram_task<C: QuicLike>(conn: C, tx: mpsc::Sender<Received>, stats: 
 }
 
 async fn write_task<C: QuicLike>(
-    conn: C,
+    lanes: Lanes<C>,
     mut stream: C::Send,
     class: TrafficClass,
     mut rx: mpsc::Receiver<Message>,
@@ -310,9 +406,9 @@ async fn write_task<C: QuicLike>(
     }
     .await;
     if let Err(e) = result {
-        if conn.close_reason().is_none() {
+        if lanes.close_reason().is_none() {
             tracing::debug!(target: "net", "class {class:?} send stream failed: {e}");
-            conn.close(CLOSE_PROTOCOL, b"send stream failed");
+            lanes.close(CLOSE_PROTOCOL, b"send stream failed");
         }
     }
 }
@@ -324,7 +420,7 @@ struct StreamsReader<C: QuicLike> {
     datagrams: Option<mpsc::Receiver<Received>>,
     /// Connection-ending errors; `None` once closed.
     errors: Option<mpsc::Receiver<TransportError>>,
-    conn: C,
+    lanes: Lanes<C>,
     done: bool,
     _guard: Arc<CloseGuard>,
 }
@@ -349,7 +445,7 @@ async fn recv_slot<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
 
 impl<C: QuicLike> StreamsReader<C> {
     fn closed(&self) -> TransportError {
-        TransportError::Closed(self.conn.close_reason().unwrap_or_else(|| "connection ended".into()))
+        TransportError::Closed(self.lanes.close_reason().unwrap_or_else(|| "connection ended".into()))
     }
 
     fn all_closed(&self) -> bool {
@@ -399,7 +495,7 @@ impl<C: QuicLike> MessageReader for StreamsReader<C> {
 }
 
 struct StreamsWriter<C: QuicLike> {
-    conn: C,
+    lanes: Lanes<C>,
     queues: Option<Vec<mpsc::Sender<Message>>>,
     /// A slot reserved in a class queue by `is_ready`/`wait_ready`, used by the next
     /// `send` of that class.
@@ -415,7 +511,7 @@ impl<C: QuicLike> MessageWriter for StreamsWriter<C> {
         if msg.payload.len() > MAX_MESSAGE_SIZE {
             return Err(FrameError::Oversized(msg.payload.len() as u64).into());
         }
-        if let Some(why) = self.conn.close_reason() {
+        if let Some(why) = self.lanes.close_reason() {
             return Err(TransportError::Closed(why));
         }
         let queue = self
@@ -429,7 +525,7 @@ impl<C: QuicLike> MessageWriter for StreamsWriter<C> {
         }
         // Each class has its own queue and task, so a full block queue never delays a ping.
         if queue.send(msg).await.is_err() {
-            let why = self.conn.close_reason().unwrap_or_else(|| "send stream failed".into());
+            let why = self.lanes.close_reason().unwrap_or_else(|| "send stream failed".into());
             return Err(TransportError::Closed(why));
         }
         Ok(())
@@ -479,12 +575,12 @@ impl<C: QuicLike> MessageWriter for StreamsWriter<C> {
     }
 
     fn max_datagram_size(&self) -> Option<usize> {
-        self.conn.max_datagram_size()
+        self.lanes.main.max_datagram_size()
     }
 
     fn send_datagram(&mut self, data: Bytes) -> Result<(), TransportError> {
         let n = data.len();
-        self.conn.send_datagram(data)?;
+        self.lanes.main.send_datagram(data)?;
         self.stats.add_raw(n, 0);
         Ok(())
     }
@@ -502,7 +598,7 @@ impl<C: QuicLike> MessageWriter for StreamsWriter<C> {
         while !reason.is_char_boundary(end) {
             end -= 1;
         }
-        self.conn.close(CLOSE_NORMAL, &reason.as_bytes()[..end]);
+        self.lanes.close(CLOSE_NORMAL, &reason.as_bytes()[..end]);
     }
 }
 
