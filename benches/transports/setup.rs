@@ -237,7 +237,8 @@ impl PairWriter {
 
 /// A connected pair: side A is driven by the bench, side B runs [`echo`].
 pub struct Pair {
-    reader: Box<dyn MessageReader>,
+    /// A's reader; `None` while a ping task holds it.
+    reader: Option<Box<dyn MessageReader>>,
     writer: PairWriter,
     /// The node writer task, when side A uses one.
     writer_task: Option<JoinHandle<Result<(), TransportError>>>,
@@ -275,7 +276,7 @@ impl Pair {
             (PairWriter::Direct(Arc::new(Mutex::new(a.writer))), None)
         };
         Pair {
-            reader: a.reader,
+            reader: Some(a.reader),
             writer,
             writer_task,
             received,
@@ -291,30 +292,25 @@ impl Pair {
         self.writer.clone()
     }
 
-    /// One ping A→B and its echo B→A.
-    pub async fn ping_round_trip(&mut self) {
-        self.nonce += 1;
-        let nonce = self.nonce;
-        self.writer.send(ping(nonce)).await;
-        loop {
-            match self.reader.recv().await.expect("receive pong") {
-                Received::Message(m) if m.command.as_str() == "pong" && m.payload[..] == nonce.to_le_bytes() => return,
-                _ => continue,
-            }
-        }
-    }
-
-    /// `iters` ping round trips back to back; returns their total time.
+    /// `iters` ping round trips back to back; returns their total time. They run in a
+    /// task on the runtime, as a node's pings come from its driver task, not from a
+    /// thread outside the runtime.
     pub async fn pings(&mut self, iters: u64) -> Duration {
         let limit = STEP + Duration::from_millis(50) * iters as u32;
-        bounded("ping round trips", limit, async {
+        let mut reader = self.reader.take().expect("reader present between ping runs");
+        let writer = self.writer.clone();
+        let first = self.nonce;
+        let task = tokio::spawn(async move {
             let start = Instant::now();
-            for _ in 0..iters {
-                self.ping_round_trip().await;
+            for nonce in first + 1..=first + iters {
+                ping_round_trip(&writer, &mut reader, nonce).await;
             }
-            start.elapsed()
-        })
-        .await
+            (start.elapsed(), reader)
+        });
+        let (elapsed, reader) = bounded("ping round trips", limit, task).await.expect("ping task");
+        self.reader = Some(reader);
+        self.nonce = first + iters;
+        elapsed
     }
 
     /// Closes A's writer, stops the echo side and the endpoints.
@@ -334,6 +330,17 @@ impl Pair {
         drop(self.reader);
         let _ = tokio::time::timeout(Duration::from_secs(3), self.echo).await;
         self.endpoints.close().await;
+    }
+}
+
+/// One ping A→B and its echo B→A.
+async fn ping_round_trip(writer: &PairWriter, reader: &mut Box<dyn MessageReader>, nonce: u64) {
+    writer.send(ping(nonce)).await;
+    loop {
+        match reader.recv().await.expect("receive pong") {
+            Received::Message(m) if m.command.as_str() == "pong" && m.payload[..] == nonce.to_le_bytes() => return,
+            _ => continue,
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! [`QuicLike`]/[`SendHalf`] cover the few calls that differ.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -104,17 +104,29 @@ pub(crate) trait QuicLike: Clone + Send + Sync + 'static {
 pub(crate) struct Lanes<C> {
     main: C,
     bulk: Option<C>,
+    /// Set once a lane has closed. Sends check this flag rather than asking quinn,
+    /// whose answer takes the connection's lock: that lock is held while the
+    /// connection works through a burst of block packets, and a ping's send would wait.
+    closed: Arc<AtomicBool>,
 }
 
 impl<C: QuicLike> Lanes<C> {
     /// Every class on one connection.
     pub(crate) fn single(main: C) -> Self {
-        Lanes { main, bulk: None }
+        Lanes {
+            main,
+            bulk: None,
+            closed: Arc::default(),
+        }
     }
 
     /// Blocks on `bulk`, everything else on `main`.
     pub(crate) fn paired(main: C, bulk: C) -> Self {
-        Lanes { main, bulk: Some(bulk) }
+        Lanes {
+            main,
+            bulk: Some(bulk),
+            closed: Arc::default(),
+        }
     }
 
     fn for_class(&self, class: TrafficClass) -> &C {
@@ -130,6 +142,7 @@ impl<C: QuicLike> Lanes<C> {
     }
 
     fn close(&self, code: u32, reason: &[u8]) {
+        self.closed.store(true, Ordering::Release);
         self.main.close(code, reason);
         if let Some(bulk) = &self.bulk {
             bulk.close(code, reason);
@@ -290,6 +303,7 @@ async fn accept_task<C: QuicLike>(
     }
     // A link never runs on one lane: the other closes with this one.
     lanes.close(CLOSE_NORMAL, b"other lane closed");
+    lanes.closed.store(true, Ordering::Release);
 }
 
 async fn read_task<C: QuicLike>(
@@ -511,7 +525,8 @@ impl<C: QuicLike> MessageWriter for StreamsWriter<C> {
         if msg.payload.len() > MAX_MESSAGE_SIZE {
             return Err(FrameError::Oversized(msg.payload.len() as u64).into());
         }
-        if let Some(why) = self.lanes.close_reason() {
+        if self.lanes.closed.load(Ordering::Acquire) {
+            let why = self.lanes.close_reason().unwrap_or_else(|| "connection closed".into());
             return Err(TransportError::Closed(why));
         }
         let queue = self
