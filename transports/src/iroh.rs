@@ -237,8 +237,8 @@ impl SendHalf for iroh::endpoint::SendStream {
         let _ = iroh::endpoint::SendStream::finish(self);
     }
 
-    async fn write_chunk(&mut self, data: bytes::Bytes) -> Result<(), TransportError> {
-        iroh::endpoint::SendStream::write_chunk(self, data)
+    async fn write_chunks(&mut self, chunks: &mut [bytes::Bytes]) -> Result<(), TransportError> {
+        iroh::endpoint::SendStream::write_all_chunks(self, chunks)
             .await
             .map_err(|e| TransportError::Closed(e.to_string()))
     }

@@ -5,6 +5,7 @@
 
 mod lanes;
 pub(crate) mod streams;
+mod writer;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -287,8 +288,8 @@ impl SendHalf for quinn::SendStream {
         let _ = quinn::SendStream::finish(self);
     }
 
-    async fn write_chunk(&mut self, data: bytes::Bytes) -> Result<(), TransportError> {
-        quinn::SendStream::write_chunk(self, data)
+    async fn write_chunks(&mut self, chunks: &mut [bytes::Bytes]) -> Result<(), TransportError> {
+        quinn::SendStream::write_all_chunks(self, chunks)
             .await
             .map_err(|e| TransportError::Closed(e.to_string()))
     }

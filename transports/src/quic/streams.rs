@@ -9,15 +9,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use crate::error::{FrameError, TransportError};
-use crate::message::{Message, Received, TrafficClass, MAX_MESSAGE_SIZE};
+use crate::message::{Message, Received, TrafficClass};
 use crate::stats::ConnStats;
-use crate::stream_frame::{encode_header, FrameReader};
-use crate::{ConnInfo, Connection, MessageReader, MessageWriter};
+use crate::stream_frame::FrameReader;
+use super::writer;
+use crate::{ConnInfo, Connection, MessageReader};
 
 /// Application close code: normal shutdown.
 pub(crate) const CLOSE_NORMAL: u32 = 0;
@@ -37,18 +37,6 @@ fn recv_queue_len(class: TrafficClass) -> usize {
 const RECV_DATAGRAMS: usize = 64;
 /// Errors that end the connection, waiting for `recv()` (only the first matters).
 const RECV_ERRORS: usize = 4;
-/// How long `close()` waits for queued messages to be delivered and acknowledged.
-const CLOSE_FLUSH: Duration = Duration::from_secs(5);
-/// Longest close reason sent to the peer.
-const MAX_REASON: usize = 120;
-
-/// Per-class send queue length: blocks are large, so fewer of them queue.
-fn queue_len(class: TrafficClass) -> usize {
-    match class {
-        TrafficClass::Control | TrafficClass::Tx => 64,
-        TrafficClass::Block => 8,
-    }
-}
 
 /// The 1-byte tag that opens each class stream.
 pub(crate) fn class_tag(class: TrafficClass) -> u8 {
@@ -67,8 +55,9 @@ pub(crate) trait SendHalf: AsyncWrite + Unpin + Send + 'static {
     fn finish(&mut self);
     /// Resolves once the peer acknowledged everything, or stopped the stream.
     fn stopped(&self) -> impl Future<Output = ()> + Send + 'static;
-    /// Queues `data` on the stream without copying it.
-    fn write_chunk(&mut self, data: Bytes) -> impl Future<Output = Result<(), TransportError>> + Send;
+    /// Queues `chunks` on the stream without copying them, taking the connection's
+    /// lock once for all of them where there is room.
+    fn write_chunks(&mut self, chunks: &mut [Bytes]) -> impl Future<Output = Result<(), TransportError>> + Send;
 }
 
 /// What a QUIC connection handle must offer.
@@ -110,6 +99,18 @@ pub(crate) struct Lanes<C> {
     closed: Arc<AtomicBool>,
 }
 
+impl<C> Lanes<C> {
+    /// Whether a lane has closed (cheap: no connection lock).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// The connection that carries datagrams.
+    pub(crate) fn main(&self) -> &C {
+        &self.main
+    }
+}
+
 impl<C: QuicLike> Lanes<C> {
     /// Every class on one connection.
     pub(crate) fn single(main: C) -> Self {
@@ -129,7 +130,7 @@ impl<C: QuicLike> Lanes<C> {
         }
     }
 
-    fn for_class(&self, class: TrafficClass) -> &C {
+    pub(crate) fn for_class(&self, class: TrafficClass) -> &C {
         match (&self.bulk, class) {
             (Some(bulk), TrafficClass::Block) => bulk,
             _ => &self.main,
@@ -141,7 +142,7 @@ impl<C: QuicLike> Lanes<C> {
         self.bulk.is_none() || on_bulk == (class == TrafficClass::Block)
     }
 
-    fn close(&self, code: u32, reason: &[u8]) {
+    pub(crate) fn close(&self, code: u32, reason: &[u8]) {
         self.closed.store(true, Ordering::Release);
         self.main.close(code, reason);
         if let Some(bulk) = &self.bulk {
@@ -149,7 +150,7 @@ impl<C: QuicLike> Lanes<C> {
         }
     }
 
-    fn close_reason(&self) -> Option<String> {
+    pub(crate) fn close_reason(&self) -> Option<String> {
         self.main
             .close_reason()
             .or_else(|| self.bulk.as_ref().and_then(QuicLike::close_reason))
@@ -157,7 +158,7 @@ impl<C: QuicLike> Lanes<C> {
 }
 
 /// Closes the connection when both halves are gone without `close()`.
-struct CloseGuard(Box<dyn Fn() + Send + Sync>);
+pub(crate) struct CloseGuard(Box<dyn Fn() + Send + Sync>);
 
 impl Drop for CloseGuard {
     fn drop(&mut self) {
@@ -174,27 +175,13 @@ pub(crate) async fn start<C: QuicLike>(lanes: Lanes<C>, info: ConnInfo) -> Resul
         move || lanes.close(CLOSE_NORMAL, b"dropped")
     })));
 
-    let mut queues = Vec::with_capacity(TrafficClass::ALL.len());
-    let mut tasks = Vec::with_capacity(TrafficClass::ALL.len());
-    for class in TrafficClass::ALL {
-        let stream = match lanes.for_class(class).open_uni().await {
-            Ok(s) => s,
-            Err(e) => {
-                lanes.close(CLOSE_PROTOCOL, b"cannot open streams");
-                return Err(e);
-            }
-        };
-        stream.set_priority(class.default_priority());
-        let (tx, rx) = mpsc::channel(queue_len(class));
-        queues.push(tx);
-        tasks.push(tokio::spawn(write_task(
-            lanes.clone(),
-            stream,
-            class,
-            rx,
-            stats.clone(),
-        )));
-    }
+    let writer = match writer::open(&lanes, &stats, guard.clone()).await {
+        Ok(w) => w,
+        Err(e) => {
+            lanes.close(CLOSE_PROTOCOL, b"cannot open streams");
+            return Err(e);
+        }
+    };
 
     let mut class_tx = Vec::with_capacity(TrafficClass::ALL.len());
     let mut class_rx = Vec::with_capacity(TrafficClass::ALL.len());
@@ -244,14 +231,7 @@ pub(crate) async fn start<C: QuicLike>(lanes: Lanes<C>, info: ConnInfo) -> Resul
             done: false,
             _guard: guard.clone(),
         }),
-        writer: Box::new(StreamsWriter {
-            lanes,
-            queues: Some(queues),
-            permits: [None, None, None],
-            tasks,
-            stats: stats.clone(),
-            _guard: guard,
-        }),
+        writer: Box::new(writer),
         stats,
     })
 }
@@ -394,39 +374,6 @@ async fn datagram_task<C: QuicLike>(conn: C, tx: mpsc::Sender<Received>, stats: 
     }
 }
 
-async fn write_task<C: QuicLike>(
-    lanes: Lanes<C>,
-    mut stream: C::Send,
-    class: TrafficClass,
-    mut rx: mpsc::Receiver<Message>,
-    stats: Arc<ConnStats>,
-) {
-    let result: Result<(), TransportError> = async {
-        stream.write_all(&[class_tag(class)]).await?;
-        stats.add_raw(1, 0);
-        while let Some(msg) = rx.recv().await {
-            // The payload is already `Bytes`: hand it over rather than copy it.
-            let header = encode_header(&msg.command, msg.payload.len())?;
-            stream.write_all(&header).await?;
-            let n = header.len() + msg.payload.len();
-            stream.write_chunk(msg.payload).await?;
-            stats.on_send(n);
-        }
-        // The writer closed: flush, finish and wait until the peer has it all.
-        stream.flush().await?;
-        stream.finish();
-        stream.stopped().await;
-        Ok(())
-    }
-    .await;
-    if let Err(e) = result {
-        if lanes.close_reason().is_none() {
-            tracing::debug!(target: "net", "class {class:?} send stream failed: {e}");
-            lanes.close(CLOSE_PROTOCOL, b"send stream failed");
-        }
-    }
-}
-
 struct StreamsReader<C: QuicLike> {
     /// Per-class queues, indexed by [`TrafficClass::index`]; `None` once closed.
     classes: Vec<Option<mpsc::Receiver<Received>>>,
@@ -508,127 +455,3 @@ impl<C: QuicLike> MessageReader for StreamsReader<C> {
     }
 }
 
-struct StreamsWriter<C: QuicLike> {
-    lanes: Lanes<C>,
-    queues: Option<Vec<mpsc::Sender<Message>>>,
-    /// A slot reserved in a class queue by `is_ready`/`wait_ready`, used by the next
-    /// `send` of that class.
-    permits: [Option<mpsc::OwnedPermit<Message>>; 3],
-    tasks: Vec<JoinHandle<()>>,
-    stats: Arc<ConnStats>,
-    _guard: Arc<CloseGuard>,
-}
-
-#[async_trait]
-impl<C: QuicLike> MessageWriter for StreamsWriter<C> {
-    async fn send(&mut self, msg: Message) -> Result<(), TransportError> {
-        if msg.payload.len() > MAX_MESSAGE_SIZE {
-            return Err(FrameError::Oversized(msg.payload.len() as u64).into());
-        }
-        if self.lanes.closed.load(Ordering::Acquire) {
-            let why = self.lanes.close_reason().unwrap_or_else(|| "connection closed".into());
-            return Err(TransportError::Closed(why));
-        }
-        let queue = self
-            .queues
-            .as_ref()
-            .and_then(|q| q.get(msg.class.index()))
-            .ok_or_else(|| TransportError::Closed("closed locally".into()))?;
-        if let Some(permit) = self.permits[msg.class.index()].take() {
-            permit.send(msg);
-            return Ok(());
-        }
-        // Each class has its own queue and task, so a full block queue never delays a ping.
-        if queue.send(msg).await.is_err() {
-            let why = self.lanes.close_reason().unwrap_or_else(|| "send stream failed".into());
-            return Err(TransportError::Closed(why));
-        }
-        Ok(())
-    }
-
-    fn is_ready(&mut self, class: TrafficClass) -> bool {
-        let i = class.index();
-        if self.permits[i].is_some() {
-            return true;
-        }
-        let Some(queue) = self.queues.as_ref().and_then(|q| q.get(i)) else {
-            return true; // `send` fails at once
-        };
-        match queue.clone().try_reserve_owned() {
-            Ok(permit) => {
-                self.permits[i] = Some(permit);
-                true
-            }
-            Err(mpsc::error::TrySendError::Full(_)) => false,
-            Err(mpsc::error::TrySendError::Closed(_)) => true, // `send` fails at once
-        }
-    }
-
-    async fn wait_ready(&mut self, classes: &[TrafficClass]) {
-        if classes.iter().any(|&c| self.is_ready(c)) {
-            return;
-        }
-        let Some(queues) = self.queues.as_ref() else { return };
-        let mut wanted: [Option<mpsc::Sender<Message>>; 3] = [None, None, None];
-        for &class in classes {
-            wanted[class.index()] = queues.get(class.index()).cloned();
-        }
-        if wanted.iter().all(Option::is_none) {
-            return;
-        }
-        let [control, tx, block] = wanted;
-        // Dropping this future drops the pending reservations and nothing else.
-        let (class, reserved) = tokio::select! {
-            biased;
-            r = reserve(control) => (TrafficClass::Control, r),
-            r = reserve(tx) => (TrafficClass::Tx, r),
-            r = reserve(block) => (TrafficClass::Block, r),
-        };
-        if let Ok(permit) = reserved {
-            self.permits[class.index()] = Some(permit);
-        }
-    }
-
-    fn max_datagram_size(&self) -> Option<usize> {
-        self.lanes.main.max_datagram_size()
-    }
-
-    fn send_datagram(&mut self, data: Bytes) -> Result<(), TransportError> {
-        let n = data.len();
-        self.lanes.main.send_datagram(data)?;
-        self.stats.add_raw(n, 0);
-        Ok(())
-    }
-
-    async fn close(&mut self, reason: &str) {
-        // Reserved slots hold queue senders: drop them too, so the class tasks see the end.
-        self.permits = [None, None, None];
-        if self.queues.take().is_none() {
-            return;
-        }
-        // Dropping the queues lets each task drain, finish its stream and await the acks.
-        let tasks = std::mem::take(&mut self.tasks);
-        let _ = tokio::time::timeout(CLOSE_FLUSH, futures_join(tasks)).await;
-        let mut end = reason.len().min(MAX_REASON);
-        while !reason.is_char_boundary(end) {
-            end -= 1;
-        }
-        self.lanes.close(CLOSE_NORMAL, &reason.as_bytes()[..end]);
-    }
-}
-
-/// Reserves a slot in `queue`, or never resolves without one.
-async fn reserve(
-    queue: Option<mpsc::Sender<Message>>,
-) -> Result<mpsc::OwnedPermit<Message>, mpsc::error::SendError<()>> {
-    match queue {
-        Some(q) => q.reserve_owned().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn futures_join(tasks: Vec<JoinHandle<()>>) {
-    for t in tasks {
-        let _ = t.await;
-    }
-}
