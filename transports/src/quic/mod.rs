@@ -4,9 +4,10 @@
 //! blocks never queue ahead of control traffic (see [`lanes`]).
 
 mod lanes;
+mod reader;
 pub(crate) mod streams;
-mod writer;
 pub mod tls;
+mod writer;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -3,47 +3,30 @@
 //! [`QuicLike`]/[`SendHalf`] cover the few calls that differ.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
-use tokio::sync::mpsc;
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::error::{FrameError, TransportError};
-use crate::message::{Message, Received, TrafficClass};
+use super::{reader, writer};
+use crate::error::TransportError;
+use crate::message::TrafficClass;
 use crate::stats::ConnStats;
-use crate::stream_frame::FrameReader;
-use super::writer;
-use crate::{ConnInfo, Connection, MessageReader};
+use crate::{ConnInfo, Connection};
 
 /// Application close code: normal shutdown.
 pub(crate) const CLOSE_NORMAL: u32 = 0;
 /// Application close code: the peer broke the framing or stream rules.
 pub(crate) const CLOSE_PROTOCOL: u32 = 1;
 
-/// Received messages of one class waiting for `recv()`. Each class (and datagrams)
-/// has its own queue, so a ping never waits behind queued blocks. When a queue is
-/// full, its stream task stops reading, so QUIC flow control pushes back on the peer.
-fn recv_queue_len(class: TrafficClass) -> usize {
-    match class {
-        TrafficClass::Control | TrafficClass::Tx => 64,
-        TrafficClass::Block => 4,
-    }
-}
-/// Received datagrams waiting for `recv()`.
-const RECV_DATAGRAMS: usize = 64;
-/// Errors that end the connection, waiting for `recv()` (only the first matters).
-const RECV_ERRORS: usize = 4;
-
 /// The 1-byte tag that opens each class stream.
 pub(crate) fn class_tag(class: TrafficClass) -> u8 {
     class.index() as u8
 }
 
-fn class_from_tag(tag: u8) -> Option<TrafficClass> {
+pub(crate) fn class_from_tag(tag: u8) -> Option<TrafficClass> {
     TrafficClass::ALL.get(usize::from(tag)).copied()
 }
 
@@ -109,6 +92,16 @@ impl<C> Lanes<C> {
     pub(crate) fn main(&self) -> &C {
         &self.main
     }
+
+    /// The connection that carries blocks, when it is not `main`.
+    pub(crate) fn bulk(&self) -> Option<&C> {
+        self.bulk.as_ref()
+    }
+
+    /// Records that a lane has closed.
+    pub(crate) fn mark_closed(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
 }
 
 impl<C: QuicLike> Lanes<C> {
@@ -138,7 +131,7 @@ impl<C: QuicLike> Lanes<C> {
     }
 
     /// Whether a `class` stream may arrive on the bulk lane (`on_bulk`) or the main one.
-    fn carries(&self, on_bulk: bool, class: TrafficClass) -> bool {
+    pub(crate) fn carries(&self, on_bulk: bool, class: TrafficClass) -> bool {
         self.bulk.is_none() || on_bulk == (class == TrafficClass::Block)
     }
 
@@ -183,275 +176,11 @@ pub(crate) async fn start<C: QuicLike>(lanes: Lanes<C>, info: ConnInfo) -> Resul
         }
     };
 
-    let mut class_tx = Vec::with_capacity(TrafficClass::ALL.len());
-    let mut class_rx = Vec::with_capacity(TrafficClass::ALL.len());
-    for class in TrafficClass::ALL {
-        let (tx, rx) = mpsc::channel(recv_queue_len(class));
-        class_tx.push(tx);
-        class_rx.push(Some(rx));
-    }
-    let (dgram_tx, dgram_rx) = mpsc::channel(RECV_DATAGRAMS);
-    let (err_tx, err_rx) = mpsc::channel(RECV_ERRORS);
-    let shared = Arc::new(RecvShared {
-        claimed: Mutex::new([false; 3]),
-        finished: AtomicUsize::new(0),
-    });
-    let senders = RecvTx {
-        classes: Arc::new(class_tx),
-        errors: err_tx,
-    };
-    if let Some(bulk) = &lanes.bulk {
-        let task = accept_task(
-            bulk.clone(),
-            true,
-            lanes.clone(),
-            senders.clone(),
-            shared.clone(),
-            stats.clone(),
-        );
-        tokio::spawn(task);
-    }
-    tokio::spawn(accept_task(
-        lanes.main.clone(),
-        false,
-        lanes.clone(),
-        senders,
-        shared,
-        stats.clone(),
-    ));
-    tokio::spawn(datagram_task(lanes.main.clone(), dgram_tx, stats.clone()));
-
+    let reader = reader::open(&lanes, &stats, guard);
     Ok(Connection {
         info,
-        reader: Box::new(StreamsReader {
-            classes: class_rx,
-            datagrams: Some(dgram_rx),
-            errors: Some(err_rx),
-            lanes: lanes.clone(),
-            done: false,
-            _guard: guard.clone(),
-        }),
+        reader: Box::new(reader),
         writer: Box::new(writer),
         stats,
     })
 }
-
-/// The receive queues the stream tasks fill.
-#[derive(Clone)]
-struct RecvTx {
-    /// One queue per class, indexed by [`TrafficClass::index`].
-    classes: Arc<Vec<mpsc::Sender<Received>>>,
-    /// Errors that end the connection; `recv()` reports them once the message queues
-    /// are empty, so everything received before a clean finish is still delivered.
-    errors: mpsc::Sender<TransportError>,
-}
-
-struct RecvShared {
-    /// Classes whose stream the peer has opened.
-    claimed: Mutex<[bool; 3]>,
-    /// Class streams the peer finished cleanly.
-    finished: AtomicUsize,
-}
-
-/// Closes the connection for a protocol violation and reports it to the reader.
-async fn violation<C: QuicLike>(lanes: &Lanes<C>, tx: &RecvTx, err: TransportError) {
-    tracing::debug!(target: "net", "closing connection: {err}");
-    lanes.close(CLOSE_PROTOCOL, b"protocol violation");
-    let _ = tx.errors.send(err).await;
-}
-
-/// Accepts the class streams the peer opens on `conn`, the bulk lane if `on_bulk`.
-async fn accept_task<C: QuicLike>(
-    conn: C,
-    on_bulk: bool,
-    lanes: Lanes<C>,
-    tx: RecvTx,
-    shared: Arc<RecvShared>,
-    stats: Arc<ConnStats>,
-) {
-    // Ends when the connection does; the closed queues then report the close.
-    while let Ok(stream) = conn.accept_uni().await {
-        let task = read_task(
-            lanes.clone(),
-            on_bulk,
-            stream,
-            tx.clone(),
-            shared.clone(),
-            stats.clone(),
-        );
-        tokio::spawn(task);
-    }
-    // A link never runs on one lane: the other closes with this one.
-    lanes.close(CLOSE_NORMAL, b"other lane closed");
-    lanes.closed.store(true, Ordering::Release);
-}
-
-async fn read_task<C: QuicLike>(
-    lanes: Lanes<C>,
-    on_bulk: bool,
-    mut stream: C::Recv,
-    tx: RecvTx,
-    shared: Arc<RecvShared>,
-    stats: Arc<ConnStats>,
-) {
-    let mut tag = [0u8; 1];
-    let class = match stream.read_exact(&mut tag).await {
-        Ok(_) => {
-            stats.add_raw(0, 1);
-            match class_from_tag(tag[0]) {
-                Some(c) => c,
-                None => {
-                    let err = TransportError::Handshake(format!("unknown stream class tag {}", tag[0]));
-                    return violation(&lanes, &tx, err).await;
-                }
-            }
-        }
-        Err(_) if lanes.close_reason().is_some() => return,
-        Err(_) => return violation(&lanes, &tx, FrameError::Truncated.into()).await,
-    };
-    if !lanes.carries(on_bulk, class) {
-        let lane = if on_bulk { "bulk" } else { "main" };
-        let err = TransportError::Handshake(format!("class {class:?} stream on the {lane} connection"));
-        return violation(&lanes, &tx, err).await;
-    }
-    let duplicate = match shared.claimed.lock() {
-        Ok(mut claimed) => std::mem::replace(&mut claimed[class.index()], true),
-        Err(_) => true,
-    };
-    if duplicate {
-        let err = TransportError::Handshake(format!("second stream for class {class:?}"));
-        return violation(&lanes, &tx, err).await;
-    }
-
-    let queue = tx.classes[class.index()].clone();
-    let mut reader = FrameReader::new(stream, BytesMut::new());
-    loop {
-        match reader.next().await {
-            Ok(Some(frame)) => {
-                stats.on_recv(frame.wire_len);
-                let msg = Message {
-                    command: frame.command,
-                    payload: frame.payload,
-                    class,
-                    priority: class.default_priority(),
-                };
-                if queue.send(Received::Message(msg)).await.is_err() {
-                    return; // reader dropped
-                }
-            }
-            Ok(None) => {
-                let done = shared.finished.fetch_add(1, Ordering::AcqRel) + 1;
-                if done == TrafficClass::ALL.len() {
-                    let _ = tx
-                        .errors
-                        .send(TransportError::Closed("peer finished its streams".into()))
-                        .await;
-                }
-                return;
-            }
-            Err(TransportError::Io(_)) if lanes.close_reason().is_some() => return,
-            Err(e @ TransportError::Io(_)) => {
-                // A reset class stream leaves the connection unusable.
-                tracing::debug!(target: "net", "class {class:?} stream failed: {e}");
-                lanes.close(CLOSE_PROTOCOL, b"stream reset");
-                let _ = tx
-                    .errors
-                    .send(TransportError::Closed(format!("{class:?} stream: {e}")))
-                    .await;
-                return;
-            }
-            Err(e) => return violation(&lanes, &tx, e).await,
-        }
-    }
-}
-
-async fn datagram_task<C: QuicLike>(conn: C, tx: mpsc::Sender<Received>, stats: Arc<ConnStats>) {
-    while let Ok(data) = conn.read_datagram().await {
-        stats.add_raw(0, data.len());
-        if tx.send(Received::Datagram(data)).await.is_err() {
-            return;
-        }
-    }
-}
-
-struct StreamsReader<C: QuicLike> {
-    /// Per-class queues, indexed by [`TrafficClass::index`]; `None` once closed.
-    classes: Vec<Option<mpsc::Receiver<Received>>>,
-    /// Datagrams; `None` once closed.
-    datagrams: Option<mpsc::Receiver<Received>>,
-    /// Connection-ending errors; `None` once closed.
-    errors: Option<mpsc::Receiver<TransportError>>,
-    lanes: Lanes<C>,
-    done: bool,
-    _guard: Arc<CloseGuard>,
-}
-
-/// What one turn of [`StreamsReader::next`] produced.
-enum Next {
-    /// A message or datagram.
-    Got(Received),
-    /// A connection-ending error.
-    Failed(TransportError),
-    /// The queue in this slot (0..3 classes, 3 datagrams, 4 errors) closed.
-    Closed(usize),
-}
-
-/// Receives from a queue slot, or never resolves if the slot is already closed.
-async fn recv_slot<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
-    match rx {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-impl<C: QuicLike> StreamsReader<C> {
-    fn closed(&self) -> TransportError {
-        TransportError::Closed(self.lanes.close_reason().unwrap_or_else(|| "connection ended".into()))
-    }
-
-    fn all_closed(&self) -> bool {
-        self.classes.iter().all(Option::is_none) && self.datagrams.is_none() && self.errors.is_none()
-    }
-
-    /// One turn: control, then tx, then datagrams, then blocks; errors only when
-    /// every message queue is empty.
-    async fn next(&mut self) -> Next {
-        let [control, tx, block] = &mut self.classes[..] else {
-            unreachable!("three traffic classes")
-        };
-        tokio::select! {
-            biased;
-            r = recv_slot(control) => r.map_or(Next::Closed(0), Next::Got),
-            r = recv_slot(tx) => r.map_or(Next::Closed(1), Next::Got),
-            r = recv_slot(&mut self.datagrams) => r.map_or(Next::Closed(3), Next::Got),
-            r = recv_slot(block) => r.map_or(Next::Closed(2), Next::Got),
-            r = recv_slot(&mut self.errors) => r.map_or(Next::Closed(4), Next::Failed),
-        }
-    }
-}
-
-#[async_trait]
-impl<C: QuicLike> MessageReader for StreamsReader<C> {
-    async fn recv(&mut self) -> Result<Received, TransportError> {
-        if self.done {
-            return Err(self.closed());
-        }
-        loop {
-            if self.all_closed() {
-                self.done = true;
-                return Err(self.closed());
-            }
-            match self.next().await {
-                Next::Got(r) => return Ok(r),
-                Next::Failed(e) => {
-                    self.done = true;
-                    return Err(e);
-                }
-                Next::Closed(slot @ 0..=2) => self.classes[slot] = None,
-                Next::Closed(3) => self.datagrams = None,
-                Next::Closed(_) => self.errors = None,
-            }
-        }
-    }
-}
-
