@@ -105,9 +105,9 @@ async fn accept_task<C: QuicLike>(conn: C, on_bulk: bool, ctx: Arc<RecvCtx<C>>) 
     while let Ok(stream) = conn.accept_uni().await {
         tokio::spawn(read_task(ctx.clone(), on_bulk, stream));
     }
-    // A link never runs on one lane: the other closes with this one.
+    // A link never runs on one lane: the other closes with this one (and sends see
+    // the closed flag this sets).
     ctx.lanes.close(CLOSE_NORMAL, b"other lane closed");
-    ctx.lanes.mark_closed();
     // A control stream that never came never will: let the reader see the end.
     if let Ok(mut control) = ctx.control.lock() {
         control.take();

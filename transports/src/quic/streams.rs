@@ -97,11 +97,6 @@ impl<C> Lanes<C> {
     pub(crate) fn bulk(&self) -> Option<&C> {
         self.bulk.as_ref()
     }
-
-    /// Records that a lane has closed.
-    pub(crate) fn mark_closed(&self) {
-        self.closed.store(true, Ordering::Release);
-    }
 }
 
 impl<C: QuicLike> Lanes<C> {
