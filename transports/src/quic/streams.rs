@@ -118,6 +118,7 @@ impl<C: QuicLike> Lanes<C> {
         }
     }
 
+    /// The connection that carries `class`.
     pub(crate) fn for_class(&self, class: TrafficClass) -> &C {
         match (&self.bulk, class) {
             (Some(bulk), TrafficClass::Block) => bulk,
@@ -130,6 +131,7 @@ impl<C: QuicLike> Lanes<C> {
         self.bulk.is_none() || on_bulk == (class == TrafficClass::Block)
     }
 
+    /// Closes every lane and sets the closed flag.
     pub(crate) fn close(&self, code: u32, reason: &[u8]) {
         self.closed.store(true, Ordering::Release);
         self.main.close(code, reason);
@@ -138,6 +140,7 @@ impl<C: QuicLike> Lanes<C> {
         }
     }
 
+    /// Why a lane closed (the main one first), if one has; takes the connection locks.
     pub(crate) fn close_reason(&self) -> Option<String> {
         self.main
             .close_reason()

@@ -34,7 +34,7 @@ fn queue_len(class: TrafficClass) -> usize {
     }
 }
 
-/// Opens our class streams (each tagged with its class) and starts the queued ones' tasks.
+/// Opens our class streams, writes each one's class tag, and starts the queued ones' tasks.
 pub(crate) async fn open<C: QuicLike>(
     lanes: &Lanes<C>,
     stats: &Arc<ConnStats>,
@@ -46,11 +46,11 @@ pub(crate) async fn open<C: QuicLike>(
     for class in TrafficClass::ALL {
         let mut stream = lanes.for_class(class).open_uni().await?;
         stream.set_priority(class.default_priority());
+        stream.write_all(&[class_tag(class)]).await?;
+        stats.add_raw(1, 0);
         if class == TrafficClass::Control {
             // In place: a ping is on the wire without waiting for another task to run,
             // which on a busy runtime is most of its delay.
-            stream.write_all(&[class_tag(class)]).await?;
-            stats.add_raw(1, 0);
             control = Some(stream);
             continue;
         }
@@ -105,8 +105,6 @@ async fn write_task<C: QuicLike>(
     stats: Arc<ConnStats>,
 ) {
     let result: Result<(), TransportError> = async {
-        stream.write_all(&[class_tag(class)]).await?;
-        stats.add_raw(1, 0);
         while let Some(msg) = rx.recv().await {
             let n = write_message(&mut stream, msg).await?;
             stats.on_send(n);
@@ -180,9 +178,7 @@ impl<C: QuicLike> MessageWriter for StreamsWriter<C> {
                 }
             };
         }
-        if self.queue(class).is_none() {
-            return Err(TransportError::Closed("closed locally".into()));
-        }
+        // A permit exists only while the queues do (`close` drops both).
         if let Some(permit) = self.permits[class.index()].take() {
             permit.send(msg);
             return Ok(());
