@@ -100,6 +100,14 @@ async fn handshake(incoming: quinn::Incoming) -> Result<Arrival, TransportError>
     Ok(Arrival { role, token, id, conn })
 }
 
+/// The next connection attempt on `endpoint`; never resolves without one.
+async fn accept_on(endpoint: Option<&quinn::Endpoint>) -> Option<quinn::Incoming> {
+    match endpoint {
+        Some(e) => e.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// A paired inbound link: (main, bulk, the peer's key).
 pub(crate) type Link = (quinn::Connection, quinn::Connection, [u8; 32]);
 
@@ -171,14 +179,20 @@ impl Lobby {
     }
 
     /// Waits until a link is complete. Cancel-safe: state lives in `self`.
-    pub(crate) async fn next_link(&mut self, endpoint: &quinn::Endpoint) -> Result<Link, TransportError> {
+    pub(crate) async fn next_link(
+        &mut self,
+        main: &quinn::Endpoint,
+        bulk: Option<&quinn::Endpoint>,
+    ) -> Result<Link, TransportError> {
         loop {
             let expiry = self.waiting.front().map(|(since, _)| *since + PARTNER_WAIT);
             tokio::select! {
-                incoming = endpoint.accept() => match incoming {
+                incoming = main.accept() => match incoming {
                     Some(incoming) => self.admit(incoming),
                     None => return Err(TransportError::Closed("quic endpoint closed".into())),
                 },
+                // A lane is served wherever it lands; only its thread depends on that.
+                Some(incoming) = accept_on(bulk) => self.admit(incoming),
                 Some(done) = self.handshakes.join_next(), if !self.handshakes.is_empty() => match done {
                     Ok(Ok(lane)) => {
                         if let Some(link) = self.arrive(Instant::now(), lane) {

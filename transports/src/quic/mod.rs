@@ -1,10 +1,13 @@
-//! QUIC transport (quinn): one UDP socket that both dials and accepts, TLS 1.3 with
+//! QUIC transport (quinn): one UDP port that both dials and accepts, TLS 1.3 with
 //! self-signed certificates over a persistent key, one unidirectional stream per
 //! traffic class and RFC 9221 datagrams. Each peer link is two QUIC connections, so
-//! blocks never queue ahead of control traffic (see [`lanes`]).
+//! blocks never queue ahead of control traffic (see `lanes`); on Linux the block
+//! connections have sockets and a thread of their own (see `steering`).
 
+mod bulk_runtime;
 mod lanes;
 mod reader;
+mod steering;
 pub(crate) mod streams;
 pub mod tls;
 mod writer;
@@ -21,6 +24,7 @@ use crate::{
     ConnInfo, Connecting, Connection, Direction, Listener, PeerAddr, RemoteId, Scheme, Transport, TransportError,
     TransportKind,
 };
+use bulk_runtime::BulkRuntime;
 use lanes::{Lobby, Role};
 use streams::{Lanes, QuicLike, SendHalf};
 use tls::TlsIdentity;
@@ -85,20 +89,37 @@ pub fn transport_config() -> Arc<quinn::TransportConfig> {
     Arc::new(t)
 }
 
-/// A QUIC endpoint on one UDP socket: dial with [`Transport`], accept with [`Listener`].
-/// Cheap to clone; clones share the socket.
+/// A QUIC endpoint on one UDP port: dial with [`Transport`], accept with [`Listener`].
+/// Cheap to clone; clones share the sockets.
 #[derive(Clone)]
 pub struct QuicEndpoint {
+    /// Main lanes, dialed and accepted, on the caller's runtime.
     endpoint: quinn::Endpoint,
-    client: quinn::ClientConfig,
+    /// Bulk lanes on a thread of their own, where the kernel can steer them there.
+    bulk: Option<BulkSide>,
+    /// Client configs for the main and the bulk lane: each marks its lane in the first
+    /// destination connection id (see [`steering`]).
+    client: [quinn::ClientConfig; 2],
     id: [u8; 32],
     local: SocketAddr,
     /// Inbound lanes waiting to be paired into links.
     lobby: Arc<tokio::sync::Mutex<Lobby>>,
 }
 
+/// The endpoints that carry bulk lanes, all driven by one [`BulkRuntime`].
+#[derive(Clone)]
+struct BulkSide {
+    /// Inbound bulk lanes: the listening port's second socket.
+    inbound: quinn::Endpoint,
+    /// Dialed bulk lanes, from a port of their own. A link's two lanes then never share
+    /// an address pair, so a NIC that merges a flow's packets (GRO) never hands one
+    /// lane's packets to the other's socket.
+    outbound: quinn::Endpoint,
+    rt: Arc<BulkRuntime>,
+}
+
 impl QuicEndpoint {
-    /// Loads or creates the key, then binds the UDP socket. Needs a tokio runtime.
+    /// Loads or creates the key, then binds the UDP sockets. Needs a tokio runtime.
     pub fn bind(config: QuicConfig) -> Result<Self, TransportError> {
         let identity = match &config.data_dir {
             Some(dir) => TlsIdentity::load_or_create(dir)?,
@@ -111,13 +132,36 @@ impl QuicEndpoint {
         server.transport_config(transport.clone());
         let client_tls = quinn::crypto::rustls::QuicClientConfig::try_from(identity.client_config(ALPN)?)
             .map_err(|e| TransportError::Setup(e.to_string()))?;
-        let mut client = quinn::ClientConfig::new(Arc::new(client_tls));
-        client.transport_config(transport);
-        let endpoint = quinn::Endpoint::server(server, config.bind)
-            .map_err(|e| TransportError::Setup(format!("bind {}: {e}", config.bind)))?;
+        let client_tls = Arc::new(client_tls);
+        let client = [Role::Main, Role::Bulk].map(|role| {
+            let mut c = quinn::ClientConfig::new(client_tls.clone());
+            c.transport_config(transport.clone());
+            c.initial_dst_cid_provider(Arc::new(move || steering::marked_initial_cid(role)));
+            c
+        });
+        let bind_err = |e: std::io::Error| TransportError::Setup(format!("bind {}: {e}", config.bind));
+        let tokio_rt: Arc<dyn quinn::Runtime> = Arc::new(quinn::TokioRuntime);
+        let main_config = steering::endpoint_config(Role::Main);
+        let (endpoint, bulk) = match steering::bind_pair(config.bind).map_err(bind_err)? {
+            Some((main_socket, bulk_socket)) => {
+                let endpoint = quinn::Endpoint::new(main_config, Some(server.clone()), main_socket, tokio_rt)?;
+                let rt = Arc::new(BulkRuntime::start()?);
+                let bulk_config = steering::endpoint_config(Role::Bulk);
+                let inbound = quinn::Endpoint::new(bulk_config.clone(), Some(server), bulk_socket, rt.quinn_runtime())?;
+                let out_socket =
+                    steering::bind_bulk_outbound(SocketAddr::new(config.bind.ip(), 0)).map_err(bind_err)?;
+                let outbound = quinn::Endpoint::new(bulk_config, None, out_socket, rt.quinn_runtime())?;
+                (endpoint, Some(BulkSide { inbound, outbound, rt }))
+            }
+            None => {
+                let socket = std::net::UdpSocket::bind(config.bind).map_err(bind_err)?;
+                (quinn::Endpoint::new(main_config, Some(server), socket, tokio_rt)?, None)
+            }
+        };
         let local = endpoint.local_addr()?;
         Ok(QuicEndpoint {
             endpoint,
+            bulk,
             client,
             id: identity.id(),
             local,
@@ -138,6 +182,15 @@ impl QuicEndpoint {
     /// Stops accepting and closes every connection.
     pub fn close(&self) {
         self.endpoint.close(streams::CLOSE_NORMAL.into(), b"shutdown");
+        if let Some(bulk) = &self.bulk {
+            bulk.inbound.close(streams::CLOSE_NORMAL.into(), b"shutdown");
+            bulk.outbound.close(streams::CLOSE_NORMAL.into(), b"shutdown");
+        }
+    }
+
+    /// The bulk thread, when bulk lanes have one.
+    fn bulk_rt(&self) -> Option<Arc<BulkRuntime>> {
+        self.bulk.as_ref().map(|b| b.rt.clone())
     }
 }
 
@@ -229,7 +282,7 @@ impl Transport for QuicEndpoint {
             }
         }
         let info = conn_info(&main, Direction::Outbound, id, self.local);
-        streams::start(Lanes::paired(main, bulk), info).await
+        streams::start(Lanes::paired(main, bulk, self.bulk_rt()), info).await
     }
 }
 
@@ -247,9 +300,11 @@ impl Listener for QuicEndpoint {
     /// Handshakes run here, bounded, until both lanes of a link are in; the returned
     /// future only opens our streams.
     async fn accept(&mut self) -> Result<Connecting, TransportError> {
-        let (main, bulk, id) = self.lobby.lock().await.next_link(&self.endpoint).await?;
+        let bulk_endpoint = self.bulk.as_ref().map(|b| &b.inbound);
+        let (main, bulk, id) = self.lobby.lock().await.next_link(&self.endpoint, bulk_endpoint).await?;
         let info = conn_info(&main, Direction::Inbound, id, self.local);
-        Ok(Box::pin(streams::start(Lanes::paired(main, bulk), info)))
+        let lanes = Lanes::paired(main, bulk, self.bulk_rt());
+        Ok(Box::pin(streams::start(lanes, info)))
     }
 }
 
@@ -262,9 +317,13 @@ impl QuicEndpoint {
         role: Role,
         token: &lanes::Token,
     ) -> Result<quinn::Connection, TransportError> {
-        let connecting = self
-            .endpoint
-            .connect_with(self.client.clone(), target, &lanes::server_name(role, token))
+        let (endpoint, client) = match (role, &self.bulk) {
+            (Role::Bulk, Some(bulk)) => (&bulk.outbound, &self.client[1]),
+            (Role::Bulk, None) => (&self.endpoint, &self.client[1]),
+            (Role::Main, _) => (&self.endpoint, &self.client[0]),
+        };
+        let connecting = endpoint
+            .connect_with(client.clone(), target, &lanes::server_name(role, token))
             .map_err(|e| match e {
                 quinn::ConnectError::EndpointStopping => TransportError::Closed("quic endpoint closed".into()),
                 e => TransportError::BadAddress(format!("{addr}: {e}")),

@@ -57,7 +57,8 @@ pub(crate) fn open<C: QuicLike>(lanes: &Lanes<C>, stats: &Arc<ConnStats>, guard:
         stats: stats.clone(),
     });
     if let Some(bulk) = lanes.bulk() {
-        tokio::spawn(accept_task(bulk.clone(), true, ctx.clone()));
+        // On the bulk thread, with the lane's driver: so are the read tasks it spawns.
+        drop(lanes.spawn_on(true, accept_task(bulk.clone(), true, ctx.clone())));
     }
     tokio::spawn(accept_task(lanes.main().clone(), false, ctx));
     tokio::spawn(datagram_task(lanes.main().clone(), dgram_tx, stats.clone()));

@@ -10,6 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use super::bulk_runtime::BulkRuntime;
 use super::{reader, writer};
 use crate::error::TransportError;
 use crate::message::TrafficClass;
@@ -76,6 +77,8 @@ pub(crate) trait QuicLike: Clone + Send + Sync + 'static {
 pub(crate) struct Lanes<C> {
     main: C,
     bulk: Option<C>,
+    /// Where the bulk lane's tasks run; `None` runs them with the rest.
+    bulk_rt: Option<Arc<BulkRuntime>>,
     /// Set once a lane has closed. Sends check this flag rather than asking quinn,
     /// whose answer takes the connection's lock: that lock is held while the
     /// connection works through a burst of block packets, and a ping's send would wait.
@@ -105,16 +108,30 @@ impl<C: QuicLike> Lanes<C> {
         Lanes {
             main,
             bulk: None,
+            bulk_rt: None,
             closed: Arc::default(),
         }
     }
 
-    /// Blocks on `bulk`, everything else on `main`.
-    pub(crate) fn paired(main: C, bulk: C) -> Self {
+    /// Blocks on `bulk`, everything else on `main`; the bulk lane's stream tasks run
+    /// on `bulk_rt`, beside its connection driver, when there is one.
+    pub(crate) fn paired(main: C, bulk: C, bulk_rt: Option<Arc<BulkRuntime>>) -> Self {
         Lanes {
             main,
             bulk: Some(bulk),
+            bulk_rt,
             closed: Arc::default(),
+        }
+    }
+
+    /// Spawns a task that works the bulk lane (`on_bulk`) or the main one.
+    pub(crate) fn spawn_on<F>(&self, on_bulk: bool, fut: F) -> tokio::task::JoinHandle<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        match (&self.bulk_rt, on_bulk) {
+            (Some(rt), true) => rt.spawn(fut),
+            _ => tokio::spawn(fut),
         }
     }
 

@@ -57,7 +57,8 @@ pub(crate) async fn open<C: QuicLike>(
         let (tx, rx) = mpsc::channel(queue_len(class));
         queues[class.index()] = Some(tx);
         let task = write_task(lanes.clone(), stream, class, rx, stats.clone());
-        tasks.push(tokio::spawn(task));
+        // Blocks are written on the bulk thread, beside their lane's driver.
+        tasks.push(lanes.spawn_on(class == TrafficClass::Block, task));
     }
     Ok(StreamsWriter {
         lanes: lanes.clone(),
