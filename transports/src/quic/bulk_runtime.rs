@@ -5,8 +5,8 @@
 //! encryption and copies. On the caller's runtime those polls queue ahead of every
 //! ping, on every worker; on this thread they compete with the control plane only
 //! through the OS scheduler, which runs a thread that wakes for a packet promptly.
-//! Crossing runtimes costs a wake-up per message here (the block queues) and per
-//! packet batch in the endpoint driver, not per stream write.
+//! The bulk sockets are read here too (see `steering`), so the only hand-off between
+//! threads is one wake-up per block, through the block queues.
 
 use std::future::Future;
 use std::io;
