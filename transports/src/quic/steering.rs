@@ -44,7 +44,7 @@ pub(crate) fn marked_initial_cid(role: Role) -> ConnectionId {
 
 /// Issues connection ids marked for one lane's socket.
 #[derive(Debug)]
-pub(crate) struct MarkedCids(pub(crate) Role);
+struct MarkedCids(Role);
 
 impl ConnectionIdGenerator for MarkedCids {
     fn generate_cid(&mut self) -> ConnectionId {
@@ -71,7 +71,7 @@ pub(crate) fn endpoint_config(role: Role) -> quinn::EndpointConfig {
 /// the kernel while the bulk thread is busy decrypting, instead of overflowing the
 /// default 208 KiB and costing a loss recovery. The kernel caps it at
 /// `net.core.rmem_max`/`wmem_max`.
-pub(crate) const BULK_SOCKET_BUFFER: usize = 4 * 1024 * 1024;
+const BULK_SOCKET_BUFFER: usize = 4 * 1024 * 1024;
 
 /// Binds the main and the bulk socket on `addr` (port 0 picks one for both) and has
 /// the kernel steer packets between them. `Ok(None)` where steering is not available.
@@ -125,9 +125,12 @@ mod imp {
         ]
     }
 
-    fn reuse_port_socket(addr: SocketAddr) -> io::Result<Socket> {
+    /// A UDP socket bound to `addr`, in the port's reuse group if `reuse_port`.
+    fn udp_socket(addr: SocketAddr, reuse_port: bool) -> io::Result<Socket> {
         let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-        socket.set_reuse_port(true)?;
+        if reuse_port {
+            socket.set_reuse_port(true)?;
+        }
         socket.bind(&addr.into())?;
         Ok(socket)
     }
@@ -162,8 +165,8 @@ mod imp {
         // half its packets), and it picks the port when asked for port 0.
         let local = UdpSocket::bind(addr)?.local_addr()?;
         // The group's socket index follows bind order: main is 0, bulk is 1.
-        let main = reuse_port_socket(local)?;
-        let bulk = match reuse_port_socket(local) {
+        let main = udp_socket(local, true)?;
+        let bulk = match udp_socket(local, true) {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(target: "net", "quic: no second socket on {local} ({e}); blocks share the control thread");
@@ -185,9 +188,7 @@ mod imp {
     }
 
     pub(super) fn bind_bulk_outbound(addr: SocketAddr) -> io::Result<UdpSocket> {
-        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-        socket.bind(&addr.into())?;
-        Ok(with_bulk_buffers(socket).into())
+        Ok(with_bulk_buffers(udp_socket(addr, false)?).into())
     }
 }
 
