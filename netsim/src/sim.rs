@@ -42,7 +42,7 @@ const TRACE_FULL_PAYLOAD: usize = 4_096;
 /// The most worker threads a run starts.
 const MAX_THREADS: usize = 256;
 /// Parts per worker thread when running on more than one.
-const PARTS_PER_THREAD: u32 = 4;
+const PARTS_PER_THREAD: u32 = 8;
 /// How long a refused dial takes to fail.
 const DIAL_REFUSED_AFTER: Duration = Duration::from_secs(1);
 

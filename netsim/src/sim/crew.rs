@@ -2,6 +2,7 @@
 //! at 1,000 nodes), so the helpers spin between windows instead of sleeping: waking a
 //! sleeping thread costs about as much as the window itself on a small VM.
 
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -24,7 +25,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(super) struct Window {
     sh: Arc<Shared>,
     end: Time,
-    todo: Mutex<Vec<(usize, Part)>>,
+    todo: Mutex<VecDeque<(usize, Part)>>,
     done: Mutex<Vec<(usize, Part)>>,
     left: AtomicUsize,
 }
@@ -33,9 +34,7 @@ impl Window {
     /// A window over all of `parts`, to run until `end`.
     pub(super) fn new(sh: Arc<Shared>, end: Time, parts: Vec<Part>) -> Self {
         let left = AtomicUsize::new(parts.len());
-        let mut todo: Vec<(usize, Part)> = parts.into_iter().enumerate().collect();
-        // Popped from the back: the first parts first.
-        todo.reverse();
+        let todo: VecDeque<(usize, Part)> = parts.into_iter().enumerate().collect();
         Window {
             sh,
             end,
@@ -45,10 +44,20 @@ impl Window {
         }
     }
 
-    /// Takes parts and runs them until none is left to take.
-    fn work(&self) {
+    /// Takes parts and runs them until none is left to take: the driver from the
+    /// front, helpers from the back, so each thread tends to get the same parts every
+    /// window and finds their memory still in its cache.
+    fn work(&self, driver: bool) {
         loop {
-            let Some((i, mut part)) = lock(&self.todo).pop() else {
+            let next = {
+                let mut todo = lock(&self.todo);
+                if driver {
+                    todo.pop_front()
+                } else {
+                    todo.pop_back()
+                }
+            };
+            let Some((i, mut part)) = next else {
                 return;
             };
             Ctx {
@@ -102,7 +111,7 @@ impl Board {
             }
             let posted = lock(&self.window).clone();
             if let Some(w) = posted {
-                if catch_unwind(AssertUnwindSafe(|| w.work())).is_err() {
+                if catch_unwind(AssertUnwindSafe(|| w.work(false))).is_err() {
                     self.failed.store(true, Ordering::Release);
                 }
             }
@@ -114,7 +123,7 @@ impl Board {
         let w = Arc::new(window);
         *lock(&self.window) = Some(w.clone());
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        w.work();
+        w.work(true);
         while w.left.load(Ordering::Acquire) > 0 {
             assert!(!self.failed.load(Ordering::Acquire), "a netsim worker panicked");
             std::hint::spin_loop();

@@ -20,7 +20,21 @@ use crate::p2p::wire::{Inventory, NetMsg};
 /// Mempool lookups made during one round of trickles, shared by the peers flushed in
 /// it (all inbound peers share one timer, so they flush together). Keyed by the index
 /// key, whose salt keeps peers from crafting collisions; the flag says wtxid or txid.
-type Lookups = HashMap<(u64, bool), Option<MempoolTx>, super::inventory::KeyBuild>;
+/// Entries sit in a list so a peer's candidates refer to them without cloning.
+#[derive(Default)]
+struct Lookups {
+    index: HashMap<(u64, bool), u32, super::inventory::KeyBuild>,
+    found: Vec<Option<MempoolTx>>,
+}
+
+/// One queued announcement still worth sending: its key, hash, and mempool entry.
+struct Candidate {
+    key: InvKey,
+    hash: [u8; 32],
+    fee: i64,
+    vsize: u64,
+    entry: u32,
+}
 
 impl Node {
     /// Queues an announcement of the mempool transaction `txid`/`wtxid` to every
@@ -90,46 +104,63 @@ impl Node {
         let max = INVENTORY_BROADCAST_MAX.min(INVENTORY_BROADCAST_TARGET + queued.len() / 1000 * 5);
         let inv = &self.relay.inv;
         let chain = &self.chain;
-        let candidates: Vec<(InvKey, [u8; 32], MempoolTx)> = queued
-            .into_iter()
-            .filter_map(|(key, h)| {
-                if inv.knows(key, slot) {
-                    return None;
-                }
-                let found = lookups.entry((key.raw(), wtxid)).or_insert_with(|| {
-                    chain.mempool_tx(&if wtxid {
-                        TxKey::Wtxid(Wtxid::from_byte_array(h))
-                    } else {
-                        TxKey::Txid(Txid::from_byte_array(h))
-                    })
+        let Lookups { index, found } = lookups;
+        let mut candidates: Vec<Candidate> = Vec::with_capacity(queued.len());
+        for (key, hash) in queued {
+            if inv.knows(key, slot) {
+                continue;
+            }
+            let entry = *index.entry((key.raw(), wtxid)).or_insert_with(|| {
+                found.push(chain.mempool_tx(&if wtxid {
+                    TxKey::Wtxid(Wtxid::from_byte_array(hash))
+                } else {
+                    TxKey::Txid(Txid::from_byte_array(hash))
+                }));
+                // Bounded by the queue lengths, far below `u32::MAX`.
+                u32::try_from(found.len() - 1).unwrap_or(u32::MAX)
+            });
+            // Gone from the mempool, or not worth it to the peer: never sent.
+            let Some(m) = found.get(entry as usize).and_then(Option::as_ref) else {
+                continue;
+            };
+            if m.fee >= filter.fee(m.vsize) {
+                let (fee, vsize) = (m.fee, m.vsize);
+                candidates.push(Candidate {
+                    key,
+                    hash,
+                    fee,
+                    vsize,
+                    entry,
                 });
-                // Gone from the mempool, or not worth it to the peer: never sent.
-                let m = found.as_ref()?;
-                (m.fee >= filter.fee(m.vsize)).then(|| (key, h, m.clone()))
-            })
+            }
+        }
+        let txs: Vec<&MempoolTx> = candidates
+            .iter()
+            .filter_map(|c| found.get(c.entry as usize).and_then(Option::as_ref))
             .collect();
-        let depths = queue_depths(&candidates);
+        let depths = queue_depths(&txs);
         let mut order: Vec<usize> = (0..candidates.len()).collect();
         order.sort_by(|&a, &b| {
+            let (x, y) = (&candidates[a], &candidates[b]);
             depths[a]
                 .cmp(&depths[b])
-                .then_with(|| by_feerate_desc(&candidates[a].2, &candidates[b].2))
-                .then_with(|| candidates[a].1.cmp(&candidates[b].1))
+                .then_with(|| by_feerate_desc((x.fee, x.vsize), (y.fee, y.vsize)))
+                .then_with(|| x.hash.cmp(&y.hash))
         });
         let mut items = Vec::with_capacity(order.len().min(max));
         let super::Relay { peers, inv, .. } = &mut self.relay;
         let Some(p) = peers.get_mut(&id) else { return };
         for (n, &i) in order.iter().enumerate() {
-            let (key, h) = (candidates[i].0, candidates[i].1);
+            let Candidate { key, hash, .. } = candidates[i];
             if n >= max {
-                p.to_send.insert(key, h);
+                p.to_send.insert(key, hash);
                 continue;
             }
             inv.mark_announced(now, key, slot);
             items.push(if wtxid {
-                Inventory::Wtx(Wtxid::from_byte_array(h))
+                Inventory::Wtx(Wtxid::from_byte_array(hash))
             } else {
-                Inventory::Tx(Txid::from_byte_array(h))
+                Inventory::Tx(Txid::from_byte_array(hash))
             });
         }
         if !items.is_empty() {
@@ -139,31 +170,45 @@ impl Node {
     }
 }
 
-/// Higher fee rate first, compared exactly (fee × size cross-multiplied).
-fn by_feerate_desc(a: &MempoolTx, b: &MempoolTx) -> Ordering {
-    let lhs = i128::from(a.fee) * i128::from(b.vsize.max(1));
-    let rhs = i128::from(b.fee) * i128::from(a.vsize.max(1));
+/// Higher fee rate first, compared exactly (fee × size cross-multiplied); each side is
+/// (fee, vsize).
+fn by_feerate_desc(a: (i64, u64), b: (i64, u64)) -> Ordering {
+    let lhs = i128::from(a.0) * i128::from(b.1.max(1));
+    let rhs = i128::from(b.0) * i128::from(a.1.max(1));
     rhs.cmp(&lhs)
+}
+
+/// The first eight bytes of a txid, to sort and search by without 32-byte compares.
+fn txid_prefix(txid: &Txid) -> u64 {
+    let b = txid.as_byte_array();
+    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
 }
 
 /// For each candidate, 1 + the longest chain of its ancestors also in the queue, so
 /// sorting by it puts parents first (Core sorts by ancestor count for this).
-fn queue_depths(candidates: &[(InvKey, [u8; 32], MempoolTx)]) -> Vec<u32> {
+fn queue_depths(candidates: &[&MempoolTx]) -> Vec<u32> {
     if candidates.len() < 2 {
         return vec![1; candidates.len()];
     }
     // A sorted list, not a hash map: queues are short, and a binary search needs no
-    // hashing or per-entry allocation.
-    let mut index: Vec<(Txid, usize)> = candidates
+    // hashing or per-entry allocation. Prefixes can repeat; the full txid decides.
+    let mut index: Vec<(u64, usize)> = candidates
         .iter()
         .enumerate()
-        .map(|(i, (_, _, m))| (m.txid, i))
+        .map(|(i, m)| (txid_prefix(&m.txid), i))
         .collect();
     index.sort_unstable();
-    let find = |txid: &Txid| index.binary_search_by(|(t, _)| t.cmp(txid)).ok().map(|k| index[k].1);
+    let find = |txid: &Txid| {
+        let prefix = txid_prefix(txid);
+        let first = index.partition_point(|(p, _)| *p < prefix);
+        index[first..]
+            .iter()
+            .take_while(|(p, _)| *p == prefix)
+            .map(|(_, i)| *i)
+            .find(|&i| candidates[i].txid == *txid)
+    };
     let parents = |i: usize| {
         candidates[i]
-            .2
             .tx
             .input
             .iter()

@@ -27,8 +27,6 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Duration;
 
-use bitcoin::hashes::siphash24;
-
 use crate::p2p::time::Time;
 
 /// Peer slots per entry: half of the word marks "knows", the other half "announced to".
@@ -133,7 +131,7 @@ impl InvIndex {
 
     /// The key of a 32-byte transaction hash (txid or wtxid).
     pub fn key(&self, hash: &[u8; 32]) -> InvKey {
-        InvKey(siphash24::Hash::hash_to_u64_with_keys(self.k0, self.k1, hash))
+        InvKey(super::siphash::hash256(self.k0, self.k1, hash))
     }
 
     /// A fresh slot for a new peer: the lowest free one, so bitmaps stay narrow.

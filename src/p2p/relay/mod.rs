@@ -14,6 +14,7 @@ mod receive;
 mod request;
 pub mod rolling;
 mod serve;
+mod siphash;
 pub mod tx_request;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

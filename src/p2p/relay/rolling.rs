@@ -10,8 +10,6 @@
 
 use std::collections::HashSet;
 
-use bitcoin::hashes::siphash24;
-
 use super::inventory::KeyBuild;
 
 type KeySet = HashSet<u64, KeyBuild>;
@@ -39,7 +37,7 @@ impl RollingSet {
     }
 
     fn key(&self, hash: &[u8; 32]) -> u64 {
-        siphash24::Hash::hash_to_u64_with_keys(self.k0, self.k1, hash)
+        super::siphash::hash256(self.k0, self.k1, hash)
     }
 
     /// Adds `hash` (refreshing it if only the older generation had it).

@@ -15,8 +15,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use bitcoin::hashes::siphash24;
-
 use super::tx_hash;
 use crate::p2p::chain_view::TxKey;
 use crate::p2p::peer::PeerId;
@@ -109,10 +107,7 @@ impl TxRequestTracker {
         if anns.contains_key(&peer) {
             return;
         }
-        let mut data = [0u8; 40];
-        data[..32].copy_from_slice(&hash);
-        data[32..].copy_from_slice(&peer.0.to_le_bytes());
-        let priority = siphash24::Hash::hash_to_u64_with_keys(self.salt.0, self.salt.1, &data);
+        let priority = super::siphash::hash256_extra(self.salt.0, self.salt.1, &hash, peer.0);
         let seq = self.next_seq;
         self.next_seq += 1;
         anns.insert(

@@ -190,14 +190,17 @@ impl BlockDownload {
     /// up on, their blocks freed for others. The caller disconnects them. Each one
     /// doubles the timeout (up to 64 s) so a slow link of our own does not cost every peer.
     pub fn check_stalls(&mut self, now: Time) -> Vec<PeerId> {
-        let candidates: Vec<PeerId> = self
+        let timeout = self.stalling_timeout;
+        // Nearly always empty: collect only the stalled, not every peer.
+        let stalled: Vec<PeerId> = self
             .peers
             .iter()
-            .filter(|(_, p)| !p.given_up)
+            .filter(|(_, p)| !p.given_up && p.stalling_since.is_some_and(|since| now.since(since) > timeout))
             .map(|(id, _)| *id)
             .collect();
         let mut out = Vec::new();
-        for id in candidates {
+        for id in stalled {
+            // Each give-up doubles the timeout; later peers are judged by the new one.
             let Some(since) = self.peers.get(&id).and_then(|p| p.stalling_since) else {
                 continue;
             };
