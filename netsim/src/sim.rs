@@ -198,7 +198,7 @@ impl Sim {
             1
         };
         let parts_n = parts_n.min(n.max(1));
-        let mut parts: Vec<Part> = (0..parts_n).map(|_| Part::new(start)).collect();
+        let mut parts: Vec<Part> = (0..parts_n).map(|_| Part::new(start, parts_n as usize)).collect();
         for (i, (addnode, block_relay_nodes)) in targets.into_iter().zip(block_targets).enumerate() {
             let config = NodeConfig {
                 services: NODE_NETWORK | NODE_WITNESS,
@@ -306,7 +306,7 @@ impl Sim {
 
     fn run_windows(&mut self, limit: Time, board: Option<&Board>) {
         loop {
-            let node_next = self.parts.iter().filter_map(|p| p.sched.peek()).min();
+            let node_next = self.parts.iter().filter_map(Part::next_event).min();
             let global_next = self.global.peek().filter(|&g| g <= limit);
             if let Some(g) = global_next.filter(|&g| node_next.is_none_or(|n| g <= n)) {
                 let Some((now, ev)) = self.global.pop_until(g) else {
@@ -345,9 +345,14 @@ impl Sim {
     /// records are applied in key order, so neither depends on which thread ran what.
     fn close_window(&mut self, end: Time) {
         for p in 0..self.parts.len() {
-            for o in std::mem::take(&mut self.parts[p].out) {
-                let (q, _) = locate(o.to, self.sh.parts);
-                self.parts[q].sched.at(o.at, o.tie, o.ev);
+            for q in 0..self.parts.len() {
+                let (batch, next) = std::mem::take(&mut self.parts[p].out[q]);
+                if batch.is_empty() {
+                    continue;
+                }
+                let to = &mut self.parts[q];
+                to.inbox.push(batch);
+                to.inbox_next = [to.inbox_next, next].into_iter().flatten().min();
             }
         }
         let mut records: Vec<Record> = self.parts.iter_mut().flat_map(|p| p.records.drain(..)).collect();

@@ -31,10 +31,12 @@ impl Ctx<'_> {
     /// Schedules `ev` for node `to`, made by node `from`.
     pub(super) fn schedule(&mut self, from: u32, to: u32, at: Time, ev: Ev) {
         let tie = self.slot(from).next_tie(from);
-        if locate(to, self.sh.parts).0 == locate(from, self.sh.parts).0 {
+        let dest = locate(to, self.sh.parts).0;
+        if dest == locate(from, self.sh.parts).0 {
             self.part.sched.at(at, tie, ev);
-        } else {
-            self.part.out.push(Outgoing { to, at, tie, ev });
+        } else if let Some((batch, next)) = self.part.out.get_mut(dest) {
+            batch.push(Outgoing { at, tie, ev });
+            *next = Some(next.map_or(at, |n| n.min(at)));
         }
     }
 
@@ -52,6 +54,7 @@ impl Ctx<'_> {
 
     /// Runs every event of this part before `end`.
     pub(super) fn run_window(&mut self, end: Time) {
+        self.part.take_inbox();
         let Some(last) = end.0.checked_sub(1) else { return };
         while let Some((now, ev)) = self.part.sched.pop_until(Time(last)) {
             self.handle(now, ev);

@@ -87,7 +87,6 @@ pub(super) struct Record {
 
 /// An event for a node of another part, made during a window.
 pub(super) struct Outgoing {
-    pub(super) to: u32,
     pub(super) at: Time,
     pub(super) tie: u64,
     pub(super) ev: Ev,
@@ -98,21 +97,44 @@ pub(super) struct Part {
     /// Node `index + k * parts` at `slots[k]`.
     pub(super) slots: Vec<Slot>,
     pub(super) sched: Scheduler<Ev>,
-    pub(super) out: Vec<Outgoing>,
+    /// Events made this window for each other part, and the earliest of each batch.
+    pub(super) out: Vec<(Vec<Outgoing>, Option<Time>)>,
+    /// Batches other parts made for this one, queued when it next runs: the queueing
+    /// then happens on the workers, not on the driver between windows.
+    pub(super) inbox: Vec<Vec<Outgoing>>,
+    /// The earliest event in `inbox`.
+    pub(super) inbox_next: Option<Time>,
     pub(super) records: Vec<Record>,
     pub(super) tally: Tally,
 }
 
 impl Part {
-    /// An empty part whose clock reads `start`.
-    pub(super) fn new(start: Time) -> Self {
+    /// An empty part, one of `parts`, whose clock reads `start`.
+    pub(super) fn new(start: Time, parts: usize) -> Self {
         Part {
             slots: Vec::new(),
             sched: Scheduler::new(start),
-            out: Vec::new(),
+            out: (0..parts).map(|_| (Vec::new(), None)).collect(),
+            inbox: Vec::new(),
+            inbox_next: None,
             records: Vec::new(),
             tally: Tally::default(),
         }
+    }
+
+    /// The earliest event queued or waiting in the inbox.
+    pub(super) fn next_event(&self) -> Option<Time> {
+        [self.sched.peek(), self.inbox_next].into_iter().flatten().min()
+    }
+
+    /// Queues what other parts sent in the last window.
+    pub(super) fn take_inbox(&mut self) {
+        for batch in std::mem::take(&mut self.inbox) {
+            for o in batch {
+                self.sched.at(o.at, o.tie, o.ev);
+            }
+        }
+        self.inbox_next = None;
     }
 }
 
