@@ -3,6 +3,7 @@
 //! order and time of announcements say little about where a transaction came from.
 
 use std::cmp::Ordering;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use bitcoin::hashes::Hash;
@@ -53,21 +54,31 @@ impl Node {
         let (txid, wtxid) = (txid.to_byte_array(), wtxid.to_byte_array());
         let txid_key = inv.key(&txid);
         let wtxid_key = if wtxid == txid { txid_key } else { inv.key(&wtxid) };
+        let by_txid = inv.knowers(txid_key);
+        let by_wtxid = if wtxid == txid { by_txid } else { inv.knowers(wtxid_key) };
         for (id, p) in peers.iter_mut() {
-            let (hash, key) = if p.wtxid { (wtxid, wtxid_key) } else { (txid, txid_key) };
-            if inv.knows(key, p.slot) || p.to_send.contains_key(&key) {
+            let (hash, key, knowers) = if p.wtxid {
+                (wtxid, wtxid_key, &by_wtxid)
+            } else {
+                (txid, txid_key, &by_txid)
+            };
+            if knowers.knows(p.slot) {
                 continue;
             }
-            if p.to_send.len() >= MAX_INV_QUEUE {
+            let (queued, was_idle) = (p.to_send.len(), p.to_send.is_empty());
+            let Entry::Vacant(slot) = p.to_send.entry(key) else {
+                continue;
+            };
+            if queued >= MAX_INV_QUEUE {
                 debug!(target: "net", "announcement queue full, not announcing {} to peer={id}", Txid::from_byte_array(txid));
                 continue;
             }
-            if p.to_send.is_empty() && p.next_inv_send <= now {
+            slot.insert(hash);
+            if was_idle && p.next_inv_send <= now {
                 // An idle timer that ran out is drawn again from now, which is what
                 // firing on schedule with nothing to send would have left.
                 p.next_inv_send = trickle.next(p.outbound, now, rng);
             }
-            p.to_send.insert(key, hash);
             let at = p.next_inv_send;
             let before = trickle_due.get_or_insert(at);
             *before = (*before).min(at);

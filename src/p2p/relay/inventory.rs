@@ -96,6 +96,26 @@ impl Hasher for KeyHasher {
 
 type Table = HashMap<u64, u64, KeyBuild>;
 
+/// One transaction's entry in an [`InvIndex`], with the first slot block (where most
+/// peers sit) already looked up.
+#[derive(Clone, Copy)]
+pub struct Knowers<'a> {
+    index: &'a InvIndex,
+    key: InvKey,
+    first: u64,
+}
+
+impl Knowers<'_> {
+    /// Whether the peer in `slot` has or was told about the transaction.
+    pub fn knows(&self, slot: Slot) -> bool {
+        if slot.block() == 0 {
+            self.first & slot.known_bit() != 0
+        } else {
+            self.index.knows(self.key, slot)
+        }
+    }
+}
+
 /// Who creates an entry, for the flood quota.
 #[derive(Clone, Copy, Debug)]
 enum Creator {
@@ -168,6 +188,15 @@ impl InvIndex {
     /// Whether the peer in `slot` has or was told about the transaction.
     pub fn knows(&self, key: InvKey, slot: Slot) -> bool {
         self.bits(key, slot) & slot.known_bit() != 0
+    }
+
+    /// Who knows the transaction under `key`, read once to be asked for many peers.
+    pub fn knowers(&self, key: InvKey) -> Knowers<'_> {
+        Knowers {
+            index: self,
+            key,
+            first: self.bits(key, Slot(0)),
+        }
     }
 
     /// Whether we announced the transaction to the peer in `slot`.
@@ -282,6 +311,22 @@ mod tests {
         assert_eq!(again, slots[65]);
         assert!(!x.knows(k, again));
         assert!(x.knows(k, slots[3]));
+    }
+
+    #[test]
+    fn knowers_agree_with_knows_in_every_block() {
+        let mut x = InvIndex::new((5, 6));
+        let t = Time::from_secs(100);
+        let slots: Vec<Slot> = (0..70).map(|_| x.add_peer()).collect();
+        let k = x.key(&h(9));
+        for &i in &[0usize, 5, 31, 32, 40, 69] {
+            x.mark_known(t, k, slots[i]);
+        }
+        let who = x.knowers(k);
+        for s in &slots {
+            assert_eq!(who.knows(*s), x.knows(k, *s));
+        }
+        assert!(who.knows(slots[31]) && who.knows(slots[40]) && !who.knows(slots[1]));
     }
 
     #[test]
