@@ -291,11 +291,17 @@ mod tests {
         b
     }
 
+    /// An index with 70 peers (three slot blocks), and their slots.
+    fn seventy_peers(salt: (u64, u64)) -> (InvIndex, Vec<Slot>) {
+        let mut x = InvIndex::new(salt);
+        let slots = (0..70).map(|_| x.add_peer()).collect();
+        (x, slots)
+    }
+
     #[test]
     fn bits_are_per_slot_and_cleared_with_the_peer() {
-        let mut x = InvIndex::new((1, 2));
+        let (mut x, slots) = seventy_peers((1, 2));
         let t = Time::from_secs(100);
-        let slots: Vec<Slot> = (0..70).map(|_| x.add_peer()).collect();
         let k = x.key(&h(1));
         x.mark_known(t, k, slots[3]);
         x.mark_announced(t, k, slots[65]);
@@ -315,9 +321,8 @@ mod tests {
 
     #[test]
     fn knowers_agree_with_knows_in_every_block() {
-        let mut x = InvIndex::new((5, 6));
+        let (mut x, slots) = seventy_peers((5, 6));
         let t = Time::from_secs(100);
-        let slots: Vec<Slot> = (0..70).map(|_| x.add_peer()).collect();
         let k = x.key(&h(9));
         for &i in &[0usize, 5, 31, 32, 40, 69] {
             x.mark_known(t, k, slots[i]);
