@@ -65,7 +65,7 @@ impl Node {
             if knowers.knows(p.slot) {
                 continue;
             }
-            let (queued, was_idle) = (p.to_send.len(), p.to_send.is_empty());
+            let queued = p.to_send.len();
             let Entry::Vacant(slot) = p.to_send.entry(key) else {
                 continue;
             };
@@ -74,7 +74,7 @@ impl Node {
                 continue;
             }
             slot.insert(hash);
-            if was_idle && p.next_inv_send <= now {
+            if queued == 0 && p.next_inv_send <= now {
                 // An idle timer that ran out is drawn again from now, which is what
                 // firing on schedule with nothing to send would have left.
                 p.next_inv_send = trickle.next(p.outbound, now, rng);
