@@ -19,6 +19,12 @@ impl Hasher for PrefixHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
+        // The usual case, a whole hash written at once, in one load.
+        if let (0, Some(head)) = (self.filled, bytes.first_chunk::<8>()) {
+            self.value = u64::from_le_bytes(*head);
+            self.filled = 8;
+            return;
+        }
         for &b in bytes {
             if self.filled >= 8 {
                 return;

@@ -2,17 +2,46 @@
 //! caller gives (who made the event, and its count of events made), so a run never
 //! depends on heap internals or on which thread queued what first.
 
-use std::cmp::Reverse;
+use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use weft::p2p::Time;
 
+/// A heap entry: (time, tie-break) and the slab slot of its event. Ordered reversed, so
+/// `BinaryHeap` (a max-heap) yields the earliest first, and by time and tie as one
+/// 128-bit number, which compiles to a branch-free compare; ties are unique, so the slot
+/// never decides.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Key {
+    at: u64,
+    tie: u64,
+    slot: u32,
+}
+
+impl Key {
+    fn rank(&self) -> u128 {
+        (u128::from(self.at) << 64) | u128::from(self.tie)
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.rank().cmp(&self.rank())
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 /// A queue of events keyed by (virtual time, tie-break).
 ///
-/// The heap holds only 24-byte keys (time, sequence, slot); the events wait in a slab,
+/// The heap holds only 24-byte keys (time, tie-break, slot); the events wait in a slab,
 /// so sifting moves little memory however large an event is.
 pub struct Scheduler<E> {
-    heap: BinaryHeap<Reverse<(u64, u64, u32)>>,
+    heap: BinaryHeap<Key>,
     slab: Vec<Option<E>>,
     free: Vec<u32>,
     scheduled: u64,
@@ -51,22 +80,21 @@ impl<E> Scheduler<E> {
                 u32::try_from(self.slab.len() - 1).expect("fewer than 2^32 pending events")
             }
         };
-        self.heap.push(Reverse((at.0, tie, slot)));
+        self.heap.push(Key { at: at.0, tie, slot });
         self.scheduled += 1;
     }
 
     /// The time of the earliest queued event.
     pub fn peek(&self) -> Option<Time> {
-        self.heap.peek().map(|Reverse((at, _, _))| Time(*at))
+        self.heap.peek().map(|k| Time(k.at))
     }
 
     /// The earliest event at or before `limit`, advancing the clock to its time.
     pub fn pop_until(&mut self, limit: Time) -> Option<(Time, E)> {
-        let &Reverse((at, _, _)) = self.heap.peek()?;
-        if at > limit.0 {
+        if self.heap.peek()?.at > limit.0 {
             return None;
         }
-        let Reverse((at, _, slot)) = self.heap.pop()?;
+        let Key { at, slot, .. } = self.heap.pop()?;
         let event = self.slab[slot as usize].take()?;
         self.free.push(slot);
         self.now = Time(at);

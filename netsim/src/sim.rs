@@ -392,7 +392,7 @@ impl Sim {
             self.metrics.absorb(&mut p.tally);
         }
         let n = self.sh.scenario.nodes;
-        let digests: Vec<[u8; 32]> = (0..n).map(|i| self.slot(i).trace.digest()).collect();
+        let digests: Vec<[u8; 16]> = (0..n).map(|i| self.slot(i).trace.digest()).collect();
         self.metrics.set_trace(digests);
     }
 

@@ -316,9 +316,9 @@ impl Ctx<'_> {
         }
         let wire = link.transport.wire_bytes(msg.payload.len());
         let tally = &mut self.part.tally;
-        tally.sent(msg.command.as_str(), msg.payload.len(), wire);
+        tally.sent(msg.command, msg.payload.len(), wire);
         if link.block_relay {
-            tally.sent_block_relay(msg.command.as_str(), &msg.payload, wire);
+            tally.sent_block_relay(msg.command, &msg.payload, wire);
         }
         let slot = self.slot(from);
         let depart = Time(slot.upload_free.max(now).0 + serialization_us(wire, slot.upload_mbps));

@@ -3,7 +3,6 @@
 //! order and time of announcements say little about where a transaction came from.
 
 use std::cmp::Ordering;
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use bitcoin::hashes::Hash;
@@ -66,14 +65,11 @@ impl Node {
                 continue;
             }
             let queued = p.to_send.len();
-            let Entry::Vacant(slot) = p.to_send.entry(key) else {
-                continue;
-            };
             if queued >= MAX_INV_QUEUE {
                 debug!(target: "net", "announcement queue full, not announcing {} to peer={id}", Txid::from_byte_array(txid));
                 continue;
             }
-            slot.insert(hash);
+            p.to_send.push((key, hash));
             if queued == 0 && p.next_inv_send <= now {
                 // An idle timer that ran out is drawn again from now, which is what
                 // firing on schedule with nothing to send would have left.
@@ -161,17 +157,25 @@ impl Node {
         let mut items = Vec::with_capacity(order.len().min(max));
         let super::Relay { peers, inv, .. } = &mut self.relay;
         let Some(p) = peers.get_mut(&id) else { return };
-        for (n, &i) in order.iter().enumerate() {
-            let Candidate { key, hash, .. } = candidates[i];
-            if n >= max {
-                p.to_send.insert(key, hash);
+        let mut last: Option<&[u8; 32]> = None;
+        let mut n = 0;
+        for &i in &order {
+            let Candidate { key, ref hash, .. } = candidates[i];
+            // A repeat compares equal to its twin, so the sort put them side by side.
+            if last == Some(hash) {
+                continue;
+            }
+            last = Some(hash);
+            n += 1;
+            if n > max {
+                p.to_send.push((key, *hash));
                 continue;
             }
             inv.mark_announced(now, key, slot);
             items.push(if wtxid {
-                Inventory::Wtx(Wtxid::from_byte_array(hash))
+                Inventory::Wtx(Wtxid::from_byte_array(*hash))
             } else {
-                Inventory::Tx(Txid::from_byte_array(hash))
+                Inventory::Tx(Txid::from_byte_array(*hash))
             });
         }
         if !items.is_empty() {

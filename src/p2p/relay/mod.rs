@@ -17,7 +17,7 @@ mod serve;
 mod siphash;
 pub mod tx_request;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use bitcoin::hashes::Hash;
@@ -76,9 +76,10 @@ pub struct PeerRelay {
     /// Its slot in [`Relay::inv`], which records what it knows and what we announced to
     /// it (Core's `m_tx_inventory_known_filter` and `m_recently_announced_invs`).
     pub slot: Slot,
-    /// Hashes (wtxid or txid, as it relays) waiting for its next trickle.
-    /// Keyed by [`Relay::inv`]'s key, so queueing costs no 32-byte compares.
-    pub to_send: HashMap<InvKey, [u8; 32], inventory::KeyBuild>,
+    /// Hashes (wtxid or txid, as it relays) waiting for its next trickle, with their
+    /// [`Relay::inv`] keys. A list, not a set: queueing is a push, and the rare repeat (a
+    /// transaction accepted again) is dropped when the queue is sorted for sending.
+    pub to_send: Vec<(InvKey, [u8; 32])>,
     /// When its trickle timer fires next.
     pub next_inv_send: Time,
     /// Its `feefilter`, sat/kvB.
@@ -257,7 +258,7 @@ impl Node {
             witness,
             version,
             slot: relay.inv.add_peer(),
-            to_send: HashMap::default(),
+            to_send: Vec::new(),
             next_inv_send,
             fee_filter_received: 0,
             fee_filter_sent: 0,

@@ -136,15 +136,16 @@ impl Node {
     /// Core's `AlreadyHaveTx`: in the orphan pool (by wtxid, or a txid read as one), in
     /// the recent rejects, in the mempool, or being validated now.
     pub(crate) fn already_have(&self, key: &TxKey) -> bool {
-        let hash = tx_hash(key);
+        // The mempool first: it holds most of what peers announce.
+        if self.chain.in_mempool(key) {
+            return true;
+        }
         let orphan = match key {
             TxKey::Wtxid(w) => self.relay.orphans.contains(w),
             TxKey::Txid(t) => self.relay.orphans.contains_txid_as_wtxid(t),
         };
-        orphan
-            || self.relay.recent_rejects.contains(&hash)
-            || self.relay.validating.contains(&hash)
-            || self.chain.in_mempool(key)
+        let hash = tx_hash(key);
+        orphan || self.relay.recent_rejects.contains(&hash) || self.relay.validating.contains(&hash)
     }
 
     /// Core's `GetRequestsToSend` for every peer that may have one: `getdata` for what

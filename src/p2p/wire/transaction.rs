@@ -2,7 +2,8 @@
 //! allocating and checks every count against the bytes that remain; only then does the
 //! `bitcoin` crate decode the exact bytes, so no claimed count ever sizes a buffer.
 
-use bitcoin::consensus::encode::{deserialize, serialize};
+use bitcoin::consensus::encode::deserialize;
+use bitcoin::consensus::Encodable;
 use bitcoin::Transaction;
 
 use super::reader::PayloadReader;
@@ -37,7 +38,11 @@ pub fn decode_tx(payload: &[u8]) -> Result<Transaction, WireError> {
 /// Encodes a `tx` payload; a transaction with witnesses uses the BIP144 form, so
 /// strip them first for a peer that asked with plain `MSG_TX`.
 pub fn encode_tx(tx: &Transaction) -> Vec<u8> {
-    serialize(tx)
+    // Sized up front: growing the buffer input by input cost more than the encoding.
+    let mut out = Vec::with_capacity(tx.total_size());
+    // Writing to a `Vec` cannot fail.
+    let _ = tx.consensus_encode(&mut out);
+    out
 }
 
 /// Steps over one transaction, checking its structure.
