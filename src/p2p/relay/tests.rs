@@ -356,6 +356,28 @@ fn accepted_tx_is_trickled_to_others_not_back_to_the_sender() {
 }
 
 #[test]
+fn a_transaction_queued_twice_is_announced_once() {
+    let (mut n, pool) = new_node(config());
+    connect(&mut n, at(0), 1, true, true, true);
+    connect(&mut n, at(0), 2, false, true, false);
+    let a = tx(coin(1), 0, 1);
+    let b = tx(coin(2), 0, 1);
+    pool.insert(&a, 1_000, T0);
+    pool.insert(&b, 1_000, T0);
+    // Accepted again before the trickle (as after a reorg): the queue holds it twice.
+    for t in [&a, &b, &a] {
+        n.relay_transaction(at(1_000), t.compute_txid(), t.compute_wtxid());
+    }
+    let acts = untimed(run_until(&mut n, at(60_000)));
+    let mut to_1 = items(&acts, 1, "inv");
+    to_1.sort_by_key(|i| i.hash_bytes());
+    let mut want = vec![wtx(&a), wtx(&b)];
+    want.sort_by_key(|i| i.hash_bytes());
+    assert_eq!(to_1, want);
+    assert_eq!(items(&acts, 2, "inv").len(), 2);
+}
+
+#[test]
 fn feefilters_are_sent_and_honoured() {
     let (mut n, pool) = new_node(config());
     let hello = connect(&mut n, at(0), 1, true, true, true);
