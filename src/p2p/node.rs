@@ -305,7 +305,11 @@ impl Node {
             self.peer_timers(now);
         }
         self.serve_waiting_requests(now);
-        self.check_block_download(now);
+        // Gated on its deadline, as the peer timers are: the checks scan every peer,
+        // and most timeouts are for something else.
+        if self.download.next_deadline().is_some_and(|d| now >= d) {
+            self.check_block_download(now);
+        }
         self.relay_on_timeout(now);
         self.flush_addrs(now);
         self.dial_due(now);

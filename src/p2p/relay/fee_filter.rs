@@ -86,9 +86,15 @@ impl Node {
         let min_relay = self.config.min_relay_fee.0;
         // Announcements are ignored during IBD, so ask for none.
         let current = if ibd { MAX_MONEY } else { self.chain.mempool_min_fee().0 };
+        if self.relay.feefilter_quiet == Some((current, ibd)) && self.relay.feefilter_due.is_none_or(|d| now < d) {
+            return;
+        }
         let Node { relay, rng, .. } = self;
         let max_filter = relay.rounder.max_filter();
         let mut sends = Vec::new();
+        // Whether a later call with the same inputs, before the next due time, might
+        // still act on some peer; if not, such calls return at once.
+        let mut may_act = false;
         for (&id, p) in relay.peers.iter_mut() {
             if p.version < FEEFILTER_VERSION {
                 continue;
@@ -104,13 +110,14 @@ impl Node {
                     p.fee_filter_sent = filter;
                     sends.push((id, filter));
                 }
-            } else if now + MAX_FEEFILTER_CHANGE_DELAY < p.next_feefilter
-                && (current < 3 * p.fee_filter_sent / 4 || current > 4 * p.fee_filter_sent / 3)
-            {
+            } else if now + MAX_FEEFILTER_CHANGE_DELAY < p.next_feefilter && far_off(current, p.fee_filter_sent) {
                 let soon = rng.gen_range(0..MAX_FEEFILTER_CHANGE_DELAY.as_micros() as u64);
                 p.next_feefilter = now + std::time::Duration::from_micros(soon);
             }
+            may_act |= (!ibd && p.fee_filter_sent == max_filter)
+                || (now + MAX_FEEFILTER_CHANGE_DELAY < p.next_feefilter && far_off(current, p.fee_filter_sent));
         }
+        relay.feefilter_quiet = (!may_act).then_some((current, ibd));
         relay.refresh_feefilter_due();
         for (id, filter) in sends {
             debug!(target: "net", "sending feefilter of {} to peer={id}", FeeRate(filter));
@@ -145,4 +152,10 @@ mod tests {
         assert_eq!(r.round(0, &mut rng), 0);
         assert!([500, 550].contains(&r.round(550, &mut rng)));
     }
+}
+
+/// Whether our mempool floor `current` moved far enough from the filter `sent` to pull
+/// the next one in (Core: below 3/4 or above 4/3 of it).
+fn far_off(current: i64, sent: i64) -> bool {
+    current < 3 * sent / 4 || current > 4 * sent / 3
 }

@@ -118,6 +118,9 @@ pub struct Relay {
     trickle_due: Option<Time>,
     /// The earliest fee filter due (peers that understand `feefilter`), kept likewise.
     feefilter_due: Option<Time>,
+    /// The (mempool floor, IBD) of the last fee filter check, if it left no peer that a
+    /// check with the same inputs could act on before `feefilter_due`. A new peer clears it.
+    feefilter_quiet: Option<(i64, bool)>,
 }
 
 impl Relay {
@@ -141,6 +144,7 @@ impl Relay {
             wtxid_peers: 0,
             trickle_due: None,
             feefilter_due: None,
+            feefilter_quiet: None,
         }
     }
 }
@@ -267,6 +271,7 @@ impl Node {
         if relay.peers.insert(id, state).is_none() && wtxid {
             relay.wtxid_peers += 1;
         }
+        relay.feefilter_quiet = None;
         relay.refresh_trickle_due();
         relay.refresh_feefilter_due();
     }
@@ -304,7 +309,10 @@ impl Node {
 
     /// Runs the relay timers due at `now`.
     pub(crate) fn relay_on_timeout(&mut self, now: Time) {
-        self.flush_trickles(now);
+        // The earliest trickle is kept exact (or early), so before it nothing is due.
+        if self.relay.trickle_due.is_some_and(|d| now >= d) {
+            self.flush_trickles(now);
+        }
         self.send_tx_requests(now);
         self.check_feefilters(now);
     }
