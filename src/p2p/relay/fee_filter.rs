@@ -127,6 +127,12 @@ impl Node {
     }
 }
 
+/// Whether our mempool floor `current` moved far enough from the filter `sent` to pull
+/// the next one in (Core: below 3/4 or above 4/3 of it).
+fn far_off(current: i64, sent: i64) -> bool {
+    current < 3 * sent / 4 || current > 4 * sent / 3
+}
+
 #[cfg(test)]
 mod tests {
     use rand::SeedableRng;
@@ -152,10 +158,4 @@ mod tests {
         assert_eq!(r.round(0, &mut rng), 0);
         assert!([500, 550].contains(&r.round(550, &mut rng)));
     }
-}
-
-/// Whether our mempool floor `current` moved far enough from the filter `sent` to pull
-/// the next one in (Core: below 3/4 or above 4/3 of it).
-fn far_off(current: i64, sent: i64) -> bool {
-    current < 3 * sent / 4 || current > 4 * sent / 3
 }
