@@ -61,6 +61,67 @@ struct Ann {
     priority: u64,
 }
 
+/// One hash's announcements, sorted by peer: a short list (a hash is announced by a
+/// few peers before it arrives), which costs far less than a tree node per hash.
+#[derive(Clone, Debug, Default)]
+struct Anns(Vec<(PeerId, Ann)>);
+
+impl Anns {
+    fn find(&self, peer: PeerId) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&peer, |(p, _)| *p)
+    }
+
+    fn get(&self, peer: &PeerId) -> Option<&Ann> {
+        self.find(*peer).ok().map(|i| &self.0[i].1)
+    }
+
+    fn get_mut(&mut self, peer: &PeerId) -> Option<&mut Ann> {
+        self.find(*peer).ok().map(|i| &mut self.0[i].1)
+    }
+
+    fn contains_key(&self, peer: &PeerId) -> bool {
+        self.find(*peer).is_ok()
+    }
+
+    /// Adds or replaces `peer`'s announcement.
+    fn insert(&mut self, peer: PeerId, ann: Ann) {
+        match self.find(peer) {
+            Ok(i) => self.0[i].1 = ann,
+            Err(i) => self.0.insert(i, (peer, ann)),
+        }
+    }
+
+    fn remove(&mut self, peer: &PeerId) -> Option<Ann> {
+        self.find(*peer).ok().map(|i| self.0.remove(i).1)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&PeerId, &Ann)> {
+        self.0.iter().map(|(p, a)| (p, a))
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = (&PeerId, &mut Ann)> {
+        self.0.iter_mut().map(|(p, a)| (&*p, a))
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Ann> {
+        self.0.iter().map(|(_, a)| a)
+    }
+
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl IntoIterator for Anns {
+    type Item = (PeerId, Ann);
+    type IntoIter = std::vec::IntoIter<(PeerId, Ann)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
 /// A peer's announcements in arrival order, and how many are requested.
 #[derive(Clone, Debug, Default)]
 struct PeerAnns {
@@ -72,7 +133,7 @@ struct PeerAnns {
 #[derive(Clone, Debug)]
 pub struct TxRequestTracker {
     salt: (u64, u64),
-    txs: BTreeMap<[u8; 32], BTreeMap<PeerId, Ann>>,
+    txs: BTreeMap<[u8; 32], Anns>,
     peers: BTreeMap<PeerId, PeerAnns>,
     /// `Delayed` announcements by the time they become `Ready`.
     delayed: BTreeSet<(Time, [u8; 32], PeerId)>,
@@ -367,7 +428,7 @@ impl TxRequestTracker {
                 .filter(|a| matches!(a.state, AnnState::Requested(_)))
                 .count();
             assert!(requested <= 1, "{requested} requests in flight for one hash");
-            for (peer, ann) in anns {
+            for (peer, ann) in anns.iter() {
                 total += 1;
                 *per_peer.entry(*peer).or_default() += 1;
                 assert_eq!(tx_hash(&ann.key), *hash);
@@ -399,7 +460,7 @@ impl TxRequestTracker {
 
 /// The announcer to ask for one hash: none while a request is in flight, else the
 /// preferred-first, highest-priority ready announcement.
-fn best_ready(anns: &BTreeMap<PeerId, Ann>) -> Option<PeerId> {
+fn best_ready(anns: &Anns) -> Option<PeerId> {
     if anns.values().any(|a| matches!(a.state, AnnState::Requested(_))) {
         return None;
     }
