@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use weft::p2p::wire::Inventory;
 use weft::p2p::Time;
 use weft_transports::Command;
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 use crate::error::SimError;
 
@@ -82,6 +82,9 @@ pub struct Metrics {
     pub events: u64,
 }
 
+/// Parts of one event that [`Trace::record`] packs into a single hash update.
+const MAX_PARTS: usize = 4;
+
 /// A running hash over the events one node was handed.
 ///
 /// XXH3-128, not SHA-256: it is a fingerprint for spotting a diverged run, not a
@@ -98,16 +101,23 @@ impl Default for Trace {
 impl Trace {
     /// Adds a delivered event; `parts` identify what was delivered.
     pub fn record(&mut self, at: Time, node: u32, kind: TraceKind, parts: &[&[u8]]) {
-        let mut head = [0u8; 13];
-        head[..8].copy_from_slice(&at.0.to_le_bytes());
-        head[8..12].copy_from_slice(&node.to_le_bytes());
-        head[12] = kind as u8;
-        self.0.update(&head);
+        // One update per event: the header, then each part as (length, XXH3-64 of it).
+        // Hashing a part on its own skips copying it through the streaming buffer.
+        let mut rec = [0u8; 13 + 16 * MAX_PARTS];
+        rec[..8].copy_from_slice(&at.0.to_le_bytes());
+        rec[8..12].copy_from_slice(&node.to_le_bytes());
+        rec[12] = kind as u8;
+        let mut n = 13;
         for part in parts {
-            // Length-prefixed, so parts cannot run into one another.
-            self.0.update(&(part.len() as u64).to_le_bytes());
-            self.0.update(part);
+            if n == rec.len() {
+                self.0.update(&rec);
+                n = 0;
+            }
+            rec[n..n + 8].copy_from_slice(&(part.len() as u64).to_le_bytes());
+            rec[n + 8..n + 16].copy_from_slice(&xxh3_64(part).to_le_bytes());
+            n += 16;
         }
+        self.0.update(&rec[..n]);
     }
 
     /// The hash so far.
