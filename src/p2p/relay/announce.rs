@@ -257,3 +257,7 @@ fn queue_depths(candidates: &[&MempoolTx]) -> Vec<u32> {
     }
     depth
 }
+
+#[cfg(test)]
+#[path = "announce_tests.rs"]
+mod tests;
