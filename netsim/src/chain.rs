@@ -16,7 +16,7 @@ use weft::p2p::sync::build_locator;
 use weft::p2p::PeerId;
 
 use crate::bitset::BitSet;
-use crate::idhash::IntMap;
+use crate::recent_map::RecentMap;
 use crate::world::{BlockId, SharedWorld, TxId, World};
 
 /// Core's `MAX_BLOCK_WEIGHT` less room for the coinbase, as its block assembler keeps.
@@ -34,9 +34,9 @@ pub struct NodeState {
     /// Its most-work known header.
     best: BlockId,
     /// Its mempool: transaction id to entry time (seconds; `u32` lasts until 2106 and
-    /// halves the entry). Hashed, not ordered: every peer's announcement is looked up
-    /// here, and nothing iterates it in order.
-    mempool: IntMap<TxId, u32>,
+    /// halves the entry). Every peer's announcement is looked up here, so recent ids
+    /// are a direct index (see [`RecentMap`]).
+    mempool: RecentMap,
     /// The lowest fee rate it accepts.
     min_relay_fee: FeeRate,
 }
@@ -67,7 +67,7 @@ impl NodeState {
             known,
             active: vec![World::GENESIS],
             best: World::GENESIS,
-            mempool: IntMap::default(),
+            mempool: RecentMap::default(),
             min_relay_fee,
         }
     }
@@ -89,7 +89,7 @@ impl NodeState {
 
     /// Whether `tx` is in the mempool.
     pub fn in_mempool(&self, tx: TxId) -> bool {
-        self.mempool.contains_key(&tx)
+        self.mempool.contains(tx)
     }
 
     /// Mempool size.
@@ -185,7 +185,7 @@ impl NodeState {
         for id in connect {
             self.active.push(id);
             for t in &world.block(id).txs {
-                self.mempool.remove(t);
+                self.mempool.remove(*t);
             }
         }
         true
@@ -215,7 +215,7 @@ impl NodeState {
         };
         let entry = world.tx(id);
         let refused = |r: &str| (TxOutcome::Rejected(reject(r, false)), None);
-        if self.mempool.contains_key(&id) {
+        if self.mempool.contains(id) {
             return refused("txn-already-in-mempool");
         }
         if self.confirmed(world, id) {
@@ -230,7 +230,7 @@ impl NodeState {
 
     /// The mempool's best transactions by fee rate that fit a block, for a miner.
     pub fn block_template(&self, world: &World) -> Vec<TxId> {
-        let mut by_rate: Vec<TxId> = self.mempool.keys().copied().collect();
+        let mut by_rate: Vec<TxId> = self.mempool.iter().map(|(id, _)| id).collect();
         by_rate.sort_by(|&a, &b| {
             let (ta, tb) = (world.tx(a), world.tx(b));
             let lhs = i128::from(ta.fee) * i128::from(tb.vsize.max(1));
@@ -430,7 +430,7 @@ impl ChainView for ModelChain {
             TxKey::Txid(t) => w.tx_by_txid(t),
             TxKey::Wtxid(x) => w.tx_by_wtxid(x),
         }?;
-        let time = u64::from(*s.mempool.get(&id)?);
+        let time = u64::from(s.mempool.get(id)?);
         let e = w.tx(id);
         Some(MempoolTx {
             tx: e.tx.clone(),
@@ -448,7 +448,7 @@ impl ChainView for ModelChain {
             TxKey::Txid(t) => w.tx_by_txid(t),
             TxKey::Wtxid(x) => w.tx_by_wtxid(x),
         };
-        id.is_some_and(|id| self.state().mempool.contains_key(&id))
+        id.is_some_and(|id| self.state().mempool.contains(id))
     }
 
     fn mempool_min_fee(&self) -> FeeRate {

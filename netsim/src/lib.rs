@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod observe;
 pub mod plot;
 pub mod real;
+pub mod recent_map;
 pub mod region;
 pub mod report;
 pub mod scenario;

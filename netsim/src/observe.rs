@@ -82,8 +82,8 @@ pub fn observe_inv(
         tally.inv_entries += 1;
         let mut tx_known = |id: u32| {
             heard(id);
-            let held = st.in_mempool(id) || world.tx(id).mined_in.iter().any(|&b| st.is_active(world, b));
-            !seen.tx.insert(id) || held
+            // Most entries repeat an earlier one: answer those without the mempool.
+            !seen.tx.insert(id) || st.in_mempool(id) || world.tx(id).mined_in.iter().any(|&b| st.is_active(world, b))
         };
         let known = match item {
             Inventory::Wtx(w) => world.tx_by_wtxid(&w).map(&mut tx_known),

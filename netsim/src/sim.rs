@@ -57,14 +57,21 @@ enum Ev {
     /// A node's timers may be due.
     Timer(u32),
     /// A message reached the receiver's network interface.
+    /// The sender rides along, so delivery need not read the link.
     Arrive {
         link: u64,
+        from: u32,
         to: u32,
         msg: Message,
         wire: u64,
     },
     /// A message passed the receiver's download queue.
-    Deliver { link: u64, to: u32, msg: Message },
+    Deliver {
+        link: u64,
+        from: u32,
+        to: u32,
+        msg: Message,
+    },
     /// One end of a link finished its handshake.
     Connected { link: u64, node: u32 },
     /// A dial failed.

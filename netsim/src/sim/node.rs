@@ -74,18 +74,24 @@ impl Ctx<'_> {
                 self.slot(n).core.handle_timeout(now);
                 n
             }
-            Ev::Arrive { link, to, msg, wire } => {
+            Ev::Arrive {
+                link,
+                from,
+                to,
+                msg,
+                wire,
+            } => {
                 let slot = self.slot(to);
                 let done = slot.download_free.max(now).0 + serialization_us(wire, slot.download_mbps);
                 slot.download_free = Time(done);
-                self.schedule(to, to, Time(done), Ev::Deliver { link, to, msg });
+                self.schedule(to, to, Time(done), Ev::Deliver { link, from, to, msg });
                 return;
             }
-            Ev::Deliver { link, to, msg } => {
+            Ev::Deliver { link, from, to, msg } => {
                 if dyns.is_cut(link) || !dyns.online(to) {
                     return;
                 }
-                self.deliver(now, link, to, msg);
+                self.deliver(now, link, from, to, msg);
                 to
             }
             Ev::Connected { link, node } if dyns.is_cut(link) || !dyns.online(node) => {
@@ -115,8 +121,7 @@ impl Ctx<'_> {
         self.after_core(node, now);
     }
 
-    fn deliver(&mut self, now: Time, link: u64, to: u32, msg: Message) {
-        let from = self.sh.links[link as usize].peer_of(to);
+    fn deliver(&mut self, now: Time, link: u64, from: u32, to: u32, msg: Message) {
         if msg.command.as_str() == "inv" {
             let w = self.sh.world.read();
             let (part, i) = (&mut *self.part, locate(to, self.sh.parts).1);
@@ -331,6 +336,7 @@ impl Ctx<'_> {
             arrive,
             Ev::Arrive {
                 link: link_id,
+                from,
                 to,
                 msg,
                 wire,

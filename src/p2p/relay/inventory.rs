@@ -23,7 +23,6 @@
 //! most a redundant announcement to it), so it cannot push the other peers' entries out
 //! early; entries we create by announcing are bounded by mempool acceptance.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Duration;
 
@@ -94,7 +93,7 @@ impl Hasher for KeyHasher {
     }
 }
 
-type Table = HashMap<u64, u64, KeyBuild>;
+type Table = super::key_table::KeyTable;
 
 /// One transaction's entry in an [`InvIndex`], with the first slot block (where most
 /// peers sit) already looked up.
@@ -224,24 +223,22 @@ impl InvIndex {
         self.len() == 0
     }
 
+    /// The table key of `key`'s entry for slot block `block`; never 0, which the table
+    /// reserves (so keys 0 and 1 share an entry, one more 2^-64 collision).
     fn block_key(key: InvKey, block: u64) -> u64 {
         if block == 0 {
-            return key.0;
+            return key.0.max(1);
         }
         // Keys are uniform; any bijective mix of key and block keeps them so.
         let mut x = key.0 ^ block.wrapping_mul(0x9e37_79b9_7f4a_7c15);
         x ^= x >> 31;
         x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        x ^ (x >> 29)
+        (x ^ (x >> 29)).max(1)
     }
 
     fn bits(&self, key: InvKey, slot: Slot) -> u64 {
         let k = Self::block_key(key, slot.block());
-        self.current
-            .get(&k)
-            .or_else(|| self.previous.get(&k))
-            .copied()
-            .unwrap_or(0)
+        self.current.get(k).or_else(|| self.previous.get(k)).unwrap_or(0)
     }
 
     fn set(&mut self, now: Time, key: InvKey, slot: Slot, mask: u64, creator: Creator) {
@@ -249,11 +246,11 @@ impl InvIndex {
             return;
         }
         let k = Self::block_key(key, slot.block());
-        if let Some(bits) = self.current.get_mut(&k) {
+        if let Some(bits) = self.current.get_mut(k) {
             *bits |= mask;
             return;
         }
-        let old = self.previous.remove(&k);
+        let old = self.previous.remove(k);
         if old.is_none() {
             if let Creator::Peer(s) = creator {
                 match self.slots.get_mut(s.0 as usize) {

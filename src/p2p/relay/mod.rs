@@ -9,6 +9,7 @@
 mod announce;
 pub mod fee_filter;
 pub mod inventory;
+mod key_table;
 pub mod orphans;
 mod receive;
 mod request;
