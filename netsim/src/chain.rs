@@ -5,8 +5,6 @@
 //! driver completes them, after their modelled cost, so the core sees the chain move
 //! exactly when it is told it moved.
 
-use std::sync::{Arc, Mutex, MutexGuard};
-
 use bitcoin::block::Header;
 use bitcoin::pow::Work;
 use bitcoin::{Block, BlockHash, Transaction, Wtxid};
@@ -293,41 +291,55 @@ impl NodeState {
     }
 }
 
-/// One node's chain as the core reads it: the shared world plus the node's own state.
-#[derive(Clone, Debug)]
+/// One node's chain as the core reads it: the shared world plus the node's own state,
+/// which the core owns and the driver reaches through [`ModelChain::of`] (no lock: a
+/// node's events run on one thread at a time).
+#[derive(Debug)]
 pub struct ModelChain {
     world: SharedWorld,
-    state: Arc<Mutex<NodeState>>,
+    state: NodeState,
 }
 
 impl ModelChain {
     /// A view of `state` over `world`.
     pub fn new(world: SharedWorld, state: NodeState) -> Self {
-        ModelChain {
-            world,
-            state: Arc::new(Mutex::new(state)),
-        }
+        ModelChain { world, state }
+    }
+
+    /// The node's state.
+    pub fn state(&self) -> &NodeState {
+        &self.state
     }
 
     /// The node's state, for the driver to apply jobs to.
-    pub fn state(&self) -> MutexGuard<'_, NodeState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    pub fn state_mut(&mut self) -> &mut NodeState {
+        &mut self.state
+    }
+
+    /// The model chain a core was built over, if it was.
+    pub fn of(view: &dyn ChainView) -> Option<&ModelChain> {
+        view.as_any()?.downcast_ref()
+    }
+
+    /// [`Self::of`], to change the state.
+    pub fn of_mut(view: &mut dyn ChainView) -> Option<&mut ModelChain> {
+        view.as_any_mut()?.downcast_mut()
     }
 }
 
 impl ChainView for ModelChain {
     fn tip(&self) -> BlockRef {
-        let (w, s) = (self.world.read(), self.state());
+        let (w, s) = (self.world.read(), &self.state);
         NodeState::block_ref(&w, s.tip())
     }
 
     fn best_header(&self) -> BlockRef {
-        let (w, s) = (self.world.read(), self.state());
+        let (w, s) = (self.world.read(), &self.state);
         NodeState::block_ref(&w, s.best)
     }
 
     fn block_info(&self, hash: &BlockHash) -> Option<BlockInfo> {
-        let (w, s) = (self.world.read(), self.state());
+        let (w, s) = (self.world.read(), &self.state);
         let id = s.known_id(&w, hash)?;
         Some(BlockInfo {
             at: NodeState::block_ref(&w, id),
@@ -338,12 +350,12 @@ impl ChainView for ModelChain {
     }
 
     fn header(&self, hash: &BlockHash) -> Option<Header> {
-        let (w, s) = (self.world.read(), self.state());
+        let (w, s) = (self.world.read(), &self.state);
         s.known_id(&w, hash).map(|id| w.block(id).header)
     }
 
     fn locator(&self, from: Option<&BlockHash>) -> Vec<BlockHash> {
-        let (w, s) = (self.world.read(), self.state());
+        let (w, s) = (self.world.read(), &self.state);
         let start = from.and_then(|h| s.known_id(&w, h)).unwrap_or(s.best);
         build_locator(w.block(start).height, |h| {
             w.ancestor(start, h).map(|id| w.block(id).hash)
@@ -352,7 +364,7 @@ impl ChainView for ModelChain {
     }
 
     fn headers_after(&self, locator: &[BlockHash], stop: &BlockHash, max: usize) -> Vec<Header> {
-        let (w, s) = (self.world.read(), self.state());
+        let (w, s) = (self.world.read(), &self.state);
         if locator.is_empty() {
             return s
                 .known_id(&w, stop)
@@ -385,7 +397,7 @@ impl ChainView for ModelChain {
     }
 
     fn fork_height(&self, best: &BlockHash) -> Option<u32> {
-        let (w, s) = (self.world.read(), self.state());
+        let (w, s) = (self.world.read(), &self.state);
         let mut cur = s.known_id(&w, best)?;
         while !s.is_active(&w, cur) {
             cur = w.block(cur).prev?;
@@ -394,7 +406,7 @@ impl ChainView for ModelChain {
     }
 
     fn missing_blocks(&self, best: &BlockHash, from: u32, to: u32) -> Vec<(u32, BlockHash)> {
-        let (w, s) = (self.world.read(), self.state());
+        let (w, s) = (self.world.read(), &self.state);
         let Some(best) = s.known_id(&w, best) else {
             return Vec::new();
         };
@@ -425,7 +437,7 @@ impl ChainView for ModelChain {
     }
 
     fn mempool_tx(&self, key: &TxKey) -> Option<MempoolTx> {
-        let (w, s) = (self.world.read(), self.state());
+        let (w, s) = (self.world.read(), &self.state);
         let id = match key {
             TxKey::Txid(t) => w.tx_by_txid(t),
             TxKey::Wtxid(x) => w.tx_by_wtxid(x),
@@ -448,12 +460,20 @@ impl ChainView for ModelChain {
             TxKey::Txid(t) => w.tx_by_txid(t),
             TxKey::Wtxid(x) => w.tx_by_wtxid(x),
         };
-        id.is_some_and(|id| self.state().mempool.contains(id))
+        id.is_some_and(|id| self.state.mempool.contains(id))
     }
 
     fn mempool_min_fee(&self) -> FeeRate {
         // The mempool is never full in this model, so the floor is the relay fee.
         FeeRate::ZERO
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(self)
     }
 }
 

@@ -19,7 +19,7 @@ fn add_tx(world: &SharedWorld, serial: u64, fee: i64) -> (TxId, Transaction) {
 
 #[test]
 fn headers_then_block_move_the_tip() {
-    let (world, chain) = setup();
+    let (world, mut chain) = setup();
     let (a, b) = {
         let mut w = world.write();
         let a = w.add_block(Some(World::GENESIS), Vec::new(), T0 + 600, b"x");
@@ -31,7 +31,7 @@ fn headers_then_block_move_the_tip() {
         (w.block(a).header, w.block(b).header)
     };
     assert!(chain.block_info(&ha.block_hash()).is_none());
-    let r = chain.state().apply_headers(&world.read(), PeerId(1), &[ha, hb]);
+    let r = chain.state_mut().apply_headers(&world.read(), PeerId(1), &[ha, hb]);
     assert!(
         matches!(r, JobResult::Headers { count: 2, error: None, last_accepted: Some(h), .. } if h == hb.block_hash())
     );
@@ -43,11 +43,11 @@ fn headers_then_block_move_the_tip() {
 
     // The second block first: stored, but nothing to connect until its parent comes.
     let block_b = world.read().block(b).block.clone();
-    let out = chain.state().apply_block(&world.read(), PeerId(1), &block_b);
+    let out = chain.state_mut().apply_block(&world.read(), PeerId(1), &block_b);
     assert_eq!(out.stored, Some(b));
     assert!(matches!(out.result, JobResult::Block { tip_changed: false, .. }));
     let block_a = world.read().block(a).block.clone();
-    let out = chain.state().apply_block(&world.read(), PeerId(1), &block_a);
+    let out = chain.state_mut().apply_block(&world.read(), PeerId(1), &block_a);
     assert!(matches!(
         out.result,
         JobResult::Block {
@@ -60,7 +60,7 @@ fn headers_then_block_move_the_tip() {
     assert!(chain.block_info(&ha.block_hash()).unwrap().active);
 
     // Again: not stored twice.
-    let out = chain.state().apply_block(&world.read(), PeerId(1), &block_a);
+    let out = chain.state_mut().apply_block(&world.read(), PeerId(1), &block_a);
     assert_eq!(out.stored, None);
 
     let genesis = world.read().block(World::GENESIS).hash;
@@ -74,29 +74,29 @@ fn headers_then_block_move_the_tip() {
 
 #[test]
 fn unknown_and_unconnected_headers_are_refused() {
-    let (world, chain) = setup();
+    let (world, mut chain) = setup();
     let (a, b) = {
         let mut w = world.write();
         let a = w.add_block(Some(World::GENESIS), Vec::new(), T0 + 600, b"x");
         (a, w.add_block(Some(a), Vec::new(), T0 + 1200, b"x"))
     };
     let hb = world.read().block(b).header;
-    let r = chain.state().apply_headers(&world.read(), PeerId(1), &[hb]);
+    let r = chain.state_mut().apply_headers(&world.read(), PeerId(1), &[hb]);
     assert!(matches!(r, JobResult::Headers { error: Some(ref e), last_accepted: None, .. } if e.punish));
     let mut forged = world.read().block(a).header;
     forged.nonce ^= 0xdead_beef;
-    let r = chain.state().apply_headers(&world.read(), PeerId(1), &[forged]);
+    let r = chain.state_mut().apply_headers(&world.read(), PeerId(1), &[forged]);
     assert!(matches!(r, JobResult::Headers { error: Some(_), .. }));
 }
 
 #[test]
 fn mempool_accepts_once_and_drops_mined_transactions() {
-    let (world, chain) = setup();
+    let (world, mut chain) = setup();
     let (id, tx) = add_tx(&world, 1, 500);
-    let (outcome, accepted) = chain.state().accept_tx(&world.read(), &tx, 7);
+    let (outcome, accepted) = chain.state_mut().accept_tx(&world.read(), &tx, 7);
     assert!(matches!(outcome, TxOutcome::Accepted { .. }));
     assert_eq!(accepted, Some(id));
-    let (outcome, _) = chain.state().accept_tx(&world.read(), &tx, 8);
+    let (outcome, _) = chain.state_mut().accept_tx(&world.read(), &tx, 8);
     assert!(matches!(outcome, TxOutcome::Rejected(_)));
     let m = chain.mempool_tx(&TxKey::Wtxid(tx.compute_wtxid())).unwrap();
     assert_eq!((m.fee, m.time), (500, 7));
@@ -104,30 +104,30 @@ fn mempool_accepts_once_and_drops_mined_transactions() {
 
     let (_, cheap) = add_tx(&world, 2, 1);
     assert!(matches!(
-        chain.state().accept_tx(&world.read(), &cheap, 7).0,
+        chain.state_mut().accept_tx(&world.read(), &cheap, 7).0,
         TxOutcome::Rejected(_)
     ));
     let unknown = synthetic_tx(99, 1, 1);
     assert!(matches!(
-        chain.state().accept_tx(&world.read(), &unknown, 7).0,
+        chain.state_mut().accept_tx(&world.read(), &unknown, 7).0,
         TxOutcome::MissingInputs { .. }
     ));
 
-    let template = chain.state().block_template(&world.read());
+    let template = chain.state_mut().block_template(&world.read());
     assert_eq!(template, vec![id]);
     let block = world.write().add_block(Some(World::GENESIS), template, T0 + 600, b"m");
-    assert!(chain.state().add_own_block(&world.read(), block));
+    assert!(chain.state_mut().add_own_block(&world.read(), block));
     assert!(chain.mempool_tx(&TxKey::Wtxid(tx.compute_wtxid())).is_none());
     // Confirmed now: not taken again.
     assert!(matches!(
-        chain.state().accept_tx(&world.read(), &tx, 9).0,
+        chain.state_mut().accept_tx(&world.read(), &tx, 9).0,
         TxOutcome::Rejected(_)
     ));
 }
 
 #[test]
 fn a_longer_fork_wins() {
-    let (world, chain) = setup();
+    let (world, mut chain) = setup();
     let (a1, b1, b2) = {
         let mut w = world.write();
         let a1 = w.add_block(Some(World::GENESIS), Vec::new(), T0 + 600, b"a");
@@ -135,10 +135,10 @@ fn a_longer_fork_wins() {
         let b2 = w.add_block(Some(b1), Vec::new(), T0 + 1200, b"b");
         (a1, b1, b2)
     };
-    assert!(chain.state().add_own_block(&world.read(), a1));
+    assert!(chain.state_mut().add_own_block(&world.read(), a1));
     for id in [b1, b2] {
         let block = world.read().block(id).block.clone();
-        chain.state().apply_block(&world.read(), PeerId(2), &block);
+        chain.state_mut().apply_block(&world.read(), PeerId(2), &block);
     }
     let w = world.read();
     assert_eq!(chain.tip().hash, w.block(b2).hash);

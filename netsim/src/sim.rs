@@ -216,20 +216,20 @@ impl Sim {
                 outbound_trickle: Duration::from_secs_f64(scenario.core.outbound_trickle_secs),
                 ..NodeConfig::default()
             };
-            let chain = ModelChain::new(world.clone(), NodeState::new(config.min_relay_fee));
+            let state = NodeState::new(config.min_relay_fee);
             let (up, down) = (scenario.links.upload_mbps, scenario.links.download_mbps);
             let (upload_mbps, download_mbps) = match &regions {
                 Some((m, of_node)) => m.bandwidth(of_node[i], up, down),
                 None => (up, down),
             };
-            let view: Box<dyn weft::p2p::chain_view::ChainView> = match &real {
-                Some(r) => Box::new(r.chains[i].clone()),
-                None => Box::new(chain.clone()),
+            let (view, mirror): (Box<dyn weft::p2p::chain_view::ChainView>, _) = match &real {
+                Some(r) => (Box::new(r.chains[i].clone()), Some(state)),
+                None => (Box::new(ModelChain::new(world.clone(), state)), None),
             };
             let core = Node::new(config, view, u64_seed(seed, Stream::Core(i as u32)), start);
             parts[i % parts_n as usize].slots.push(Slot {
                 core,
-                chain,
+                mirror,
                 upload_free: start,
                 download_free: start,
                 validate_free: start,
@@ -484,7 +484,7 @@ impl Sim {
     /// Every node's active tip.
     pub fn tips(&self) -> Vec<u32> {
         (0..self.sh.scenario.nodes)
-            .map(|i| self.slot(i).chain.state().tip())
+            .map(|i| self.slot(i).state_ref().tip())
             .collect()
     }
 
@@ -493,9 +493,9 @@ impl Sim {
         self.sh.regions.as_ref().and_then(|(_, r)| r.get(i as usize).copied())
     }
 
-    /// The modelled chain of node `i`.
-    pub fn chain(&self, i: u32) -> Option<&ModelChain> {
-        (i < self.sh.scenario.nodes).then(|| &self.slot(i).chain)
+    /// The modelled chain and mempool of node `i`.
+    pub fn node_state(&self, i: u32) -> Option<&NodeState> {
+        (i < self.sh.scenario.nodes).then(|| self.slot(i).state_ref())
     }
 
     fn handle_global(&mut self, now: Time, ev: Global) {
@@ -532,8 +532,9 @@ impl Sim {
         self.ctx(new.node)
             .trace(now, new.node, TraceKind::NewTx, &[&wtxid.to_byte_array()]);
         let accepted = {
-            let w = self.sh.world.read();
-            let mut st = self.slot(new.node).chain.state();
+            let world = self.sh.world.clone();
+            let w = world.read();
+            let st = self.slot_mut(new.node).state();
             st.accept_tx(&w, &tx, now.as_secs()).1.is_some()
         };
         if !accepted {
@@ -560,7 +561,7 @@ impl Sim {
         }
         let (tip, template) = {
             let w = self.sh.world.read();
-            let st = self.slot(miner).chain.state();
+            let st = self.slot(miner).state_ref();
             (st.tip(), st.block_template(&w))
         };
         // Times fit a u32: the scenario check bounds start plus duration.
@@ -575,8 +576,9 @@ impl Sim {
         let hash = self.sh.world.read().block(id).hash.to_byte_array();
         self.ctx(miner).trace(now, miner, TraceKind::Mined, &[&hash]);
         {
-            let w = self.sh.world.read();
-            self.slot(miner).chain.state().add_own_block(&w, id);
+            let world = self.sh.world.clone();
+            let w = world.read();
+            self.slot_mut(miner).state().add_own_block(&w, id);
         }
         self.metrics.block_reached(id, now);
         self.slot_mut(miner).core.chain_updated(now);

@@ -60,7 +60,7 @@ fn nothing_crosses_a_partition() {
         checked += 1;
         let mut reached_own = 0;
         for n in 0..12 {
-            let has = sim.chain(n).unwrap().state().in_mempool(tx);
+            let has = sim.node_state(n).unwrap().in_mempool(tx);
             if group(n) != group(origin) {
                 assert!(!has, "tx {tx} from node {origin} reached node {n} across the partition");
             }
@@ -158,7 +158,7 @@ fn a_node_offline_hears_nothing() {
     let sim = run(120, script, 3);
     let start = sim.scenario().start_time;
     let world = sim.world().read();
-    let st = sim.chain(3).unwrap().state();
+    let st = sim.node_state(3).unwrap();
     for &(tx, origin) in &sim.observer().origins {
         if world.tx(tx).created.as_secs() > start + 11 {
             assert_ne!(origin, 3, "an offline node makes no transactions");

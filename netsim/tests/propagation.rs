@@ -65,6 +65,6 @@ fn blocks_and_transactions_reach_every_node() {
         .filter(|&t| !world.tx(t).mined_in.is_empty())
         .count();
     assert!(mined > 0);
-    let tip = sim.chain(0).unwrap().tip().height;
+    let tip = world.block(sim.node_state(0).unwrap().tip()).height;
     assert!(tip >= 2);
 }

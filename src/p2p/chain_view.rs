@@ -65,6 +65,15 @@ pub trait ChainView: Send {
     }
     /// The fee rate a transaction needs to enter the mempool now (for `feefilter`).
     fn mempool_min_fee(&self) -> FeeRate;
+    /// The view itself, for a driver that keeps state in it and reads it back (netsim's
+    /// model chain); `None` for views shared some other way.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
+    /// [`Self::as_any`], to change that state.
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        None
+    }
 }
 
 /// A transaction's name: by txid (`MSG_TX`) or by wtxid (`MSG_WTX`).

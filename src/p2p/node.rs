@@ -199,6 +199,16 @@ impl Node {
         node
     }
 
+    /// The chain view the node reads, for a driver that keeps its own state there.
+    pub fn chain_view(&self) -> &dyn ChainView {
+        &*self.chain
+    }
+
+    /// [`Self::chain_view`], to change that state between events.
+    pub fn chain_view_mut(&mut self) -> &mut dyn ChainView {
+        &mut *self.chain
+    }
+
     /// The settings in force.
     pub fn config(&self) -> &NodeConfig {
         &self.config

@@ -4,11 +4,13 @@
 
 use std::time::Duration;
 
+use weft::p2p::chain_view::ChainView;
 use weft::p2p::{Node, Time};
 use weft_transports::PeerAddr;
 
 use super::part::GLOBAL_ORIGIN;
 use super::{secs, Ev, Global, Sim};
+use crate::chain::{ModelChain, NodeState};
 use crate::dist::{u64_seed, Stream};
 use crate::events::{rejoin_seed, Change, ScriptedEvent};
 use crate::link::{choose, node_addr_for, Speaks};
@@ -155,12 +157,25 @@ impl Sim {
         if !self.shm().dynamics.go_online(n) {
             return false;
         }
-        let view = self.chain_view(n);
+        let view = self.take_chain_view(n);
         let seed = rejoin_seed(u64_seed(self.sh.seed, Stream::Core(n)), self.sh.dynamics.epoch(n));
         let slot = self.slot_mut(n);
         let config = slot.core.config().clone();
         slot.core = Node::new(config, view, seed, now);
         slot.timer_at = None;
         true
+    }
+
+    /// The chain view for a fresh core of node `i`: its real chainstate, or its model
+    /// chain, taken from the core it had.
+    pub(super) fn take_chain_view(&mut self, i: u32) -> Box<dyn ChainView> {
+        if let Some(c) = self.real_chain(i) {
+            return Box::new(c.clone());
+        }
+        let world = self.sh.world.clone();
+        let slot = self.slot_mut(i);
+        let fee = slot.core.config().min_relay_fee;
+        let state = std::mem::replace(slot.state(), NodeState::new(fee));
+        Box::new(ModelChain::new(world, state))
     }
 }

@@ -9,7 +9,7 @@ use weft::p2p::chain_view::{Job, JobResult};
 use weft::p2p::{Action, Event, PeerId, Time};
 use weft_transports::{Command, ConnInfo, Direction, Message, RemoteId, TrafficClass};
 
-use super::part::{locate, Deferred, Outgoing, Part, Record, Slot};
+use super::part::{locate, model_state, Deferred, Outgoing, Part, Record, Slot};
 use super::{Ev, Shared, TRACE_FULL_PAYLOAD};
 use crate::cost::job_cost;
 use crate::link::{endpoint_id, node_addr_for, node_ip, serialization_us, Transport, PORT};
@@ -125,17 +125,16 @@ impl Ctx<'_> {
         if msg.command.as_str() == "inv" {
             let w = self.sh.world.read();
             let (part, i) = (&mut *self.part, locate(to, self.sh.parts).1);
-            let slot = &mut part.slots[i];
-            let st = slot.chain.state();
+            let Slot { core, mirror, seen, .. } = &mut part.slots[i];
+            let st = model_state(core, mirror);
             let spies = &self.sh.observer.spies;
             let listens = spies.is_spy(to) && !spies.is_spy(from);
             let mut heard = Vec::new();
-            observe_inv(&w, &st, &mut slot.seen, &msg.payload, &mut part.tally, |tx| {
+            observe_inv(&w, st, seen, &msg.payload, &mut part.tally, |tx| {
                 if listens {
                     heard.push(tx);
                 }
             });
-            drop(st);
             for tx in heard {
                 self.defer(to, now, Deferred::Heard { from, tx });
             }
@@ -221,7 +220,7 @@ impl Ctx<'_> {
         let w = sh.world.read();
         let i = locate(node, sh.parts).1;
         let (result, reached, what, id) = {
-            let mut st = self.part.slots[i].chain.state();
+            let st = self.part.slots[i].state();
             match job {
                 Job::Headers { peer, headers } => {
                     let last = headers

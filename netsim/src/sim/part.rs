@@ -10,7 +10,7 @@ use weft::p2p::{Node, Time};
 use weft_transports::PeerAddr;
 
 use super::Ev;
-use crate::chain::ModelChain;
+use crate::chain::{ModelChain, NodeState};
 use crate::metrics::{Tally, Trace};
 use crate::observe::Seen;
 use crate::sched::Scheduler;
@@ -29,7 +29,9 @@ pub(super) fn tie(origin: u32, seq: u64) -> u64 {
 /// One simulated node: the real core and what the driver keeps beside it.
 pub(super) struct Slot {
     pub(super) core: Node,
-    pub(super) chain: ModelChain,
+    /// With real validation, the modelled state mirrored from the node's real chain;
+    /// otherwise `None`, and the model is the core's own chain view.
+    pub(super) mirror: Option<NodeState>,
     pub(super) upload_free: Time,
     pub(super) download_free: Time,
     pub(super) validate_free: Time,
@@ -48,7 +50,34 @@ pub(super) struct Slot {
     pub(super) seen: Seen,
 }
 
+/// The modelled state of a node whose slot holds `core` and `mirror`, taken apart so
+/// the caller may hold other fields of the slot too.
+pub(super) fn model_state<'a>(core: &'a mut Node, mirror: &'a mut Option<NodeState>) -> &'a mut NodeState {
+    match mirror {
+        Some(m) => m,
+        // `Sim::new` builds every core without a mirror over a `ModelChain`.
+        None => ModelChain::of_mut(core.chain_view_mut())
+            .expect("a core without a mirror runs on a model chain")
+            .state_mut(),
+    }
+}
+
 impl Slot {
+    /// The node's modelled state.
+    pub(super) fn state(&mut self) -> &mut NodeState {
+        model_state(&mut self.core, &mut self.mirror)
+    }
+
+    /// [`Self::state`], to read.
+    pub(super) fn state_ref(&self) -> &NodeState {
+        match &self.mirror {
+            Some(m) => m,
+            None => ModelChain::of(self.core.chain_view())
+                .expect("a core without a mirror runs on a model chain")
+                .state(),
+        }
+    }
+
     /// The next key tie-break for something node `me` makes.
     pub(super) fn next_tie(&mut self, me: u32) -> u64 {
         let t = tie(me, self.seq);

@@ -12,7 +12,7 @@ use weft::chain::jobs::run_job;
 use weft::chain::mempool::AcceptArgs;
 use weft::chain::mining::{create_block, mine, AssemblerOptions, NextBlock, DEFAULT_MAX_TRIES};
 use weft::chain::view::SharedChain;
-use weft::p2p::chain_view::{ChainView, Job, JobResult, TxOutcome};
+use weft::p2p::chain_view::{Job, JobResult, TxOutcome};
 use weft::p2p::{Event, Time};
 use weft_transports::{Command, Message, TrafficClass};
 
@@ -53,14 +53,6 @@ fn intern(job: Job, world: &World) -> Job {
 }
 
 impl Sim {
-    /// The chain view a core of node `i` reads: its real chainstate, or the model.
-    pub(super) fn chain_view(&self, i: u32) -> Box<dyn ChainView> {
-        match self.real_chain(i) {
-            Some(c) => Box::new(c.clone()),
-            None => Box::new(self.slot(i).chain.clone()),
-        }
-    }
-
     /// Node `i`'s real chainstate, in a real-validation run.
     pub fn real_chain(&self, i: u32) -> Option<&SharedChain> {
         self.sh.real.as_ref()?.chains.get(i as usize)
@@ -152,7 +144,7 @@ impl Ctx<'_> {
                 if let Some(id) = id {
                     self.defer(node, now, Deferred::TxReached(id));
                     let time = u32::try_from(now.as_secs()).unwrap_or(u32::MAX);
-                    self.slot(node).chain.state().mirror_tx(id, time);
+                    self.slot(node).state().mirror_tx(id, time);
                 }
             }
             _ => {}
@@ -185,7 +177,7 @@ impl Ctx<'_> {
             cur = e.prev;
         }
         active.reverse();
-        let mut st = self.part.slots[locate(node, sh.parts).1].chain.state();
+        let st = self.part.slots[locate(node, sh.parts).1].state();
         let stored: Option<BlockId> = block.and_then(|h| {
             let wid = w.block_id(h)?;
             let have = index.lookup(h).is_some_and(|id| index.get(id).status.have_data());
@@ -196,7 +188,6 @@ impl Ctx<'_> {
             .entries()
             .filter_map(|e| Some((w.tx_by_txid(&e.txid)?, u32::try_from(e.time).unwrap_or(u32::MAX))));
         st.mirror(active, stored.as_slice(), mempool);
-        drop(st);
         drop(cs);
         drop(w);
         if let Some(id) = stored {
@@ -247,7 +238,7 @@ impl Sim {
         let time = u32::try_from(now.as_secs()).unwrap_or(u32::MAX);
         self.shm().observer.originated(id, draw.node);
         let slot = self.slot_mut(draw.node);
-        slot.chain.state().mirror_tx(id, time);
+        slot.state().mirror_tx(id, time);
         slot.seen.originated(id);
         slot.core.relay_transaction(now, txid, wtxid);
         Some(draw.node)
