@@ -1,7 +1,6 @@
 //! Blocks and transactions made anywhere reach every node of a connected network,
 //! carried by the real p2p core.
 
-use weft::p2p::chain_view::ChainView;
 use weft_netsim::{Scenario, Sim};
 
 const NET: &str = r#"
