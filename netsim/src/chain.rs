@@ -8,8 +8,11 @@
 use bitcoin::block::Header;
 use bitcoin::pow::Work;
 use bitcoin::{Block, BlockHash, Transaction, Wtxid};
+use bytes::Bytes;
 use weft::chain::policy::FeeRate;
-use weft::p2p::chain_view::{BlockInfo, BlockRef, ChainView, JobResult, MempoolTx, Rejection, TxKey, TxOutcome};
+use weft::p2p::chain_view::{
+    BlockInfo, BlockRef, ChainView, JobResult, KnownTx, MempoolTx, Rejection, TxKey, TxOutcome,
+};
 use weft::p2p::sync::build_locator;
 use weft::p2p::PeerId;
 
@@ -452,6 +455,21 @@ impl ChainView for ModelChain {
             vsize: e.vsize,
             time,
         })
+    }
+
+    fn known_tx(&self, wire: &[u8]) -> Option<KnownTx> {
+        let w = self.world.read();
+        let e = w.tx(w.tx_by_wire(wire)?);
+        Some(KnownTx {
+            tx: e.tx.clone(),
+            txid: e.txid,
+            wtxid: e.wtxid,
+        })
+    }
+
+    fn known_wire(&self, wtxid: &Wtxid) -> Option<Bytes> {
+        let w = self.world.read();
+        Some(w.tx(w.tx_by_wtxid(wtxid)?).wire.clone())
     }
 
     fn in_mempool(&self, key: &TxKey) -> bool {

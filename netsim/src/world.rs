@@ -12,6 +12,8 @@ use bitcoin::pow::Work;
 use bitcoin::{Block, BlockHash, CompactTarget, Transaction, TxMerkleNode, Txid, Wtxid};
 use bytes::Bytes;
 
+use xxhash_rust::xxh3::xxh3_64;
+
 use crate::idhash::IdMap;
 
 /// Regtest's proof-of-work limit: about every other nonce meets it, so mining is cheap
@@ -59,6 +61,8 @@ pub struct TxEntry {
     pub fee: i64,
     /// Its virtual size.
     pub vsize: u64,
+    /// Its witness serialization, as a `tx` message carries it.
+    pub wire: Bytes,
     /// When it was created.
     pub created: weft::p2p::Time,
     /// Blocks that include it (more than one only across forks).
@@ -73,6 +77,9 @@ pub struct World {
     txs: Vec<TxEntry>,
     by_txid: IdMap<Txid, TxId>,
     by_wtxid: IdMap<Wtxid, TxId>,
+    /// By a hash of the serialization; a later transaction whose hash collides is
+    /// simply not found, and its receivers decode it themselves.
+    by_wire: IdMap<u64, TxId>,
 }
 
 /// The world shared by every node's chain view and the driver.
@@ -148,6 +155,12 @@ impl World {
         self.by_wtxid.get(wtxid).copied()
     }
 
+    /// The transaction whose witness serialization is exactly `wire`.
+    pub fn tx_by_wire(&self, wire: &[u8]) -> Option<TxId> {
+        let id = *self.by_wire.get(&xxh3_64(wire))?;
+        (self.txs[id as usize].wire[..] == *wire).then_some(id)
+    }
+
     /// The ancestor of `id` at `height`, if `height` is at most its own.
     pub fn ancestor(&self, mut id: BlockId, height: u32) -> Option<BlockId> {
         if height > self.block(id).height {
@@ -169,8 +182,11 @@ impl World {
         let id = TxId::try_from(self.txs.len()).ok()?;
         self.by_txid.insert(txid, id);
         self.by_wtxid.insert(wtxid, id);
+        let wire = Bytes::from(bitcoin::consensus::serialize(&tx));
+        self.by_wire.entry(xxh3_64(&wire)).or_insert(id);
         self.txs.push(TxEntry {
             vsize: tx.vsize() as u64,
+            wire,
             tx: Arc::new(tx),
             txid,
             wtxid,
@@ -257,5 +273,23 @@ mod tests {
         assert!(hdr.validate_pow(hdr.target()).is_ok());
         let decoded: Block = bitcoin::consensus::deserialize(&w.block(b).wire).unwrap();
         assert_eq!(decoded.block_hash(), w.block(b).hash);
+    }
+
+    #[test]
+    fn transactions_are_found_by_their_exact_serialization_only() {
+        let world = SharedWorld::new(1_700_000_000);
+        let mut w = world.write();
+        let tx = crate::workload::synthetic_tx(7, 2, 2);
+        let id = w.add_tx(tx.clone(), 500, weft::p2p::Time(0)).unwrap();
+        let wire = bitcoin::consensus::serialize(&tx);
+        assert_eq!(&w.tx(id).wire[..], &wire[..]);
+        assert_eq!(w.tx_by_wire(&wire), Some(id));
+        let mut flipped = wire.clone();
+        flipped[10] ^= 1;
+        assert_eq!(w.tx_by_wire(&flipped), None);
+        assert_eq!(w.tx_by_wire(&wire[..wire.len() - 1]), None);
+        let mut stripped = tx.clone();
+        stripped.input.iter_mut().for_each(|i| i.witness.clear());
+        assert_eq!(w.tx_by_wire(&bitcoin::consensus::serialize(&stripped)), None);
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use bitcoin::block::Header;
 use bitcoin::pow::Work;
 use bitcoin::{Block, BlockHash, Transaction, Txid, Wtxid};
+use bytes::Bytes;
 
 use crate::chain::policy::FeeRate;
 
@@ -65,6 +66,17 @@ pub trait ChainView: Send {
     }
     /// The fee rate a transaction needs to enter the mempool now (for `feefilter`).
     fn mempool_min_fee(&self) -> FeeRate;
+    /// The transaction whose witness serialization is exactly `wire`, if the view holds
+    /// it decoded and hashed already (netsim shares bodies between its nodes so); `None`
+    /// has the core decode and hash the bytes itself, as it does off a real wire.
+    fn known_tx(&self, _wire: &[u8]) -> Option<KnownTx> {
+        None
+    }
+    /// The witness serialization of the mempool transaction `wtxid`, if the view holds
+    /// it encoded already; `None` has the core encode it for each `tx` it sends.
+    fn known_wire(&self, _wtxid: &Wtxid) -> Option<Bytes> {
+        None
+    }
     /// The view itself, for a driver that keeps state in it and reads it back (netsim's
     /// model chain); `None` for views shared some other way.
     fn as_any(&self) -> Option<&dyn std::any::Any> {
@@ -100,6 +112,17 @@ pub struct MempoolTx {
     pub vsize: u64,
     /// When it entered the mempool, in seconds since the epoch.
     pub time: u64,
+}
+
+/// A transaction with its ids, decoded and hashed once by whoever stores it.
+#[derive(Clone, Debug)]
+pub struct KnownTx {
+    /// The transaction.
+    pub tx: Arc<Transaction>,
+    /// Its txid.
+    pub txid: Txid,
+    /// Its wtxid.
+    pub wtxid: Wtxid,
 }
 
 /// What mempool acceptance did with a transaction from a peer.

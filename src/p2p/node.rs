@@ -383,8 +383,12 @@ impl Node {
 
     /// Queues `msg` for `peer`.
     pub(super) fn send(&mut self, peer: PeerId, msg: NetMsg) {
-        debug!(target: "net", "sending {} peer={peer}", msg.command_name());
-        let msg = msg.encode();
+        self.send_encoded(peer, msg.encode());
+    }
+
+    /// Sends a message encoded already.
+    pub(crate) fn send_encoded(&mut self, peer: PeerId, msg: Message) {
+        debug!(target: "net", "sending {} peer={peer}", msg.command.as_str());
         if let Some(p) = self.peers.get_mut(&peer) {
             p.last_send = Some(self.clock);
             Peer::count_msg(&mut p.sent_per_msg, msg.command.as_str(), msg.payload.len());
@@ -440,7 +444,12 @@ impl Node {
         peer.last_recv = Some(now);
         Peer::count_msg(&mut peer.recv_per_msg, msg.command.as_str(), msg.payload.len());
         let state = peer.state;
-        let decoded = match NetMsg::decode(&msg.command, &msg.payload) {
+        // A body the chain view already holds needs neither decoding nor hashing again.
+        let known = (msg.command.as_str() == "tx")
+            .then(|| self.chain.known_tx(&msg.payload))
+            .flatten();
+        let tx_ids = known.as_ref().map(|k| (k.txid, k.wtxid));
+        let decoded = match known.map_or_else(|| NetMsg::decode(&msg.command, &msg.payload), |k| Ok(NetMsg::Tx(k.tx))) {
             Ok(m) => m,
             Err(e) => {
                 let reason = DisconnectReason::Malformed {
@@ -478,7 +487,7 @@ impl Node {
             (HandshakeState::Ready, NetMsg::Inv(items)) => self.on_inv(now, id, items),
             (HandshakeState::Ready, NetMsg::GetData(items)) => self.on_request(now, id, Request::GetData(items)),
             (HandshakeState::Ready, NetMsg::NotFound(items)) => self.on_notfound(now, id, &items),
-            (HandshakeState::Ready, NetMsg::Tx(tx)) => self.on_tx(now, id, tx),
+            (HandshakeState::Ready, NetMsg::Tx(tx)) => self.on_tx(now, id, tx, tx_ids),
             (HandshakeState::Ready, NetMsg::FeeFilter(rate)) => self.on_feefilter(id, rate),
             (HandshakeState::Ready, NetMsg::Block(b)) => self.on_block(now, id, *b),
             (HandshakeState::Ready, NetMsg::Addr(entries) | NetMsg::AddrV2(entries)) => self.on_addr(now, id, entries),

@@ -8,6 +8,7 @@ use std::time::Duration;
 use bitcoin::block::Header;
 use bitcoin::pow::Work;
 use bitcoin::{BlockHash, Transaction, Wtxid};
+use bytes::Bytes;
 
 use weft_transports::{Command, ConnInfo, Direction, Message, RemoteId, TrafficClass, TransportKind};
 
@@ -40,11 +41,21 @@ pub(crate) fn regtest_chain() -> Box<dyn chain_view::ChainView> {
 
 /// The mempool a test fills, shared with the [`FakeChain`] a node reads.
 #[derive(Clone)]
-pub(crate) struct FakeMempool(Arc<Mutex<(BTreeMap<Wtxid, chain_view::MempoolTx>, FeeRate)>>);
+/// The pool, its minimum fee, and bodies handed out ready-made (as netsim shares them).
+#[allow(clippy::type_complexity)]
+pub(crate) struct FakeMempool(
+    Arc<
+        Mutex<(
+            BTreeMap<Wtxid, chain_view::MempoolTx>,
+            FeeRate,
+            Vec<(chain_view::KnownTx, Bytes)>,
+        )>,
+    >,
+);
 
 impl FakeMempool {
     pub(crate) fn new() -> Self {
-        FakeMempool(Arc::new(Mutex::new((BTreeMap::new(), FeeRate(1_000)))))
+        FakeMempool(Arc::new(Mutex::new((BTreeMap::new(), FeeRate(1_000), Vec::new()))))
     }
 
     /// Puts `tx` in, paying `fee`, as having entered at `time` (seconds).
@@ -59,6 +70,18 @@ impl FakeMempool {
         };
         self.0.lock().unwrap().0.insert(m.wtxid, m.clone());
         m
+    }
+
+    /// Holds `tx` decoded, hashed and serialized, for the chain view to hand out.
+    pub(crate) fn share(&self, tx: &Transaction) -> (chain_view::KnownTx, Bytes) {
+        let known = chain_view::KnownTx {
+            tx: Arc::new(tx.clone()),
+            txid: tx.compute_txid(),
+            wtxid: tx.compute_wtxid(),
+        };
+        let wire = Bytes::from(bitcoin::consensus::serialize(tx));
+        self.0.lock().unwrap().2.push((known.clone(), wire.clone()));
+        (known, wire)
     }
 
     pub(crate) fn remove(&self, wtxid: &Wtxid) {
@@ -114,6 +137,14 @@ impl chain_view::ChainView for FakeChain {
     }
     fn mempool_min_fee(&self) -> FeeRate {
         self.mempool.0.lock().unwrap().1
+    }
+    fn known_tx(&self, wire: &[u8]) -> Option<chain_view::KnownTx> {
+        let guard = self.mempool.0.lock().unwrap();
+        guard.2.iter().find(|(_, w)| w[..] == *wire).map(|(k, _)| k.clone())
+    }
+    fn known_wire(&self, wtxid: &Wtxid) -> Option<Bytes> {
+        let guard = self.mempool.0.lock().unwrap();
+        guard.2.iter().find(|(k, _)| k.wtxid == *wtxid).map(|(_, w)| w.clone())
     }
 }
 

@@ -320,4 +320,6 @@ impl Node {
 }
 
 #[cfg(test)]
+mod known_tx_tests;
+#[cfg(test)]
 pub(crate) mod tests;

@@ -26,8 +26,9 @@ impl Node {
     }
 
     /// A `tx` message: validate it unless we have it, rejected it lately, or asked
-    /// for no transactions (then the peer is dropped, as Core does).
-    pub(crate) fn on_tx(&mut self, now: Time, id: PeerId, tx: Arc<Transaction>) {
+    /// for no transactions (then the peer is dropped, as Core does). `ids` are its
+    /// txid and wtxid if known already.
+    pub(crate) fn on_tx(&mut self, now: Time, id: PeerId, tx: Arc<Transaction>, ids: Option<(Txid, Wtxid)>) {
         if self.asked_no_txs(id) {
             let reason = DisconnectReason::TxRelayViolation("transaction".into());
             return self.disconnect(now, id, reason);
@@ -37,7 +38,7 @@ impl Node {
             debug!(target: "net", "ignoring transaction from peer={id} during initial block download");
             return;
         }
-        let (txid, wtxid) = (tx.compute_txid(), tx.compute_wtxid());
+        let (txid, wtxid) = ids.unwrap_or_else(|| (tx.compute_txid(), tx.compute_wtxid()));
         if let Some(p) = self.relay.peers.get(&id) {
             let hash = if p.wtxid {
                 wtxid.to_byte_array()

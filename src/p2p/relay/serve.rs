@@ -58,6 +58,10 @@ impl Node {
             budget -= size;
             // `MSG_TX` asks for the serialization without witnesses.
             let tx = if witness || m.tx.input.iter().all(|i| i.witness.is_empty()) {
+                if let Some(wire) = self.chain.known_wire(&m.wtxid) {
+                    self.send_encoded(id, NetMsg::tx_message(wire));
+                    continue;
+                }
                 m.tx
             } else {
                 let mut stripped = (*m.tx).clone();

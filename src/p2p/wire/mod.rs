@@ -239,6 +239,15 @@ impl NetMsg {
         }
     }
 
+    /// A `tx` message whose payload, `wire`, is a transaction serialized already.
+    pub fn tx_message(wire: Bytes) -> Message {
+        Message::new(
+            Command::new("tx").expect("literal command name"),
+            wire,
+            TrafficClass::Tx,
+        )
+    }
+
     /// Encodes into a transport message. `Unknown` encodes with an empty payload.
     pub fn encode(&self) -> Message {
         let payload = match self {
