@@ -76,3 +76,22 @@ fn random_graphs_run_on_real_cores() {
         assert_eq!(ready, 2 * t.edges.len(), "{kind}: both ends of every edge connected");
     }
 }
+
+#[test]
+fn every_shipped_scenario_builds_with_the_seed_the_readme_uses() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut built = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        // Building lays out the topology (and, with real validation, the premine).
+        if let Err(e) = Sim::new(scenario, 1) {
+            panic!("{}: {e}", path.display());
+        }
+        built += 1;
+    }
+    assert!(built >= 10, "only {built} scenarios found in {}", dir.display());
+}
