@@ -19,6 +19,7 @@ pub mod msg_bytes;
 pub mod node;
 pub mod outbound;
 pub mod peer;
+pub mod peer_map;
 pub mod permissions;
 pub mod ping;
 pub mod quality;

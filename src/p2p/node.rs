@@ -1,6 +1,7 @@
 //! The core state machine: events in, actions out.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use crate::p2p::peer_map::PeerMap;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use bytes::Bytes;
 use rand::{Rng, SeedableRng};
@@ -123,7 +124,7 @@ pub enum Action {
 pub struct Node {
     pub(super) config: NodeConfig,
     pub(super) rng: ChaCha20Rng,
-    pub(super) peers: BTreeMap<PeerId, Peer>,
+    pub(super) peers: PeerMap<Peer>,
     pub(super) actions: VecDeque<Action>,
     pub(super) chain: Box<dyn ChainView>,
     pub(super) download: BlockDownload,
@@ -139,7 +140,7 @@ pub struct Node {
     /// What we know of other nodes' addresses.
     pub(super) addrman: AddrMan,
     /// Address relay with each peer that has it set up.
-    pub(super) addrs: BTreeMap<PeerId, PeerAddrs>,
+    pub(super) addrs: PeerMap<PeerAddrs>,
     /// The next address send of any peer, once computed; cleared wherever one can change.
     pub(super) addr_deadline: CachedDeadline,
     /// Keys the choice of peers a gossiped address is relayed to.
@@ -176,7 +177,7 @@ impl Node {
         let mut node = Node {
             config,
             rng,
-            peers: BTreeMap::new(),
+            peers: PeerMap::new(),
             actions: VecDeque::new(),
             chain,
             download: BlockDownload::new(),
@@ -188,7 +189,7 @@ impl Node {
             peer_deadline: CachedDeadline::default(),
             addr_deadline: CachedDeadline::default(),
             addrman,
-            addrs: BTreeMap::new(),
+            addrs: PeerMap::new(),
             addr_salt,
             connman,
             bans: BanMan::new(),

@@ -59,7 +59,7 @@ impl Node {
         // Callers change the queue through the returned state.
         self.addr_deadline.clear();
         let Node { addrs, rng, .. } = self;
-        addrs.entry(id).or_insert_with(|| {
+        addrs.get_or_insert_with(id, || {
             let mut s = PeerAddrs::new(now, (rng.gen(), rng.gen()));
             s.next_send = now + rand_exp(rng, AVG_ADDRESS_BROADCAST_INTERVAL);
             s

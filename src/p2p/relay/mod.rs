@@ -18,7 +18,8 @@ mod serve;
 mod siphash;
 pub mod tx_request;
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::p2p::peer_map::PeerMap;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use bitcoin::hashes::Hash;
@@ -95,7 +96,7 @@ pub struct PeerRelay {
 #[derive(Clone, Debug)]
 pub struct Relay {
     /// Tx-relay peers.
-    pub peers: BTreeMap<PeerId, PeerRelay>,
+    pub peers: PeerMap<PeerRelay>,
     /// Who to ask for what.
     pub requests: TxRequestTracker,
     /// Transactions waiting for parents.
@@ -130,7 +131,7 @@ impl Relay {
         let salt = (rng.gen(), rng.gen());
         Relay {
             inv: InvIndex::new(salt),
-            peers: BTreeMap::new(),
+            peers: PeerMap::new(),
             requests: TxRequestTracker::new((rng.gen(), rng.gen())),
             orphans: OrphanPool::new(config.max_orphan_txs),
             recent_rejects: RollingSet::new(RECENT_REJECTS_CAPACITY, (rng.gen(), rng.gen())),

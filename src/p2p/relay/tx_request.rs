@@ -12,6 +12,7 @@
 //! Time only moves in [`TxRequestTracker::advance`]; peers whose best choice may have
 //! changed are collected as "dirty" so the caller asks only those for requests.
 
+use crate::p2p::peer_map::PeerMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -134,7 +135,7 @@ struct PeerAnns {
 pub struct TxRequestTracker {
     salt: (u64, u64),
     txs: BTreeMap<[u8; 32], Anns>,
-    peers: BTreeMap<PeerId, PeerAnns>,
+    peers: PeerMap<PeerAnns>,
     /// `Delayed` announcements by the time they become `Ready`.
     delayed: BTreeSet<(Time, [u8; 32], PeerId)>,
     /// `Requested` announcements by the time they expire.
@@ -151,7 +152,7 @@ impl TxRequestTracker {
         TxRequestTracker {
             salt,
             txs: BTreeMap::new(),
-            peers: BTreeMap::new(),
+            peers: PeerMap::new(),
             delayed: BTreeSet::new(),
             expiries: BTreeSet::new(),
             dirty: BTreeSet::new(),
@@ -182,7 +183,7 @@ impl TxRequestTracker {
             },
         );
         self.delayed.insert((reqtime, hash, peer));
-        self.peers.entry(peer).or_default().by_seq.insert(seq, hash);
+        self.peers.get_or_default(peer).by_seq.insert(seq, hash);
         self.total += 1;
     }
 

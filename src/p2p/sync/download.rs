@@ -6,7 +6,8 @@
 //! fully connected prefix ends (the window start). This structure owns only the
 //! requests: who holds which block since when, and who is holding everyone up.
 
-use std::collections::{BTreeMap, HashMap};
+use crate::p2p::peer_map::PeerMap;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use bitcoin::BlockHash;
@@ -47,7 +48,7 @@ struct PeerDownloads {
 /// The block download scheduler.
 #[derive(Debug)]
 pub struct BlockDownload {
-    peers: BTreeMap<PeerId, PeerDownloads>,
+    peers: PeerMap<PeerDownloads>,
     /// Every requested block and who holds it: one peer per block.
     in_flight: HashMap<BlockHash, PeerId>,
     /// Shared across peers and adapted as Core's `m_block_stalling_timeout` is.
@@ -72,7 +73,7 @@ impl BlockDownload {
     /// An empty scheduler with Core's constants and 10-minute block spacing.
     pub fn new() -> Self {
         BlockDownload {
-            peers: BTreeMap::new(),
+            peers: PeerMap::new(),
             in_flight: HashMap::new(),
             stalling_timeout: BLOCK_STALLING_TIMEOUT_DEFAULT,
             block_spacing: DEFAULT_BLOCK_SPACING,
@@ -89,7 +90,7 @@ impl BlockDownload {
 
     /// Starts tracking a peer; a known peer is left as it is.
     pub fn add_peer(&mut self, peer: PeerId) {
-        self.peers.entry(peer).or_default();
+        self.peers.get_or_default(peer);
     }
 
     /// Forgets a peer and frees its requests for others; returns the freed blocks.
