@@ -44,6 +44,9 @@ pub struct Target {
 #[derive(Clone, Debug, Default)]
 pub struct Targets {
     targets: Vec<Target>,
+    /// The earliest `Idle` time, kept current by every change: the driver asks after
+    /// each event, and a scan touches every target.
+    earliest: Option<Time>,
 }
 
 impl Targets {
@@ -73,6 +76,7 @@ impl Targets {
             backoff: RETRY_MIN,
             conn_type,
         });
+        self.refresh();
         true
     }
 
@@ -85,6 +89,7 @@ impl Targets {
     pub fn remove(&mut self, addr: &PeerAddr) -> bool {
         let before = self.targets.len();
         self.targets.retain(|t| &t.addr != addr);
+        self.refresh();
         self.targets.len() != before
     }
 
@@ -102,6 +107,7 @@ impl Targets {
                 due.push(t.addr.clone());
             }
         }
+        self.refresh();
         due
     }
 
@@ -111,6 +117,7 @@ impl Targets {
             t.state = TargetState::Connected(peer);
             t.backoff = RETRY_MIN;
         }
+        self.refresh();
     }
 
     /// A dial to `addr` failed: retry after the backoff, which then doubles.
@@ -119,6 +126,7 @@ impl Targets {
             t.state = TargetState::Idle(now + t.backoff);
             t.backoff = (t.backoff * 2).min(RETRY_MAX);
         }
+        self.refresh();
     }
 
     /// The connection for `peer` dropped: redial after the backoff.
@@ -131,11 +139,17 @@ impl Targets {
             t.state = TargetState::Idle(now + t.backoff);
             t.backoff = (t.backoff * 2).min(RETRY_MAX);
         }
+        self.refresh();
     }
 
     /// The earliest pending dial time.
     pub fn next_deadline(&self) -> Option<Time> {
-        self.targets
+        self.earliest
+    }
+
+    fn refresh(&mut self) {
+        self.earliest = self
+            .targets
             .iter()
             .filter_map(|t| match t.state {
                 TargetState::Idle(at) => Some(at),

@@ -56,6 +56,11 @@ impl RollingSet {
 
     /// Whether `hash` was inserted recently enough to be remembered.
     pub fn contains(&self, hash: &[u8; 32]) -> bool {
+        // Each generation starts with an insertion, so an empty newer one means an empty
+        // set, and the hash need not be computed (most lookups, in quiet times).
+        if self.current.is_empty() {
+            return false;
+        }
         let key = self.key(hash);
         self.current.contains(&key) || self.previous.contains(&key)
     }
