@@ -56,6 +56,7 @@ impl Ctx<'_> {
     pub(super) fn run_window(&mut self, end: Time) {
         self.part.take_inbox();
         let Some(last) = end.0.checked_sub(1) else { return };
+        self.part.last = Time(last);
         while let Some((now, ev)) = self.part.sched.pop_until(Time(last)) {
             self.handle(now, ev);
         }
@@ -82,9 +83,17 @@ impl Ctx<'_> {
                 wire,
             } => {
                 let slot = self.slot(to);
-                let done = slot.download_free.max(now).0 + serialization_us(wire, slot.download_mbps);
-                slot.download_free = Time(done);
-                self.schedule(to, to, Time(done), Ev::Deliver { link, from, to, msg });
+                let done = Time(slot.download_free.max(now).0 + serialization_us(wire, slot.download_mbps));
+                slot.download_free = done;
+                let tie = slot.next_tie(to);
+                let deliver = Ev::Deliver { link, from, to, msg };
+                // Usually nothing else comes first: then delivering here is what the
+                // queue would do next.
+                if self.part.sched.run_now(done, tie, self.part.last) {
+                    self.handle(done, deliver);
+                } else {
+                    self.part.sched.at(done, tie, deliver);
+                }
                 return;
             }
             Ev::Deliver { link, from, to, msg } => {

@@ -135,6 +135,8 @@ pub(super) struct Part {
     pub(super) inbox_next: Option<Time>,
     pub(super) records: Vec<Record>,
     pub(super) tally: Tally,
+    /// The last instant of the window being run.
+    pub(super) last: Time,
 }
 
 impl Part {
@@ -148,6 +150,7 @@ impl Part {
             inbox_next: None,
             records: Vec::new(),
             tally: Tally::default(),
+            last: start,
         }
     }
 
