@@ -49,6 +49,12 @@ impl KeyTable {
         }
     }
 
+    /// Reads the slot a probe for `key` starts at, so that a batch of lookups can wait
+    /// for their cache misses together rather than one after another.
+    pub fn touch(&self, key: u64) -> u64 {
+        self.slots.get(key as usize & self.mask()).map_or(0, |s| s.0)
+    }
+
     /// The word under `key`.
     pub fn get(&self, key: u64) -> Option<u64> {
         self.find(key).map(|i| self.slots[i].1)

@@ -172,6 +172,18 @@ impl Relay {
             .min();
     }
 
+    /// Records that tx-relay peer `id` has each of `hashes` (it announced them).
+    pub(crate) fn mark_all_known(&mut self, now: Time, id: PeerId, hashes: impl Iterator<Item = [u8; 32]>) {
+        let Some(slot) = self.peers.get(&id).map(|p| p.slot) else {
+            return;
+        };
+        let keys: Vec<InvKey> = hashes.map(|h| self.inv.key(&h)).collect();
+        self.inv.warm(&keys, slot);
+        for key in keys {
+            self.inv.mark_known(now, key, slot);
+        }
+    }
+
     /// Records that tx-relay peer `id` has `hash` (it announced or sent it to us).
     pub(crate) fn mark_known(&mut self, now: Time, id: PeerId, hash: &[u8; 32]) {
         if let Some(p) = self.peers.get(&id) {

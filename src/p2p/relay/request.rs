@@ -45,9 +45,7 @@ impl Node {
             debug!(target: "net", "ignoring {} transaction announcements from peer={id}: no tx relay", keys.len());
             return true;
         }
-        for key in &keys {
-            self.relay.mark_known(now, id, &tx_hash(key));
-        }
+        self.relay.mark_all_known(now, id, keys.iter().map(tx_hash));
         if self.in_ibd(now) {
             return true;
         }
