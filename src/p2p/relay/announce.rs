@@ -113,6 +113,7 @@ impl Node {
         let chain = &self.chain;
         let Lookups { index, found } = lookups;
         let mut candidates: Vec<Candidate> = Vec::with_capacity(queued.len());
+        inv.warm(queued.iter().map(|(key, _)| *key), slot);
         for (key, hash) in queued {
             if inv.knows(key, slot) {
                 continue;

@@ -205,9 +205,9 @@ impl InvIndex {
 
     /// Starts loading the entries of `keys` for `slot`'s block: the misses of a whole
     /// announcement then overlap, where marking entry by entry waits for each in turn.
-    pub fn warm(&self, keys: &[InvKey], slot: Slot) {
+    pub fn warm(&self, keys: impl IntoIterator<Item = InvKey>, slot: Slot) {
         let mut fold = 0;
-        for &key in keys {
+        for key in keys {
             let k = Self::block_key(key, slot.block());
             fold ^= self.current.touch(k) ^ self.previous.touch(k);
         }

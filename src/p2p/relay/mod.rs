@@ -178,7 +178,7 @@ impl Relay {
             return;
         };
         let keys: Vec<InvKey> = hashes.map(|h| self.inv.key(&h)).collect();
-        self.inv.warm(&keys, slot);
+        self.inv.warm(keys.iter().copied(), slot);
         for key in keys {
             self.inv.mark_known(now, key, slot);
         }
