@@ -172,6 +172,10 @@ impl Part {
 
 /// Where node `n` lives among `parts` parts: (part, index in it).
 pub(super) fn locate(n: u32, parts: u32) -> (usize, usize) {
+    // Runs on every event; a power of two (the usual part count) spares two divisions.
+    if parts.is_power_of_two() {
+        return ((n & (parts - 1)) as usize, (n >> parts.trailing_zeros()) as usize);
+    }
     ((n % parts) as usize, (n / parts) as usize)
 }
 
@@ -180,4 +184,20 @@ pub(super) fn locate(n: u32, parts: u32) -> (usize, usize) {
 /// refused dial's delay, so that too lands after the window.
 pub(super) fn lookahead(min_latency_us: u64, dial_refused: Duration) -> u64 {
     min_latency_us.min(dial_refused.as_micros() as u64).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locate_spreads_nodes_round_robin_for_any_part_count() {
+        for parts in [1, 2, 3, 7, 16, 24, 64] {
+            for n in 0..500u32 {
+                let (part, index) = locate(n, parts);
+                assert_eq!((part, index), ((n % parts) as usize, (n / parts) as usize));
+                assert_eq!(index as u32 * parts + part as u32, n);
+            }
+        }
+    }
 }

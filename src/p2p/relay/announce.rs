@@ -21,7 +21,6 @@ use crate::p2p::wire::{Inventory, NetMsg};
 /// it (all inbound peers share one timer, so they flush together). Keyed by the index
 /// key, whose salt keeps peers from crafting collisions; the flag says wtxid or txid.
 /// Entries sit in a list so a peer's candidates refer to them without cloning.
-#[derive(Default)]
 struct Lookups {
     index: HashMap<(u64, bool), u32, super::inventory::KeyBuild>,
     found: Vec<Option<MempoolTx>>,
@@ -83,14 +82,22 @@ impl Node {
 
     /// Sends the queues of peers whose trickle timer is due.
     pub(crate) fn flush_trickles(&mut self, now: Time) {
+        let mut queued = 0;
         let due: Vec<(PeerId, bool)> = self
             .relay
             .peers
             .iter()
             .filter(|(_, p)| !p.to_send.is_empty() && p.next_inv_send <= now)
-            .map(|(id, p)| (*id, p.outbound))
+            .map(|(id, p)| {
+                queued += p.to_send.len();
+                (*id, p.outbound)
+            })
             .collect();
-        let mut lookups = Lookups::default();
+        // Sized once for every queued entry, so the map never grows and rehashes.
+        let mut lookups = Lookups {
+            index: HashMap::with_capacity_and_hasher(queued, Default::default()),
+            found: Vec::with_capacity(queued),
+        };
         for (id, outbound) in due {
             let Node { relay, rng, .. } = self;
             let next = relay.trickle.next(outbound, now, rng);
