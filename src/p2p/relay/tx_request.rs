@@ -213,10 +213,13 @@ impl TxRequestTracker {
                 break;
             }
             self.delayed.pop_first();
-            if let Some(ann) = self.ann_mut(&hash, peer) {
+            // One lookup serves both the change and the touch.
+            let Some(anns) = self.txs.get_mut(&hash) else { continue };
+            if let Some(ann) = anns.get_mut(&peer) {
                 ann.state = AnnState::Ready;
             }
-            self.touch(&hash);
+            let t = touched(anns);
+            self.apply_touch(&hash, t);
         }
         let mut expired = Vec::new();
         while let Some(&(at, hash, peer)) = self.expiries.first() {
@@ -224,14 +227,16 @@ impl TxRequestTracker {
                 break;
             }
             self.expiries.pop_first();
-            if let Some(ann) = self.ann_mut(&hash, peer) {
-                ann.state = AnnState::Completed;
-                expired.push((peer, ann.key));
-            }
             if let Some(p) = self.peers.get_mut(&peer) {
                 p.in_flight = p.in_flight.saturating_sub(1);
             }
-            self.touch(&hash);
+            let Some(anns) = self.txs.get_mut(&hash) else { continue };
+            if let Some(ann) = anns.get_mut(&peer) {
+                ann.state = AnnState::Completed;
+                expired.push((peer, ann.key));
+            }
+            let t = touched(anns);
+            self.apply_touch(&hash, t);
         }
         expired
     }
@@ -314,10 +319,12 @@ impl TxRequestTracker {
             }
             AnnState::Ready => {}
         }
-        if let Some(ann) = self.ann_mut(hash, peer) {
+        let Some(anns) = self.txs.get_mut(hash) else { return };
+        if let Some(ann) = anns.get_mut(&peer) {
             ann.state = AnnState::Completed;
         }
-        self.touch(hash);
+        let t = touched(anns);
+        self.apply_touch(hash, t);
     }
 
     /// Core's `ForgetTxHash`: drops every announcement of `hash`, from every peer.
@@ -430,12 +437,17 @@ impl TxRequestTracker {
     /// else mark its best ready announcer dirty.
     fn touch(&mut self, hash: &Key) {
         let Some(anns) = self.txs.get(hash) else { return };
-        if anns.values().all(|a| a.state == AnnState::Completed) {
-            self.forget_key(hash);
-            return;
-        }
-        if let Some(best) = best_ready(anns) {
-            self.dirty.insert(best);
+        let t = touched(anns);
+        self.apply_touch(hash, t);
+    }
+
+    fn apply_touch(&mut self, hash: &Key, t: Touched) {
+        match t {
+            Touched::Forget => self.forget_key(hash),
+            Touched::Dirty(best) => {
+                self.dirty.insert(best);
+            }
+            Touched::Nothing => {}
         }
     }
 
@@ -488,6 +500,23 @@ impl TxRequestTracker {
 
 /// The announcer to ask for one hash: none while a request is in flight, else the
 /// preferred-first, highest-priority ready announcement.
+/// What a change to one hash's announcements calls for.
+enum Touched {
+    /// Only completed announcements remain: forget the hash.
+    Forget,
+    /// This peer is now the best to ask.
+    Dirty(PeerId),
+    /// Nothing changes.
+    Nothing,
+}
+
+fn touched(anns: &Anns) -> Touched {
+    if anns.values().all(|a| a.state == AnnState::Completed) {
+        return Touched::Forget;
+    }
+    best_ready(anns).map_or(Touched::Nothing, Touched::Dirty)
+}
+
 fn best_ready(anns: &Anns) -> Option<PeerId> {
     if anns.values().any(|a| matches!(a.state, AnnState::Requested(_))) {
         return None;
