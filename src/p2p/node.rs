@@ -1,6 +1,5 @@
 //! The core state machine: events in, actions out.
 
-use crate::p2p::peer_map::PeerMap;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use bytes::Bytes;
@@ -20,6 +19,7 @@ use super::connman::Connman;
 use super::disconnect::DisconnectReason;
 use super::outbound::Targets;
 use super::peer::{HandshakeState, Peer, PeerId};
+use super::peer_map::PeerMap;
 use super::ping::PongOutcome;
 use super::relay::Relay;
 use super::request_limits::Request;

@@ -18,7 +18,6 @@ mod serve;
 mod siphash;
 pub mod tx_request;
 
-use crate::p2p::peer_map::PeerMap;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -38,6 +37,7 @@ use crate::p2p::chain_view::TxKey;
 use crate::p2p::config::{NodeConfig, NODE_WITNESS};
 use crate::p2p::node::Node;
 use crate::p2p::peer::PeerId;
+use crate::p2p::peer_map::PeerMap;
 use crate::p2p::time::Time;
 
 /// Core's `MAX_MONEY` in satoshis: fee filters above it are ignored.

@@ -12,13 +12,13 @@
 //! Time only moves in [`TxRequestTracker::advance`]; peers whose best choice may have
 //! changed are collected as "dirty" so the caller asks only those for requests.
 
-use crate::p2p::peer_map::PeerMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::tx_hash;
 use crate::p2p::chain_view::TxKey;
 use crate::p2p::peer::PeerId;
+use crate::p2p::peer_map::PeerMap;
 use crate::p2p::time::Time;
 
 /// Core's `MAX_PEER_TX_REQUEST_IN_FLIGHT`: past this many requests a peer's new

@@ -6,13 +6,13 @@
 //! fully connected prefix ends (the window start). This structure owns only the
 //! requests: who holds which block since when, and who is holding everyone up.
 
-use crate::p2p::peer_map::PeerMap;
 use std::collections::HashMap;
 use std::time::Duration;
 
 use bitcoin::BlockHash;
 
 use crate::p2p::peer::PeerId;
+use crate::p2p::peer_map::PeerMap;
 use crate::p2p::time::Time;
 
 /// Core's `BLOCK_DOWNLOAD_WINDOW`: how far past the window start blocks are fetched.
