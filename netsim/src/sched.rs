@@ -173,7 +173,7 @@ impl<E> Scheduler<E> {
         if at > limit {
             return false;
         }
-        let rank = (u128::from(at.0) << 64) | u128::from(tie);
+        let rank = Key { at: at.0, tie, slot: 0 }.rank();
         let first = match self.current.last() {
             Some(k) => rank < k.rank(),
             // The ring and the far heap hold only buckets after the cursor.

@@ -213,13 +213,7 @@ impl TxRequestTracker {
                 break;
             }
             self.delayed.pop_first();
-            // One lookup serves both the change and the touch.
-            let Some(anns) = self.txs.get_mut(&hash) else { continue };
-            if let Some(ann) = anns.get_mut(&peer) {
-                ann.state = AnnState::Ready;
-            }
-            let t = touched(anns);
-            self.apply_touch(&hash, t);
+            self.change(&hash, peer, |ann| ann.state = AnnState::Ready);
         }
         let mut expired = Vec::new();
         while let Some(&(at, hash, peer)) = self.expiries.first() {
@@ -230,13 +224,10 @@ impl TxRequestTracker {
             if let Some(p) = self.peers.get_mut(&peer) {
                 p.in_flight = p.in_flight.saturating_sub(1);
             }
-            let Some(anns) = self.txs.get_mut(&hash) else { continue };
-            if let Some(ann) = anns.get_mut(&peer) {
+            self.change(&hash, peer, |ann| {
                 ann.state = AnnState::Completed;
                 expired.push((peer, ann.key));
-            }
-            let t = touched(anns);
-            self.apply_touch(&hash, t);
+            });
         }
         expired
     }
@@ -319,12 +310,7 @@ impl TxRequestTracker {
             }
             AnnState::Ready => {}
         }
-        let Some(anns) = self.txs.get_mut(hash) else { return };
-        if let Some(ann) = anns.get_mut(&peer) {
-            ann.state = AnnState::Completed;
-        }
-        let t = touched(anns);
-        self.apply_touch(hash, t);
+        self.change(hash, peer, |ann| ann.state = AnnState::Completed);
     }
 
     /// Core's `ForgetTxHash`: drops every announcement of `hash`, from every peer.
@@ -437,6 +423,17 @@ impl TxRequestTracker {
     /// else mark its best ready announcer dirty.
     fn touch(&mut self, hash: &Key) {
         let Some(anns) = self.txs.get(hash) else { return };
+        let t = touched(anns);
+        self.apply_touch(hash, t);
+    }
+
+    /// Applies `f` to `peer`'s announcement of `hash`, if any, then touches the hash:
+    /// one lookup serves both.
+    fn change(&mut self, hash: &Key, peer: PeerId, f: impl FnOnce(&mut Ann)) {
+        let Some(anns) = self.txs.get_mut(hash) else { return };
+        if let Some(ann) = anns.get_mut(&peer) {
+            f(ann);
+        }
         let t = touched(anns);
         self.apply_touch(hash, t);
     }
