@@ -29,6 +29,7 @@ use crate::world::SharedWorld;
 mod changes;
 mod crew;
 mod links;
+mod mail;
 mod node;
 mod part;
 mod real;
@@ -107,6 +108,8 @@ pub(crate) struct Shared {
     real: Option<Box<crate::real::Real>>,
     /// How many parts the nodes are dealt into.
     parts: u32,
+    /// Events on their way between parts.
+    mail: mail::Mail,
 }
 
 /// The shared state, to change between windows.
@@ -205,7 +208,9 @@ impl Sim {
             1
         };
         let parts_n = parts_n.min(n.max(1));
-        let mut parts: Vec<Part> = (0..parts_n).map(|_| Part::new(start, parts_n as usize)).collect();
+        let mut parts: Vec<Part> = (0..parts_n as usize)
+            .map(|i| Part::new(start, i, parts_n as usize))
+            .collect();
         for (i, (addnode, block_relay_nodes)) in targets.into_iter().zip(block_targets).enumerate() {
             let config = NodeConfig {
                 services: NODE_NETWORK | NODE_WITNESS,
@@ -259,6 +264,7 @@ impl Sim {
                 regions,
                 real,
                 parts: parts_n,
+                mail: mail::Mail::new(parts_n as usize),
             }),
             parts,
             global: crate::sched::Scheduler::new(start),
@@ -313,7 +319,8 @@ impl Sim {
 
     fn run_windows(&mut self, limit: Time, board: Option<&Board>) {
         loop {
-            let node_next = self.parts.iter().filter_map(Part::next_event).min();
+            let queued = self.parts.iter().filter_map(Part::next_event).min();
+            let node_next = [queued, self.sh.mail.earliest()].into_iter().flatten().min();
             let global_next = self.global.peek().filter(|&g| g <= limit);
             if let Some(g) = global_next.filter(|&g| node_next.is_none_or(|n| g <= n)) {
                 let Some((now, ev)) = self.global.pop_until(g) else {
@@ -332,6 +339,8 @@ impl Sim {
             if let Some(g) = global_next {
                 end = end.min(g);
             }
+            // Every part takes its mail as the window starts.
+            self.sh.mail.clear_earliest();
             match board {
                 Some(b) => {
                     let parts = std::mem::take(&mut self.parts);
@@ -348,24 +357,17 @@ impl Sim {
         }
     }
 
-    /// Ends a window at `end`: events made for other parts join their queues, then the
-    /// records are applied in key order, so neither depends on which thread ran what.
+    /// Ends a window at `end`: the records are applied in key order, then events made
+    /// between windows for other parts are posted (the workers posted their own), so
+    /// neither depends on which thread ran what.
     fn close_window(&mut self, end: Time) {
-        for p in 0..self.parts.len() {
-            for q in 0..self.parts.len() {
-                let (batch, next) = std::mem::take(&mut self.parts[p].out[q]);
-                if batch.is_empty() {
-                    continue;
-                }
-                let to = &mut self.parts[q];
-                to.inbox.push(batch);
-                to.inbox_next = [to.inbox_next, next].into_iter().flatten().min();
-            }
-        }
         let mut records: Vec<Record> = self.parts.iter_mut().flat_map(|p| p.records.drain(..)).collect();
         records.sort_unstable_by_key(|r| (r.at, r.tie));
         for r in records {
             self.apply(r, end);
+        }
+        for p in &mut self.parts {
+            p.post_mail(&self.sh.mail);
         }
     }
 

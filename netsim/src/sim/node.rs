@@ -54,12 +54,14 @@ impl Ctx<'_> {
 
     /// Runs every event of this part before `end`.
     pub(super) fn run_window(&mut self, end: Time) {
-        self.part.take_inbox();
-        let Some(last) = end.0.checked_sub(1) else { return };
-        self.part.last = Time(last);
-        while let Some((now, ev)) = self.part.sched.pop_until(Time(last)) {
-            self.handle(now, ev);
+        self.part.take_mail(&self.sh.mail);
+        if let Some(last) = end.0.checked_sub(1) {
+            self.part.last = Time(last);
+            while let Some((now, ev)) = self.part.sched.pop_until(Time(last)) {
+                self.handle(now, ev);
+            }
         }
+        self.part.post_mail(&self.sh.mail);
     }
 
     fn handle(&mut self, now: Time, ev: Ev) {

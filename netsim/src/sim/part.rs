@@ -9,6 +9,7 @@ use bitcoin::BlockHash;
 use weft::p2p::{Node, Time};
 use weft_transports::PeerAddr;
 
+use super::mail::Mail;
 use super::Ev;
 use crate::chain::{ModelChain, NodeState};
 use crate::metrics::{Tally, Trace};
@@ -126,13 +127,11 @@ pub(super) struct Part {
     /// Node `index + k * parts` at `slots[k]`.
     pub(super) slots: Vec<Slot>,
     pub(super) sched: Scheduler<Ev>,
-    /// Events made this window for each other part, and the earliest of each batch.
+    /// This part's place among the parts.
+    pub(super) index: usize,
+    /// Events made this window for each other part, and the earliest of each batch,
+    /// until they are posted.
     pub(super) out: Vec<(Vec<Outgoing>, Option<Time>)>,
-    /// Batches other parts made for this one, queued when it next runs: the queueing
-    /// then happens on the workers, not on the driver between windows.
-    pub(super) inbox: Vec<Vec<Outgoing>>,
-    /// The earliest event in `inbox`.
-    pub(super) inbox_next: Option<Time>,
     pub(super) records: Vec<Record>,
     pub(super) tally: Tally,
     /// The last instant of the window being run.
@@ -140,33 +139,37 @@ pub(super) struct Part {
 }
 
 impl Part {
-    /// An empty part, one of `parts`, whose clock reads `start`.
-    pub(super) fn new(start: Time, parts: usize) -> Self {
+    /// An empty part, number `index` of `parts`, whose clock reads `start`.
+    pub(super) fn new(start: Time, index: usize, parts: usize) -> Self {
         Part {
             slots: Vec::new(),
             sched: Scheduler::new(start),
+            index,
             out: (0..parts).map(|_| (Vec::new(), None)).collect(),
-            inbox: Vec::new(),
-            inbox_next: None,
             records: Vec::new(),
             tally: Tally::default(),
             last: start,
         }
     }
 
-    /// The earliest event queued or waiting in the inbox.
+    /// The earliest event queued here (not counting what waits in the mail).
     pub(super) fn next_event(&self) -> Option<Time> {
-        [self.sched.peek(), self.inbox_next].into_iter().flatten().min()
+        self.sched.peek()
     }
 
-    /// Queues what other parts sent in the last window.
-    pub(super) fn take_inbox(&mut self) {
-        for batch in std::mem::take(&mut self.inbox) {
-            for o in batch {
-                self.sched.at(o.at, o.tie, o.ev);
+    /// Queues what other parts posted to this one.
+    pub(super) fn take_mail(&mut self, mail: &Mail) {
+        let sched = &mut self.sched;
+        mail.take(self.index, |o| sched.at(o.at, o.tie, o.ev));
+    }
+
+    /// Posts the events made for other parts.
+    pub(super) fn post_mail(&mut self, mail: &Mail) {
+        for (to, (batch, earliest)) in self.out.iter_mut().enumerate() {
+            if let Some(at) = earliest.take() {
+                mail.post(self.index, to, batch, at);
             }
         }
-        self.inbox_next = None;
     }
 }
 
