@@ -46,38 +46,47 @@ impl Node {
             peers,
             trickle,
             inv,
+            log,
             trickle_due,
             ..
         } = relay;
+        if peers.is_empty() {
+            log.trim(log.end());
+            return;
+        }
         let (txid, wtxid) = (txid.to_byte_array(), wtxid.to_byte_array());
         let txid_key = inv.key(&txid);
         let wtxid_key = if wtxid == txid { txid_key } else { inv.key(&wtxid) };
         let by_txid = inv.knowers(txid_key);
         let by_wtxid = if wtxid == txid { by_txid } else { inv.knowers(wtxid_key) };
+        log.push((txid_key, txid), (wtxid_key, wtxid));
+        let end = log.end();
+        let mut oldest = end;
         for (id, p) in peers.iter_mut() {
-            let (hash, key, knowers) = if p.wtxid {
-                (wtxid, wtxid_key, &by_wtxid)
-            } else {
-                (txid, txid_key, &by_txid)
-            };
+            let knowers = if p.wtxid { &by_wtxid } else { &by_txid };
             if knowers.knows(p.slot) {
-                continue;
-            }
-            let queued = p.to_send.len();
-            if queued >= MAX_INV_QUEUE {
+                log.skip(p.slot);
+            } else if p.queued >= MAX_INV_QUEUE {
                 debug!(target: "net", "announcement queue full, not announcing {} to peer={id}", Txid::from_byte_array(txid));
-                continue;
+                log.skip(p.slot);
+            } else {
+                p.queued += 1;
+                if p.queued == 1 && p.next_inv_send <= now {
+                    // An idle timer that ran out is drawn again from now, which is what
+                    // firing on schedule with nothing to send would have left.
+                    p.next_inv_send = trickle.next(p.outbound, now, rng);
+                }
+                let at = p.next_inv_send;
+                let before = trickle_due.get_or_insert(at);
+                *before = (*before).min(at);
             }
-            p.to_send.push((key, hash));
-            if queued == 0 && p.next_inv_send <= now {
-                // An idle timer that ran out is drawn again from now, which is what
-                // firing on schedule with nothing to send would have left.
-                p.next_inv_send = trickle.next(p.outbound, now, rng);
+            if p.queued == p.carried.len() {
+                // Nothing in the log is queued for it: it need not hold the log back.
+                p.log_cursor = end;
             }
-            let at = p.next_inv_send;
-            let before = trickle_due.get_or_insert(at);
-            *before = (*before).min(at);
+            oldest = oldest.min(p.log_cursor);
         }
+        log.trim(oldest);
     }
 
     /// Sends the queues of peers whose trickle timer is due.
@@ -87,9 +96,9 @@ impl Node {
             .relay
             .peers
             .iter()
-            .filter(|(_, p)| !p.to_send.is_empty() && p.next_inv_send <= now)
+            .filter(|(_, p)| p.queued > 0 && p.next_inv_send <= now)
             .map(|(id, p)| {
-                queued += p.to_send.len();
+                queued += p.queued;
                 (*id, p.outbound)
             })
             .collect();
@@ -112,8 +121,12 @@ impl Node {
     /// One trickle to `id`: the best of its queue, at most Core's broadcast limit,
     /// parents before children, skipping what left the mempool or is below its filter.
     fn flush_inventory(&mut self, now: Time, id: PeerId, lookups: &mut Lookups) {
-        let Some(p) = self.relay.peers.get_mut(&id) else { return };
-        let queued = std::mem::take(&mut p.to_send);
+        let super::Relay { peers, log, .. } = &mut self.relay;
+        let Some(p) = peers.get_mut(&id) else { return };
+        let mut queued = std::mem::take(&mut p.carried);
+        queued.reserve_exact(p.queued.saturating_sub(queued.len()));
+        queued.extend(log.read(p.log_cursor, p.slot, p.wtxid));
+        (p.log_cursor, p.queued) = (log.end(), 0);
         let (wtxid, slot, filter) = (p.wtxid, p.slot, FeeRate(p.fee_filter_received));
         let max = INVENTORY_BROADCAST_MAX.min(INVENTORY_BROADCAST_TARGET + queued.len() / 1000 * 5);
         let inv = &self.relay.inv;
@@ -176,7 +189,8 @@ impl Node {
             last = Some(hash);
             n += 1;
             if n > max {
-                p.to_send.push((key, *hash));
+                p.carried.push((key, *hash));
+                p.queued += 1;
                 continue;
             }
             inv.mark_announced(now, key, slot);

@@ -109,3 +109,28 @@ fn many_queued_announcements_go_out_in_bounded_trickles() {
     // Highest fee rate first.
     assert_eq!(invs[0][0], wtx(&tx(coin(3), 99, 99)));
 }
+
+#[test]
+fn a_peer_that_knew_every_transaction_holds_no_log_back() {
+    let (mut n, pool) = new_node(config());
+    connect(&mut n, at(0), 1, true, true, true);
+    connect(&mut n, at(0), 2, false, true, true);
+    let mut acts = Vec::new();
+    let mut sent = Vec::new();
+    // 15 minutes in all: the silent test peers would be dropped for ping timeouts at 20.
+    for i in 0..30u8 {
+        let now = u64::from(i) * 30_000;
+        let t = tx(coin(4), u32::from(i), i);
+        // Peer 1 announced each one before we took it.
+        deliver(&mut n, at(now), 1, NetMsg::Inv(vec![wtx(&t)]));
+        pool.insert(&t, 1_000, T0);
+        n.relay_transaction(at(now), t.compute_txid(), t.compute_wtxid());
+        sent.push(wtx(&t));
+        // Peer 2's trickles have read everything but the newest: only it is kept.
+        assert_eq!(n.relay.log.len(), 1, "after transaction {i}");
+        acts.extend(untimed(run_until(&mut n, at(now + 29_000))));
+    }
+    acts.extend(untimed(run_until(&mut n, at(1_000_000))));
+    assert!(items(&acts, 1, "inv").is_empty(), "announced to the peer that told us");
+    assert_eq!(items(&acts, 2, "inv"), sent);
+}

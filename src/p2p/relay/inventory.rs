@@ -44,6 +44,11 @@ pub const PEER_QUOTA: u32 = 15_000;
 pub struct Slot(u32);
 
 impl Slot {
+    /// The slot's number: slots are handed out lowest free first, from 0.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+
     fn block(self) -> u64 {
         u64::from(self.0 / SLOTS_PER_WORD)
     }

@@ -7,6 +7,7 @@
 //! and its outcome comes back as an event.
 
 mod announce;
+pub mod announce_log;
 pub mod fee_filter;
 pub mod inventory;
 mod key_table;
@@ -27,6 +28,7 @@ use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 use tracing::debug;
 
+pub use announce_log::AnnounceLog;
 pub use fee_filter::FeeFilterRounder;
 pub use inventory::{InvIndex, InvKey, Slot};
 pub use orphans::OrphanPool;
@@ -78,10 +80,15 @@ pub struct PeerRelay {
     /// Its slot in [`Relay::inv`], which records what it knows and what we announced to
     /// it (Core's `m_tx_inventory_known_filter` and `m_recently_announced_invs`).
     pub slot: Slot,
-    /// Hashes (wtxid or txid, as it relays) waiting for its next trickle, with their
-    /// [`Relay::inv`] keys. A list, not a set: queueing is a push, and the rare repeat (a
-    /// transaction accepted again) is dropped when the queue is sorted for sending.
-    pub to_send: Vec<(InvKey, [u8; 32])>,
+    /// Where its next trickle starts reading [`Relay::log`].
+    pub log_cursor: u64,
+    /// Hashes (wtxid or txid, as it relays) its last trickle left for the next, beyond
+    /// the broadcast limit, with their [`Relay::inv`] keys.
+    pub carried: Vec<(InvKey, [u8; 32])>,
+    /// Its queue's length, as Core counts `m_tx_inventory_to_send`: `carried` and the
+    /// log entries queued for it that it has not read. A list, not a set: the rare
+    /// repeat (a transaction accepted again) is dropped when the queue is sorted.
+    pub queued: usize,
     /// When its trickle timer fires next.
     pub next_inv_send: Time,
     /// Its `feefilter`, sat/kvB.
@@ -115,6 +122,8 @@ pub struct Relay {
     pub wtxid_peers: usize,
     /// Which peer knows which transaction, and what we announced to whom.
     pub inv: InvIndex,
+    /// Transactions waiting to be announced, for every peer.
+    pub log: AnnounceLog,
     /// The earliest trickle of a peer with something queued, kept exact so the
     /// driver's timer query does not scan every peer after every event.
     trickle_due: Option<Time>,
@@ -131,6 +140,7 @@ impl Relay {
         let salt = (rng.gen(), rng.gen());
         Relay {
             inv: InvIndex::new(salt),
+            log: AnnounceLog::default(),
             peers: PeerMap::new(),
             requests: TxRequestTracker::new((rng.gen(), rng.gen())),
             orphans: OrphanPool::new(config.max_orphan_txs),
@@ -157,7 +167,7 @@ impl Relay {
         self.trickle_due = self
             .peers
             .values()
-            .filter(|p| !p.to_send.is_empty())
+            .filter(|p| p.queued > 0)
             .map(|p| p.next_inv_send)
             .min();
     }
@@ -276,7 +286,9 @@ impl Node {
             witness,
             version,
             slot: relay.inv.add_peer(),
-            to_send: Vec::new(),
+            log_cursor: relay.log.end(),
+            carried: Vec::new(),
+            queued: 0,
             next_inv_send,
             fee_filter_received: 0,
             fee_filter_sent: 0,
