@@ -1,6 +1,7 @@
-//! Announcing transactions: Core's `RelayTransaction` queues them per peer, and the
-//! trickle in `SendMessages` sends each peer's queue as `inv` on Poisson timers, so the
-//! order and time of announcements say little about where a transaction came from.
+//! Announcing transactions: Core's `RelayTransaction` queues them per peer (here in one
+//! log every peer reads, `announce_log`), and the trickle in `SendMessages` sends each
+//! peer's queue as `inv` on Poisson timers, so the order and time of announcements say
+//! little about where a transaction came from.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
