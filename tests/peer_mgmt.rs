@@ -38,8 +38,8 @@ fn outbound_to(rpc: &Client, host: &str) -> Option<(String, String)> {
 fn gossiped_addresses_are_dialed_quic_first_else_tcp() {
     // C is the hub; A learns B and D only from C's gossip.
     // C only accepts connections (its -connect target is dead), so its address
-    // relay has no outbound peers of its own to choose: what B and D announce reaches
-    // A for sure, instead of one time in two.
+    // relay chooses only among A, B and D. That makes A likely to hear B and D from
+    // C, not certain: see the wait below.
     let c = Weftd::start(
         "C",
         &[
