@@ -17,7 +17,7 @@ use super::Shared;
 const SPINS_BEFORE_YIELD: u32 = 1 << 14;
 
 /// Locks `m`; a panic while it was held is reported through [`Board::failed`] instead.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 

@@ -9,10 +9,11 @@
 //! waits in the queue exactly as it would have waited in the box.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
 use weft::p2p::Time;
 
+use super::crew::lock;
 use super::part::Outgoing;
 
 /// The boxes between every ordered pair of parts.
@@ -24,11 +25,6 @@ pub(super) struct Mail {
     full: Vec<AtomicBool>,
     /// The earliest event posted since [`Mail::clear_earliest`]; `u64::MAX` for none.
     earliest: AtomicU64,
-}
-
-/// Locks `m`; a worker that panicked holding it is reported by the crew, not here.
-fn lock(m: &Mutex<Vec<Outgoing>>) -> MutexGuard<'_, Vec<Outgoing>> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Mail {

@@ -84,7 +84,7 @@ pub struct PeerRelay {
     pub log_cursor: u64,
     /// Hashes (wtxid or txid, as it relays) its last trickle left for the next, beyond
     /// the broadcast limit, with their [`Relay::inv`] keys.
-    pub carried: Vec<(InvKey, [u8; 32])>,
+    pub carried: Vec<announce_log::Queued>,
     /// Its queue's length, as Core counts `m_tx_inventory_to_send`: `carried` and the
     /// log entries queued for it that it has not read. A list, not a set: the rare
     /// repeat (a transaction accepted again) is dropped when the queue is sorted.
