@@ -51,10 +51,6 @@ impl Node {
             trickle_due,
             ..
         } = relay;
-        if peers.is_empty() {
-            log.trim(log.end());
-            return;
-        }
         let (txid, wtxid) = (txid.to_byte_array(), wtxid.to_byte_array());
         let txid_key = inv.key(&txid);
         let wtxid_key = if wtxid == txid { txid_key } else { inv.key(&wtxid) };

@@ -86,8 +86,8 @@ pub struct PeerRelay {
     /// the broadcast limit, with their [`Relay::inv`] keys.
     pub carried: Vec<announce_log::Queued>,
     /// Its queue's length, as Core counts `m_tx_inventory_to_send`: `carried` and the
-    /// log entries queued for it that it has not read. A list, not a set: the rare
-    /// repeat (a transaction accepted again) is dropped when the queue is sorted.
+    /// log entries queued for it that it has not read. A transaction accepted again
+    /// counts twice, as in a list; the sort for sending drops the repeat.
     pub queued: usize,
     /// When its trickle timer fires next.
     pub next_inv_send: Time,

@@ -495,8 +495,6 @@ impl TxRequestTracker {
     }
 }
 
-/// The announcer to ask for one hash: none while a request is in flight, else the
-/// preferred-first, highest-priority ready announcement.
 /// What a change to one hash's announcements calls for.
 enum Touched {
     /// Only completed announcements remain: forget the hash.
@@ -507,6 +505,7 @@ enum Touched {
     Nothing,
 }
 
+/// What `anns`, just changed, call for.
 fn touched(anns: &Anns) -> Touched {
     if anns.values().all(|a| a.state == AnnState::Completed) {
         return Touched::Forget;
@@ -514,6 +513,8 @@ fn touched(anns: &Anns) -> Touched {
     best_ready(anns).map_or(Touched::Nothing, Touched::Dirty)
 }
 
+/// The announcer to ask for one hash: none while a request is in flight, else the
+/// preferred-first, highest-priority ready announcement.
 fn best_ready(anns: &Anns) -> Option<PeerId> {
     if anns.values().any(|a| matches!(a.state, AnnState::Requested(_))) {
         return None;
